@@ -1,0 +1,51 @@
+# hull — build, demo, tests, benchmarks. Run as root on Debian 12 (see README.md).
+SHELL := /bin/bash
+CARGO ?= cargo
+HULL_RELEASE := target/release/hull
+ROOTFS := bundles/busybox/rootfs
+DEMO_ROOT ?= /run/hull-demo
+
+.PHONY: all build run test unit lint deps bundles bench size clean
+
+all: build
+
+build:
+	$(CARGO) build --release
+
+# Install what the tests and the demo need (Debian packages), saying what is installed.
+deps:
+	@if [ ! -x /bin/busybox ] || ! dpkg -s busybox-static >/dev/null 2>&1; then \
+		echo "make: installing busybox-static (static busybox for the test rootfs)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null; \
+	fi
+
+$(ROOTFS): bundles/make-rootfs.sh | deps
+	./bundles/make-rootfs.sh $(ROOTFS)
+
+bundles: deps $(ROOTFS)
+
+# The demo: a busybox container in the foreground, removed when it exits.
+run: build bundles
+	$(HULL_RELEASE) --root $(DEMO_ROOT) run --bundle bundles/busybox hull-demo-$$$$
+
+# Everything CI runs: unit tests and the integration tests that start real containers (root).
+test: bundles
+	$(CARGO) test --all-targets -- --test-threads=4
+
+# Unit tests alone (no root needed).
+unit:
+	$(CARGO) test --lib
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+bench: build bundles
+	./bench/run.sh
+
+size: build
+	@stat -c '%s bytes  $(HULL_RELEASE)' $(HULL_RELEASE)
+
+clean:
+	$(CARGO) clean
+	rm -rf $(ROOTFS)

@@ -1,0 +1,439 @@
+//! Cgroups on unified (pure v2), hybrid (v1 controllers + cgroup2 at `<root>/unified`) and legacy
+//! (v1 only) hosts. The layout is detected once from the filesystem magic; the container's
+//! directory in every hierarchy is resolved from `cgroupsPath` with runc's rules (absolute: from
+//! the hierarchy root; relative: from hull's own cgroup; empty: `/hull/<id>`), created with its
+//! parents, joined by writing `cgroup.procs`, and removed on delete (only the directories hull
+//! created). On hybrid the container also joins the same path in `unified` and `name=systemd`, as
+//! runc does. Resource limits are applied by the cgroups issue; this module owns placement.
+//! Every filesystem root is a parameter so unit tests run against a tempdir tree.
+
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Context, Error, Result};
+use crate::fsutil::{parse_mountinfo, read_file, write_file};
+
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+
+/// The host's cgroup layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Pure cgroup v2.
+    Unified,
+    /// v1 controllers plus cgroup2 mounted at `unified`.
+    Hybrid,
+    /// v1 only.
+    Legacy,
+}
+
+impl Mode {
+    /// Name as shown in the README and `features`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Unified => "unified",
+            Mode::Hybrid => "hybrid",
+            Mode::Legacy => "legacy",
+        }
+    }
+}
+
+fn is_cgroup2(path: &Path) -> bool {
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else { return false };
+    // SAFETY: statfs fills a zeroed struct we own from a valid C string.
+    unsafe {
+        let mut st: libc::statfs = std::mem::zeroed();
+        libc::statfs(c.as_ptr(), &mut st) == 0 && st.f_type as i64 == CGROUP2_SUPER_MAGIC
+    }
+}
+
+/// Detect the layout under `root` (normally /sys/fs/cgroup).
+pub fn detect_mode(root: &Path) -> Mode {
+    if is_cgroup2(root) {
+        Mode::Unified
+    } else if is_cgroup2(&root.join("unified")) {
+        Mode::Hybrid
+    } else {
+        Mode::Legacy
+    }
+}
+
+/// One hierarchy the container belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hierarchy {
+    /// Controllers of a v1 hierarchy (`cpu,cpuacct`, `name=systemd`); empty for cgroup2.
+    pub controllers: String,
+    /// The container's directory in it.
+    pub path: PathBuf,
+}
+
+/// What the state dir keeps about the container's cgroups.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CgroupState {
+    /// Every directory the container is in.
+    pub hierarchies: Vec<Hierarchy>,
+    /// Directories hull created, parents before children.
+    pub created: Vec<PathBuf>,
+}
+
+impl CgroupState {
+    /// The directory of the hierarchy holding `controller` (`""` for cgroup2).
+    pub fn path_of(&self, controller: &str) -> Option<&Path> {
+        self.hierarchies
+            .iter()
+            .find(|h| {
+                if controller.is_empty() {
+                    h.controllers.is_empty()
+                } else {
+                    h.controllers.split(',').any(|c| c == controller)
+                }
+            })
+            .map(|h| h.path.as_path())
+    }
+}
+
+/// A mounted hierarchy as found in mountinfo.
+#[derive(Debug, Clone)]
+struct Mounted {
+    controllers: String,
+    mount_point: PathBuf,
+    root: String,
+}
+
+const V1_CONTROLLERS: &[&str] = &[
+    "cpuset", "cpu", "cpuacct", "memory", "devices", "freezer", "net_cls", "net_prio", "blkio",
+    "perf_event", "hugetlb", "pids", "rdma", "misc",
+];
+
+fn v1_controllers(super_options: &str) -> String {
+    super_options
+        .split(',')
+        .filter(|o| V1_CONTROLLERS.contains(o) || o.starts_with("name="))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn same_set(a: &str, b: &str) -> bool {
+    let mut x: Vec<&str> = a.split(',').collect();
+    let mut y: Vec<&str> = b.split(',').collect();
+    x.sort_unstable();
+    y.sort_unstable();
+    x == y
+}
+
+/// The hierarchies to use for `mode`, from mountinfo text, keeping the first mount of each.
+fn mounted_hierarchies(mode: Mode, mountinfo: &str, cg_root: &Path) -> Vec<Mounted> {
+    let mut out: Vec<Mounted> = Vec::new();
+    for m in parse_mountinfo(mountinfo) {
+        let mp = PathBuf::from(&m.mount_point);
+        let controllers = match (m.fstype.as_str(), mode) {
+            ("cgroup2", Mode::Unified) if mp == cg_root => String::new(),
+            ("cgroup2", Mode::Hybrid) if mp == cg_root.join("unified") => String::new(),
+            ("cgroup", Mode::Hybrid | Mode::Legacy) if mp.starts_with(cg_root) => {
+                let c = v1_controllers(&m.super_options);
+                if c.is_empty() {
+                    continue;
+                }
+                c
+            }
+            _ => continue,
+        };
+        if out.iter().any(|h| same_set(&h.controllers, &controllers)) {
+            continue;
+        }
+        out.push(Mounted { controllers, mount_point: mp, root: m.root });
+    }
+    out
+}
+
+/// This process's cgroup in the hierarchy with `controllers` ("" = cgroup2), from /proc/self/cgroup.
+fn own_cgroup(proc_cgroup: &str, controllers: &str) -> String {
+    for line in proc_cgroup.lines() {
+        let mut it = line.splitn(3, ':');
+        let (_, c, p) = (it.next(), it.next().unwrap_or(""), it.next().unwrap_or("/"));
+        if (controllers.is_empty() && c.is_empty()) || (!c.is_empty() && same_set(c, controllers)) {
+            return p.to_string();
+        }
+    }
+    "/".to_string()
+}
+
+/// Check a cgroupsPath and turn it into (absolute?, components).
+pub fn validate_path(p: &Path) -> Result<()> {
+    if p.components().any(|c| matches!(c, Component::ParentDir)) {
+        return Err(Error::invalid(format!(
+            "linux.cgroupsPath: {:?} must not contain \"..\"",
+            p.display().to_string()
+        )));
+    }
+    if p.to_string_lossy().contains(':') && !p.is_absolute() {
+        return Err(Error::invalid(format!(
+            "linux.cgroupsPath: {:?} looks like a systemd slice:prefix:name path; the systemd cgroup driver is not supported yet",
+            p.display().to_string()
+        )));
+    }
+    Ok(())
+}
+
+fn strip_root<'a>(path: &'a str, root: &str) -> &'a str {
+    if root == "/" {
+        return path;
+    }
+    path.strip_prefix(root).filter(|r| r.is_empty() || r.starts_with('/')).unwrap_or(path)
+}
+
+/// Resolve the container's directory in every hierarchy (pure; roots are parameters).
+pub fn resolve(
+    mode: Mode,
+    cg_root: &Path,
+    mountinfo: &str,
+    proc_cgroup: &str,
+    cgroups_path: &Path,
+) -> Result<Vec<Hierarchy>> {
+    validate_path(cgroups_path)?;
+    let hs = mounted_hierarchies(mode, mountinfo, cg_root);
+    if hs.is_empty() {
+        return Err(Error::invalid(format!("no cgroup hierarchy is mounted under {}", cg_root.display())));
+    }
+    let rel = cgroups_path.to_string_lossy();
+    Ok(hs
+        .into_iter()
+        .map(|h| {
+            let inner = if cgroups_path.is_absolute() {
+                strip_root(&rel, &h.root).to_string()
+            } else {
+                let own = own_cgroup(proc_cgroup, &h.controllers);
+                format!("{}/{}", strip_root(&own, &h.root), rel)
+            };
+            let path = h.mount_point.join(inner.trim_start_matches('/'));
+            Hierarchy { controllers: h.controllers, path }
+        })
+        .collect())
+}
+
+/// Places a new container in its cgroups.
+pub struct Manager {
+    state: CgroupState,
+}
+
+impl Manager {
+    /// Resolve the container's cgroup directories on this host.
+    pub fn new(cgroups_path: Option<&Path>, id: &str) -> Result<Manager> {
+        let root = Path::new("/sys/fs/cgroup");
+        let mode = detect_mode(root);
+        let default = PathBuf::from(format!("/hull/{id}"));
+        let path = match cgroups_path {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => default.as_path(),
+        };
+        let hierarchies = resolve(
+            mode,
+            root,
+            &read_file(Path::new("/proc/self/mountinfo"))?,
+            &read_file(Path::new("/proc/self/cgroup"))?,
+            path,
+        )?;
+        Ok(Manager { state: CgroupState { hierarchies, created: Vec::new() } })
+    }
+
+    /// Create every directory (with parents), remembering which ones hull made.
+    pub fn create(&mut self) -> Result<()> {
+        let hs = self.state.hierarchies.clone();
+        for h in &hs {
+            let mut missing = Vec::new();
+            let mut p = h.path.as_path();
+            while !p.exists() {
+                missing.push(p.to_path_buf());
+                match p.parent() {
+                    Some(parent) => p = parent,
+                    None => break,
+                }
+            }
+            for dir in missing.into_iter().rev() {
+                match fs::create_dir(&dir) {
+                    Ok(()) => self.state.created.push(dir.clone()),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                    Err(e) => return Err(e).with_context(|| format!("create cgroup {}", dir.display())),
+                }
+                if h.controllers.split(',').any(|c| c == "cpuset") {
+                    inherit_cpuset(&dir)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Move `pid` into every hierarchy.
+    pub fn add(&self, pid: i32) -> Result<()> {
+        for h in &self.state.hierarchies {
+            write_file(&h.path.join("cgroup.procs"), &pid.to_string())
+                .with_context(|| format!("join cgroup {}", h.path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// What to save in the state dir.
+    pub fn state(&self) -> &CgroupState {
+        &self.state
+    }
+}
+
+/// A new v1 cpuset cgroup starts empty; copy the parent's cpus and mems so tasks can join.
+fn inherit_cpuset(dir: &Path) -> Result<()> {
+    let Some(parent) = dir.parent() else { return Ok(()) };
+    for f in ["cpuset.cpus", "cpuset.mems"] {
+        let mine = dir.join(f);
+        if !mine.exists() {
+            continue;
+        }
+        if read_file(&mine)?.trim().is_empty() {
+            let v = read_file(&parent.join(f))?;
+            write_file(&mine, v.trim())?;
+        }
+    }
+    Ok(())
+}
+
+/// Pids in the container's cgroup (cgroup2 when joined, else the first v1 hierarchy).
+pub fn pids(state: &CgroupState) -> Vec<i32> {
+    let path = state.path_of("").or_else(|| state.hierarchies.first().map(|h| h.path.as_path()));
+    let Some(path) = path else { return Vec::new() };
+    fs::read_to_string(path.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+/// Whether the container's cgroup is frozen (v1 freezer or v2 cgroup.freeze).
+pub fn is_frozen(state: &CgroupState) -> bool {
+    if let Some(p) = state.path_of("freezer") {
+        return fs::read_to_string(p.join("freezer.state")).is_ok_and(|s| s.trim() != "THAWED");
+    }
+    if let Some(p) = state.path_of("") {
+        return fs::read_to_string(p.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1");
+    }
+    false
+}
+
+/// Resource limits arrive with the cgroups issue; until then say plainly which ones are not
+/// applied (device rules are applied by the device nodes hull creates, not by a cgroup).
+pub fn warn_unapplied(res: Option<&oci_spec::runtime::LinuxResources>) {
+    let Some(r) = res else { return };
+    let mut fields = Vec::new();
+    if r.memory().is_some() { fields.push("memory") }
+    if r.cpu().is_some() { fields.push("cpu") }
+    if r.pids().is_some() { fields.push("pids") }
+    if r.block_io().is_some() { fields.push("blockIO") }
+    if r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) { fields.push("hugepageLimits") }
+    if r.network().is_some() { fields.push("network") }
+    if r.rdma().as_ref().is_some_and(|h| !h.is_empty()) { fields.push("rdma") }
+    if r.unified().as_ref().is_some_and(|h| !h.is_empty()) { fields.push("unified") }
+    if r.devices().as_ref().is_some_and(|h| !h.is_empty()) { fields.push("devices") }
+    if !fields.is_empty() {
+        crate::logging::warn(&format!("linux.resources: {} not applied yet (cgroup limits are not implemented)", fields.join(", ")));
+    }
+}
+
+/// Thaw a frozen cgroup (best effort; used before killing a paused container).
+pub fn thaw(state: &CgroupState) {
+    if let Some(p) = state.path_of("freezer") {
+        let _ = write_file(&p.join("freezer.state"), "THAWED");
+    }
+    if let Some(p) = state.path_of("") {
+        let _ = write_file(&p.join("cgroup.freeze"), "0");
+    }
+}
+
+/// Send SIGKILL to every process left in the cgroup until it is empty (bounded).
+pub fn kill_all(state: &CgroupState) {
+    for _ in 0..100 {
+        let pids = pids(state);
+        if pids.is_empty() {
+            return;
+        }
+        for pid in pids {
+            // SAFETY: kill(2) with a pid read from the container's cgroup.procs.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Remove the directories hull created, children first; retries while exiting tasks drain.
+pub fn destroy(state: &CgroupState) -> Result<()> {
+    for dir in state.created.iter().rev() {
+        let mut tries = 0;
+        loop {
+            match fs::remove_dir(dir) {
+                Ok(()) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                // A shared parent (e.g. /hull) still holds other containers: leave it.
+                Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => break,
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 200 => {
+                    let is_leaf = state.hierarchies.iter().any(|h| &h.path == dir);
+                    if !is_leaf {
+                        break;
+                    }
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(e) => return Err(e).with_context(|| format!("remove cgroup {}", dir.display())),
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HYBRID_MOUNTINFO: &str = "\
+30 25 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755
+31 30 0:27 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+32 30 0:28 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+33 30 0:29 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
+34 30 0:30 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+";
+    const PROC_CGROUP: &str = "3:name=systemd:/\n2:memory:/mine/x\n1:cpu:/\n0::/u\n";
+
+    #[test]
+    fn absolute_path_is_under_each_hierarchy_root() {
+        let hs = resolve(Mode::Hybrid, Path::new("/sys/fs/cgroup"), HYBRID_MOUNTINFO, PROC_CGROUP, Path::new("/hull/c1")).unwrap();
+        let paths: Vec<_> = hs.iter().map(|h| (h.controllers.as_str(), h.path.to_str().unwrap())).collect();
+        assert_eq!(
+            paths,
+            vec![
+                ("cpu", "/sys/fs/cgroup/cpu/hull/c1"),
+                ("memory", "/sys/fs/cgroup/memory/hull/c1"),
+                ("name=systemd", "/sys/fs/cgroup/systemd/hull/c1"),
+                ("", "/sys/fs/cgroup/unified/hull/c1"),
+            ]
+        );
+    }
+
+    #[test]
+    fn relative_path_is_under_own_cgroup() {
+        let hs = resolve(Mode::Hybrid, Path::new("/sys/fs/cgroup"), HYBRID_MOUNTINFO, PROC_CGROUP, Path::new("a/b")).unwrap();
+        assert_eq!(hs[1].path, Path::new("/sys/fs/cgroup/memory/mine/x/a/b"));
+        assert_eq!(hs[3].path, Path::new("/sys/fs/cgroup/unified/u/a/b"));
+    }
+
+    #[test]
+    fn legacy_ignores_unified_and_unified_uses_only_cgroup2() {
+        let hs = resolve(Mode::Legacy, Path::new("/sys/fs/cgroup"), HYBRID_MOUNTINFO, PROC_CGROUP, Path::new("/x")).unwrap();
+        assert!(hs.iter().all(|h| !h.controllers.is_empty()));
+        let v2 = "40 1 0:30 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+        let hs = resolve(Mode::Unified, Path::new("/sys/fs/cgroup"), v2, "0::/\n", Path::new("/x")).unwrap();
+        assert_eq!(hs, vec![Hierarchy { controllers: String::new(), path: "/sys/fs/cgroup/x".into() }]);
+    }
+
+    #[test]
+    fn dotdot_and_systemd_paths_are_refused() {
+        assert!(validate_path(Path::new("/a/../b")).is_err());
+        assert!(validate_path(Path::new("system.slice:hull:c1")).is_err());
+    }
+}

@@ -1,0 +1,170 @@
+//! runc's command line, the compatibility contract: the same global options and subcommands,
+//! with the same flag names (see runc's man pages). Parsing only; each subcommand's behaviour is in
+//! `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// hull: an OCI container runtime that speaks runc's command line.
+#[derive(Parser, Debug)]
+#[command(name = "hull", disable_version_flag = true, about, long_about = None)]
+pub struct Cli {
+    /// Root directory for container state (tmpfs recommended).
+    #[arg(long, global = true, default_value = "/run/hull", value_name = "DIR")]
+    pub root: PathBuf,
+    /// Write log records to this file instead of stderr.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Log record format: text or json.
+    #[arg(long = "log-format", global = true, default_value = "text", value_name = "FORMAT")]
+    pub log_format: String,
+    /// Enable debug logging.
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Manage cgroups through systemd (not supported yet: a clear error when it would matter).
+    #[arg(long = "systemd-cgroup", global = true)]
+    pub systemd_cgroup: bool,
+    /// Ignore cgroup permission errors: true, false or auto (accepted; rootless mode is not
+    /// supported yet).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub rootless: Option<String>,
+    /// Path to criu (accepted for compatibility; checkpoint is not supported).
+    #[arg(long, global = true, value_name = "PATH", hide = true)]
+    pub criu: Option<String>,
+    /// Print the version.
+    #[arg(short = 'v', long)]
+    pub version: bool,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// runc's subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a container (its process waits for `start`).
+    Create(CreateArgs),
+    /// Start a created container's process.
+    Start(IdArg),
+    /// Print the state of a container as JSON.
+    State(IdArg),
+    /// Send a signal to a container's init process.
+    Kill(KillArgs),
+    /// Delete a container and everything it holds.
+    Delete(DeleteArgs),
+    /// Create and start a container (in the foreground unless --detach).
+    Run(RunArgs),
+    /// List containers under --root.
+    #[command(alias = "ls")]
+    List(ListArgs),
+    /// Write a default config.json.
+    Spec(SpecArgs),
+}
+
+/// Just a container id.
+#[derive(Args, Debug)]
+pub struct IdArg {
+    /// Container id.
+    pub id: String,
+}
+
+/// Flags shared by `create` and `run`.
+#[derive(Args, Debug, Clone)]
+pub struct CreateOpts {
+    /// Path to the bundle directory (default: the current directory).
+    #[arg(short = 'b', long, default_value = ".", value_name = "DIR")]
+    pub bundle: PathBuf,
+    /// Unix socket that receives the pty master when process.terminal is true.
+    #[arg(long = "console-socket", value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+    /// Unix socket that receives a pidfd of the container process.
+    #[arg(long = "pidfd-socket", value_name = "PATH")]
+    pub pidfd_socket: Option<PathBuf>,
+    /// File to write the container process's pid to.
+    #[arg(long = "pid-file", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Use MS_MOVE + chroot instead of pivot_root.
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// Do not create a new session keyring.
+    #[arg(long = "no-new-keyring")]
+    pub no_new_keyring: bool,
+    /// Pass N extra file descriptors (3 .. 3+N-1) to the container process.
+    #[arg(long = "preserve-fds", default_value_t = 0, value_name = "N")]
+    pub preserve_fds: u32,
+}
+
+/// `create` flags.
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// Shared create flags.
+    #[command(flatten)]
+    pub opts: CreateOpts,
+    /// Container id.
+    pub id: String,
+}
+
+/// `run` flags.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Shared create flags.
+    #[command(flatten)]
+    pub opts: CreateOpts,
+    /// Detach from the container's process.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Keep the container's state after it exits.
+    #[arg(long)]
+    pub keep: bool,
+    /// Do not become a subreaper (accepted; hull reaps only its own child).
+    #[arg(long = "no-subreaper")]
+    pub no_subreaper: bool,
+    /// Container id.
+    pub id: String,
+}
+
+/// `kill` flags.
+#[derive(Args, Debug)]
+pub struct KillArgs {
+    /// Send the signal to every process in the container.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Container id.
+    pub id: String,
+    /// Signal name (with or without SIG) or number; default SIGTERM.
+    #[arg(default_value = "SIGTERM")]
+    pub signal: String,
+}
+
+/// `delete` flags.
+#[derive(Args, Debug)]
+pub struct DeleteArgs {
+    /// Kill the container first if it is still running.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Container id.
+    pub id: String,
+}
+
+/// `list` flags.
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// Output format: table or json.
+    #[arg(short = 'f', long, default_value = "table")]
+    pub format: String,
+    /// Print only the container ids.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+/// `spec` flags.
+#[derive(Args, Debug)]
+pub struct SpecArgs {
+    /// Directory to write config.json into.
+    #[arg(short = 'b', long, default_value = ".", value_name = "DIR")]
+    pub bundle: PathBuf,
+    /// Write a config for a container started by an unprivileged user.
+    #[arg(long)]
+    pub rootless: bool,
+}

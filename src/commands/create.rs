@@ -1,0 +1,122 @@
+//! `hull create ID`: validate the bundle, make the state dir, the exec fifo and the cgroups,
+//! launch init (see `process/`), then record the state and the pid file. On any failure
+//! everything made so far is undone: no state dir, no cgroup, no process, no mount.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::Mode;
+
+use super::Global;
+use crate::cgroups;
+use crate::cli::{CreateArgs, CreateOpts};
+use crate::container::{status, Container, State};
+use crate::error::{Context, Error, Result};
+use crate::process::{self, Init, Launch};
+use crate::{namespaces, spec};
+
+/// A container that was just created.
+pub struct Created {
+    /// Its locked state dir.
+    pub container: Container,
+    /// Its saved state.
+    pub state: State,
+    /// Its init (a child of this process until it exits).
+    pub init: Init,
+}
+
+/// `hull create`.
+pub fn run(g: &Global, a: &CreateArgs) -> Result<i32> {
+    create(g, &a.opts, &a.id)?;
+    Ok(0)
+}
+
+fn check_flags(g: &Global, o: &CreateOpts) -> Result<()> {
+    if g.systemd_cgroup {
+        return Err(Error::invalid("--systemd-cgroup: the systemd cgroup driver is not supported yet; omit the flag to use cgroupfs"));
+    }
+    if g.rootless.as_deref() == Some("true") || nix::unistd::geteuid().as_raw() != 0 {
+        return Err(Error::invalid("rootless containers are not supported yet: run hull as root"));
+    }
+    if o.console_socket.is_some() {
+        return Err(Error::invalid("--console-socket: terminals are not supported yet"));
+    }
+    if o.pidfd_socket.is_some() {
+        return Err(Error::invalid("--pidfd-socket is not supported yet"));
+    }
+    Ok(())
+}
+
+/// Create a container; the caller decides whether to start it.
+pub fn create(g: &Global, o: &CreateOpts, id: &str) -> Result<Created> {
+    check_flags(g, o)?;
+    crate::container::validate_id(id)?;
+    let bundle = spec::load(&o.bundle)?;
+    let linux = bundle.spec.linux().as_ref().expect("validated: linux present");
+    let ns = namespaces::plan(linux.namespaces().as_deref().unwrap_or_default())?;
+    let mut cg = cgroups::Manager::new(linux.cgroups_path().as_deref(), id)?;
+    let container = Container::create(&g.root, id)?;
+    let mut init: Option<Init> = None;
+    let res = (|| -> Result<State> {
+        let fifo = make_fifo(&container.fifo_path())?;
+        cg.create()?;
+        cgroups::warn_unapplied(linux.resources().as_ref());
+        let launch = Launch {
+            id,
+            bundle: &bundle,
+            ns: &ns,
+            fifo: fifo.as_raw_fd(),
+            cgroup: cg.state(),
+            no_pivot: o.no_pivot,
+            no_new_keyring: o.no_new_keyring,
+            preserve_fds: o.preserve_fds,
+            close_fds: vec![container.lock_fd()],
+        };
+        let child = process::launch(&launch, &cg)?;
+        let pid = child.pid;
+        init = Some(child);
+        let (_, start_time) = status::proc_stat(pid).ok_or(Error::Msg("container init exited during create".into()))?;
+        let state = State {
+            id: id.to_string(),
+            pid,
+            start_time,
+            bundle: bundle.dir.clone(),
+            rootfs: bundle.rootfs.clone(),
+            created: crate::timefmt::now_rfc3339(true),
+            owner: String::new(),
+            annotations: bundle.spec.annotations().clone().unwrap_or_default(),
+            cgroup: cg.state().clone(),
+        };
+        container.save(&state)?;
+        if let Some(p) = &o.pid_file {
+            write_pid_file(p, pid)?;
+        }
+        Ok(state)
+    })();
+    match res {
+        Ok(state) => Ok(Created { container, state, init: init.expect("set on success") }),
+        Err(e) => {
+            if let Some(i) = &init {
+                process::kill_and_reap(i);
+            }
+            cgroups::kill_all(cg.state());
+            let _ = cgroups::destroy(cg.state());
+            let _ = container.remove();
+            Err(e)
+        }
+    }
+}
+
+fn make_fifo(path: &Path) -> Result<OwnedFd> {
+    nix::unistd::mkfifo(path, Mode::from_bits_truncate(0o622)).with_context(|| format!("mkfifo {}", path.display()))?;
+    // mkfifo honours the umask; the container user (maybe not root) must be able to write it.
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o622))?;
+    open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).with_context(|| format!("open {}", path.display()))
+}
+
+/// Write the pid file atomically: decimal pid, no trailing newline (go-runc rejects one).
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let abs = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir()?.join(path) };
+    crate::fsutil::atomic_write(&abs, pid.to_string().as_bytes(), 0o644).context("--pid-file")
+}

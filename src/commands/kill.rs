@@ -1,0 +1,34 @@
+//! `hull kill [--all] ID [SIGNAL]`: signal init through a pidfd opened after checking the pid
+//! is still the container's (a reused pid is never signalled); `--all` signals every process
+//! in the container's cgroup.
+
+use super::Global;
+use crate::cgroups;
+use crate::cli::KillArgs;
+use crate::container::{status, Container, Status};
+use crate::error::{Context, Error, Result};
+use crate::process::{pidfd_open, pidfd_send_signal};
+use crate::signals;
+
+/// Send a signal.
+pub fn run(g: &Global, a: &KillArgs) -> Result<i32> {
+    let sig = signals::parse(&a.signal)?;
+    let c = Container::open(&g.root, &a.id)?;
+    let st = c.load()?.ok_or(Error::NotFound).with_context(|| format!("container {}", a.id))?;
+    if status::derive(&st, &c.dir) == Status::Stopped {
+        return Err(Error::NotRunning).with_context(|| format!("container {}", a.id));
+    }
+    if a.all {
+        for pid in cgroups::pids(&st.cgroup) {
+            // SAFETY: kill(2) on a pid listed in the container's own cgroup.
+            unsafe { libc::kill(pid, sig) };
+        }
+        return Ok(0);
+    }
+    let pidfd = pidfd_open(st.pid).map_err(|_| Error::NotRunning).with_context(|| format!("container {}", a.id))?;
+    if !status::is_alive(st.pid, st.start_time) {
+        return Err(Error::NotRunning).with_context(|| format!("container {}", a.id));
+    }
+    pidfd_send_signal(&pidfd, sig).with_context(|| format!("container {}", a.id))?;
+    Ok(0)
+}

@@ -1,0 +1,23 @@
+//! One file per subcommand; each takes its parsed flags, works through `container`, `process`
+//! and `cgroups`, prints what runc prints, and returns the exit code.
+
+pub mod create;
+pub mod delete;
+pub mod kill;
+pub mod list;
+pub mod run;
+pub mod spec;
+pub mod start;
+pub mod state;
+
+use std::path::PathBuf;
+
+/// The global flags every subcommand may need.
+pub struct Global {
+    /// `--root`.
+    pub root: PathBuf,
+    /// `--systemd-cgroup`.
+    pub systemd_cgroup: bool,
+    /// `--rootless`.
+    pub rootless: Option<String>,
+}

@@ -1,0 +1,69 @@
+//! `hull start ID`: release a created container's init by reading its exec fifo. The read is
+//! polled together with a pidfd of init, so a dead init cannot hang `start`.
+
+use std::fs::OpenOptions;
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+
+use super::Global;
+use crate::container::{status, Container, Status};
+use crate::error::{Context, Error, Result};
+use crate::process::pidfd_open;
+
+/// Start a created container.
+pub fn run(g: &Global, id: &str) -> Result<i32> {
+    let c = Container::open(&g.root, id)?;
+    let st = c.load()?.ok_or(Error::NotFound).with_context(|| format!("container {id}"))?;
+    match status::derive(&st, &c.dir) {
+        Status::Created => {}
+        Status::Stopped => return Err(Error::invalid(format!("cannot start container {id}: it has stopped"))),
+        s => return Err(Error::invalid(format!("cannot start container {id}: it is already {}", s.as_str()))),
+    }
+    release(&c, st.pid, st.start_time)?;
+    Ok(0)
+}
+
+/// Open the fifo's read side, wait for init's byte (or its death), unlink the fifo.
+pub fn release(c: &Container, pid: i32, start_time: u64) -> Result<()> {
+    let pidfd = pidfd_open(pid).map_err(|_| Error::NotRunning)?;
+    if !status::is_alive(pid, start_time) {
+        return Err(Error::NotRunning);
+    }
+    let path = c.fifo_path();
+    let mut fifo = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&path)
+        .with_context(|| format!("open exec fifo {}", path.display()))?;
+    let mut fds = [
+        libc::pollfd { fd: fifo.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+        libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+    ];
+    loop {
+        // SAFETY: poll on two pollfds we own.
+        let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(e).context("poll exec fifo");
+        }
+        if fds[0].revents & libc::POLLIN != 0 {
+            let mut b = [0u8; 1];
+            let n = fifo.read(&mut b).context("read exec fifo")?;
+            if n == 1 {
+                break;
+            }
+        }
+        if fds[1].revents != 0 {
+            return Err(Error::Msg(format!("container {}: init exited before it could start", c.id)));
+        }
+        if fds[0].revents & libc::POLLHUP != 0 {
+            return Err(Error::Msg(format!("container {}: init closed the exec fifo without starting", c.id)));
+        }
+    }
+    std::fs::remove_file(&path).with_context(|| format!("remove {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! A container's state directory under `--root`: id validation, exclusive creation, the lock that
+//! serializes commands on one container, and loading/saving `state.json`. Status is derived in
+//! `status.rs`; nothing about it is stored.
+
+pub mod state;
+pub mod status;
+
+use std::fs::{self, File};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+pub use state::State;
+pub use status::Status;
+
+use crate::error::{Context, Error, Result};
+
+/// Name of the exec fifo inside the state dir; its presence means "created".
+pub const EXEC_FIFO: &str = "exec.fifo";
+const STATE_FILE: &str = "state.json";
+/// Longest id accepted (runc has no limit; a state dir name must fit NAME_MAX).
+pub const MAX_ID_LEN: usize = 250;
+
+/// Check an id: `[A-Za-z0-9_+.-]`, not `.` or `..`, at most [`MAX_ID_LEN`] bytes.
+pub fn validate_id(id: &str) -> Result<()> {
+    let ok_chars = id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+-.".contains(&b));
+    if id.is_empty() || id == "." || id == ".." || !ok_chars || id.len() > MAX_ID_LEN {
+        return Err(Error::invalid(format!(
+            "invalid container id {id:?}: use 1 to {MAX_ID_LEN} of [A-Za-z0-9_+.-], not \".\" or \"..\""
+        )));
+    }
+    Ok(())
+}
+
+/// An open, locked container state directory.
+pub struct Container {
+    /// The container id.
+    pub id: String,
+    /// `<root>/<id>`.
+    pub dir: PathBuf,
+    _lock: File,
+}
+
+fn lock_dir(dir: &Path) -> Result<File> {
+    let f = File::open(dir).with_context(|| format!("open {}", dir.display()))?;
+    // SAFETY: flock on an fd we own; no memory is involved.
+    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error()).with_context(|| format!("lock {}", dir.display()));
+    }
+    Ok(f)
+}
+
+impl Container {
+    /// Make a new state dir; fails with [`Error::Exists`] when the id is taken.
+    pub fn create(root: &Path, id: &str) -> Result<Container> {
+        validate_id(id)?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o711)
+            .create(root)
+            .with_context(|| format!("create state root {}", root.display()))?;
+        let dir = root.join(id);
+        match fs::DirBuilder::new().mode(0o711).create(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::Exists).with_context(|| format!("container {id}"))
+            }
+            Err(e) => return Err(e).with_context(|| format!("create {}", dir.display())),
+        }
+        let lock = lock_dir(&dir)?;
+        Ok(Container { id: id.to_string(), dir, _lock: lock })
+    }
+
+    /// Open and lock an existing container; [`Error::NotFound`] when there is none.
+    pub fn open(root: &Path, id: &str) -> Result<Container> {
+        validate_id(id)?;
+        let dir = root.join(id);
+        let lock = match File::open(&dir) {
+            Ok(_) => lock_dir(&dir)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotFound).with_context(|| format!("container {id}"))
+            }
+            Err(e) => return Err(e).with_context(|| format!("open {}", dir.display())),
+        };
+        Ok(Container { id: id.to_string(), dir, _lock: lock })
+    }
+
+    /// Load state.json; `None` when a create died before writing it.
+    pub fn load(&self) -> Result<Option<State>> {
+        read_state_file(&self.dir)
+    }
+
+    /// Save state.json atomically.
+    pub fn save(&self, state: &State) -> Result<()> {
+        let data = serde_json::to_vec(state).map_err(|e| Error::Msg(e.to_string()))?;
+        crate::fsutil::atomic_write(&self.dir.join(STATE_FILE), &data, 0o600)
+    }
+
+    /// The fd holding the lock; children of create close it so the lock ends with hull.
+    pub fn lock_fd(&self) -> std::os::fd::RawFd {
+        self._lock.as_raw_fd()
+    }
+
+    /// Path of the exec fifo.
+    pub fn fifo_path(&self) -> PathBuf {
+        self.dir.join(EXEC_FIFO)
+    }
+
+    /// Remove the state dir (and with it the lock).
+    pub fn remove(self) -> Result<()> {
+        match fs::remove_dir_all(&self.dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("remove {}", self.dir.display())),
+        }
+    }
+}
+
+fn read_state_file(dir: &Path) -> Result<Option<State>> {
+    let path = dir.join(STATE_FILE);
+    match fs::read(&path) {
+        Ok(data) => serde_json::from_slice(&data)
+            .map(Some)
+            .map_err(|e| Error::Msg(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("read {}", path.display())),
+    }
+}
+
+/// Read a container's state without taking the lock (`state`, `list`): state.json is replaced
+/// atomically, so a reader sees the old or the new file.
+pub fn read_state(root: &Path, id: &str) -> Result<State> {
+    validate_id(id)?;
+    match read_state_file(&root.join(id))? {
+        Some(s) => Ok(s),
+        None => Err(Error::NotFound).with_context(|| format!("container {id}")),
+    }
+}
+
+/// Ids of every container under `root`, sorted.
+pub fn list_ids(root: &Path) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    match fs::read_dir(root) {
+        Ok(rd) => {
+            for e in rd.flatten() {
+                if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                    ids.push(e.file_name().to_string_lossy().into_owned());
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("read {}", root.display())),
+    }
+    ids.sort();
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        for ok in ["a", "abc-1_2+3.4", &"x".repeat(MAX_ID_LEN)] {
+            assert!(validate_id(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "a/b", "../x", "a b", &"x".repeat(MAX_ID_LEN + 1)] {
+            assert!(validate_id(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! What hull keeps on disk about a container (`<root>/<id>/state.json`): only facts that cannot be
+//! read back from the kernel later. The OCI state (runtime.md "State") is built from it plus the
+//! derived status.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::Status;
+use crate::cgroups::CgroupState;
+
+/// The saved facts of one container.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    /// Container id.
+    pub id: String,
+    /// Host pid of the container's init.
+    pub pid: i32,
+    /// Start time of that pid (/proc/<pid>/stat field 22), so a reused pid never looks alive.
+    pub start_time: u64,
+    /// Absolute bundle path.
+    pub bundle: PathBuf,
+    /// Absolute rootfs path.
+    pub rootfs: PathBuf,
+    /// Creation time, RFC 3339 with nanoseconds.
+    pub created: String,
+    /// The user who created it (empty for root, as runc reports).
+    pub owner: String,
+    /// The config's annotations.
+    #[serde(default)]
+    pub annotations: HashMap<String, String>,
+    /// The container's cgroups.
+    pub cgroup: CgroupState,
+}
+
+/// The OCI state document, in runc's field order.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct OciState {
+    /// Spec version.
+    #[serde(rename = "ociVersion")]
+    pub oci_version: String,
+    /// Container id.
+    pub id: String,
+    /// Init pid (0 once stopped, as runc reports).
+    pub pid: i32,
+    /// created, running, paused or stopped.
+    pub status: String,
+    /// Bundle path.
+    pub bundle: PathBuf,
+    /// Rootfs path.
+    pub rootfs: PathBuf,
+    /// Creation time.
+    pub created: String,
+    /// Annotations (omitted when empty).
+    #[serde(skip_serializing_if = "HashMap::is_empty", default)]
+    pub annotations: HashMap<String, String>,
+    /// Owner.
+    pub owner: String,
+}
+
+impl State {
+    /// The OCI state for a given derived status.
+    pub fn oci(&self, status: Status) -> OciState {
+        OciState {
+            oci_version: crate::OCI_VERSION.to_string(),
+            id: self.id.clone(),
+            pid: if status == Status::Stopped { 0 } else { self.pid },
+            status: status.as_str().to_string(),
+            bundle: self.bundle.clone(),
+            rootfs: self.rootfs.clone(),
+            created: self.created.clone(),
+            annotations: self.annotations.clone(),
+            owner: self.owner.clone(),
+        }
+    }
+}

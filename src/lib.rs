@@ -1,0 +1,73 @@
+//! hull: an OCI runtime-spec 1.2 container runtime with runc's command line.
+//!
+//! `main.rs` parses the command line and calls [`run`]; every subcommand lives in `commands/`.
+
+pub mod cgroups;
+pub mod cli;
+pub mod commands;
+pub mod container;
+pub mod error;
+pub mod fsutil;
+pub mod logging;
+pub mod namespaces;
+pub mod process;
+pub mod rootfs;
+pub mod signals;
+pub mod spec;
+pub mod timefmt;
+
+use cli::{Cli, Command};
+
+/// The version line printed by `--version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The OCI runtime-spec version hull implements.
+pub const OCI_VERSION: &str = "1.2.0";
+
+/// Run one command line; returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    if cli.version {
+        println!(
+            "hull version {VERSION}\ncommit: {}\nspec: {OCI_VERSION}",
+            option_env!("HULL_COMMIT").unwrap_or("unknown")
+        );
+        return 0;
+    }
+    let format = match cli.log_format.as_str() {
+        "json" => logging::Format::Json,
+        "text" | "" => logging::Format::Text,
+        other => {
+            eprintln!("hull: --log-format: unknown format {other:?} (expected text or json)");
+            return 1;
+        }
+    };
+    if let Err(e) = logging::init(cli.log.as_deref(), format, cli.debug) {
+        eprintln!("hull: {}", e.render());
+        return 1;
+    }
+    let Some(command) = cli.command else {
+        eprintln!("hull: no command given; see 'hull --help'");
+        return 1;
+    };
+    let global = commands::Global {
+        root: cli.root,
+        systemd_cgroup: cli.systemd_cgroup,
+        rootless: cli.rootless,
+    };
+    let result = match command {
+        Command::Create(a) => commands::create::run(&global, &a),
+        Command::Start(a) => commands::start::run(&global, &a.id),
+        Command::State(a) => commands::state::run(&global, &a.id),
+        Command::Kill(a) => commands::kill::run(&global, &a),
+        Command::Delete(a) => commands::delete::run(&global, &a),
+        Command::Run(a) => commands::run::run(&global, &a),
+        Command::List(a) => commands::list::run(&global, &a),
+        Command::Spec(a) => commands::spec::run(&a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            logging::error(&e.render());
+            1
+        }
+    }
+}

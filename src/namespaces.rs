@@ -1,0 +1,97 @@
+//! OCI namespaces: type → CLONE_* flag and /proc name, and the plan for a new container: which
+//! namespaces are joined by `path` (opened by the parent before any clone, so a bad path fails
+//! early and names the field) and which are created. Join order: user first, mount last.
+
+use std::fs::File;
+use std::os::fd::OwnedFd;
+
+use nix::sched::CloneFlags;
+use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType as T};
+
+use crate::error::{Context, Error, Result};
+
+/// Every namespace type, in join order (user first, mount last).
+pub const ALL: [T; 8] = [T::User, T::Ipc, T::Uts, T::Network, T::Pid, T::Cgroup, T::Time, T::Mount];
+
+/// CLONE_NEW* flag of a namespace type.
+pub fn flag(t: T) -> CloneFlags {
+    match t {
+        T::User => CloneFlags::CLONE_NEWUSER,
+        T::Ipc => CloneFlags::CLONE_NEWIPC,
+        T::Uts => CloneFlags::CLONE_NEWUTS,
+        T::Network => CloneFlags::CLONE_NEWNET,
+        T::Pid => CloneFlags::CLONE_NEWPID,
+        T::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+        T::Time => CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
+        T::Mount => CloneFlags::CLONE_NEWNS,
+    }
+}
+
+/// The spec's name of a namespace type (`linux.namespaces[].type`).
+pub fn spec_name(t: T) -> &'static str {
+    match t {
+        T::User => "user",
+        T::Ipc => "ipc",
+        T::Uts => "uts",
+        T::Network => "network",
+        T::Pid => "pid",
+        T::Cgroup => "cgroup",
+        T::Time => "time",
+        T::Mount => "mount",
+    }
+}
+
+/// The name under /proc/<pid>/ns/.
+pub fn proc_name(t: T) -> &'static str {
+    match t {
+        T::Network => "net",
+        T::Mount => "mnt",
+        other => spec_name(other),
+    }
+}
+
+/// What a new container does with each namespace.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Namespaces joined by path, in join order.
+    pub join: Vec<(T, OwnedFd)>,
+    /// Namespaces created new.
+    pub new: Vec<T>,
+}
+
+impl Plan {
+    /// Whether a new namespace of this type is created.
+    pub fn is_new(&self, t: T) -> bool {
+        self.new.contains(&t)
+    }
+    /// Whether the container has its own namespace of this type (new or joined).
+    pub fn has(&self, t: T) -> bool {
+        self.is_new(t) || self.join.iter().any(|(x, _)| *x == t)
+    }
+}
+
+/// Check `linux.namespaces` (no duplicates) and open the paths to join.
+pub fn plan(list: &[LinuxNamespace]) -> Result<Plan> {
+    let mut plan = Plan::default();
+    for (i, ns) in list.iter().enumerate() {
+        let t = ns.typ();
+        if list[..i].iter().any(|o| o.typ() == t) {
+            return Err(Error::invalid(format!(
+                "linux.namespaces[{i}].type: namespace {:?} is listed twice",
+                spec_name(t)
+            )));
+        }
+        match ns.path() {
+            Some(p) if !p.as_os_str().is_empty() => {
+                let f = File::open(p).with_context(|| {
+                    format!("linux.namespaces[{i}].path: open {} namespace {}", spec_name(t), p.display())
+                })?;
+                plan.join.push((t, OwnedFd::from(f)));
+            }
+            _ => plan.new.push(t),
+        }
+    }
+    plan.join.sort_by_key(|(t, _)| ALL.iter().position(|x| x == t));
+    plan.new.sort_by_key(|t| ALL.iter().position(|x| x == t));
+    Ok(plan)
+}

@@ -1,0 +1,184 @@
+//! Init: pid 1 of the container, a clone of hull until its final execve. In order: wait for Go
+//! (it is in its cgroups), cgroup and mount namespaces, the root filesystem and pivot_root,
+//! hostname and sysctls, masked/readonly paths, scheduler and personality, credentials, cwd;
+//! then Ready, block on the exec fifo until `start`, and execve the payload with nothing but
+//! stdio (and --preserve-fds) open.
+
+use std::convert::Infallible;
+use std::ffi::CString;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use nix::sched::{unshare, CloneFlags};
+use oci_spec::runtime::LinuxNamespaceType as T;
+
+use super::sync::{Channel, Msg};
+use super::{attrs, creds, Launch};
+use crate::error::{Context, Error, Result};
+use crate::rootfs;
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Run init. Returns only on error.
+pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
+    // SAFETY: prctl/setsid take integers.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        libc::setsid();
+    }
+    chan.expect(&Msg::Go)?;
+    let spec = &l.bundle.spec;
+    let process = spec.process().as_ref().expect("validated: process present");
+    let linux = spec.linux().as_ref().expect("validated: linux present");
+
+    if l.ns.is_new(T::Cgroup) {
+        unshare(CloneFlags::CLONE_NEWCGROUP).context("unshare cgroup namespace")?;
+    }
+    if l.ns.is_new(T::Mount) {
+        unshare(CloneFlags::CLONE_NEWNS).context("unshare mount namespace")?;
+    }
+    let ctx = rootfs::Ctx {
+        spec,
+        bundle: &l.bundle.dir,
+        rootfs: &l.bundle.rootfs,
+        userns: l.ns.has(T::User),
+        new_cgroupns: l.ns.is_new(T::Cgroup),
+        cgroup: l.cgroup,
+        no_pivot: l.no_pivot,
+    };
+    rootfs::prepare(&ctx)?;
+
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(h).with_context(|| format!("hostname: sethostname {h:?}"))?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+        // SAFETY: setdomainname reads `d.len()` bytes from a live string.
+        if unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) } != 0 {
+            return Err(std::io::Error::last_os_error()).with_context(|| format!("domainname: setdomainname {d:?}"));
+        }
+    }
+    if let Some(sysctl) = linux.sysctl() {
+        let mut keys: Vec<_> = sysctl.keys().collect();
+        keys.sort();
+        for k in keys {
+            let path = PathBuf::from("/proc/sys").join(k.replace('.', "/"));
+            crate::fsutil::write_file(&path, &sysctl[k]).with_context(|| format!("linux.sysctl.{k}"))?;
+        }
+    }
+    rootfs::finalize(&ctx)?;
+    if !l.no_new_keyring {
+        attrs::join_session_keyring(l.id)?;
+    }
+
+    let args = process.args().clone().unwrap_or_default();
+    let env = process.env().clone().unwrap_or_default();
+    let exe = find_executable(&args[0], &env)?;
+    attrs::apply_sched(process, linux.personality().as_ref().map(|p| p.domain()))?;
+    creds::apply_bounding(process.capabilities().as_ref())?;
+    creds::apply_user_and_caps(process, true)?;
+    // SAFETY: umask takes an integer.
+    unsafe { libc::umask(process.user().umask().unwrap_or(0o022) as libc::mode_t) };
+    nix::unistd::chdir(process.cwd()).with_context(|| format!("process.cwd: chdir {}", process.cwd().display()))?;
+
+    let argv = cstrings(&args)?;
+    let envp = cstrings(&env)?;
+    // SAFETY: prctl with integers: from here on init outlives hull when `create` returns.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) };
+    chan.send(&Msg::Ready)?;
+
+    // Blocks until `start` opens the read side (runc's direction).
+    let mut fifo = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags_cloexec()
+        .open(format!("/proc/self/fd/{}", l.fifo))
+        .context("open exec fifo")?;
+    fifo.write_all(b"0").context("write exec fifo")?;
+    drop(fifo);
+
+    if let Some(fin) = process.exec_cpu_affinity().as_ref().and_then(|a| a.cpu_affinity_final().clone()) {
+        attrs::set_affinity(&fin, "process.execCPUAffinity.final")?;
+    }
+    if process.no_new_privileges().unwrap_or(false) {
+        // SAFETY: prctl with integers.
+        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+            return Err(std::io::Error::last_os_error()).context("process.noNewPrivileges");
+        }
+    }
+    reset_signals();
+    close_extra_fds(3 + l.preserve_fds);
+    let mut argv_p: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    argv_p.push(std::ptr::null());
+    let mut envp_p: Vec<*const libc::c_char> = envp.iter().map(|a| a.as_ptr()).collect();
+    envp_p.push(std::ptr::null());
+    // SAFETY: NULL-terminated arrays of pointers into CStrings that outlive the call.
+    unsafe { libc::execve(exe.as_ptr(), argv_p.as_ptr(), envp_p.as_ptr()) };
+    let e = std::io::Error::last_os_error();
+    let code = if e.raw_os_error() == Some(libc::EACCES) { 126 } else { 127 };
+    crate::logging::error(&format!("exec {}: {}", exe.to_string_lossy(), Error::from(e).render()));
+    super::fork::exit_now(code)
+}
+
+trait CloexecExt {
+    fn custom_flags_cloexec(&mut self) -> &mut Self;
+}
+
+impl CloexecExt for std::fs::OpenOptions {
+    fn custom_flags_cloexec(&mut self) -> &mut Self {
+        use std::os::unix::fs::OpenOptionsExt;
+        self.custom_flags(libc::O_CLOEXEC)
+    }
+}
+
+fn cstrings(v: &[String]) -> Result<Vec<CString>> {
+    v.iter()
+        .map(|s| CString::new(s.as_bytes()).map_err(|_| Error::invalid(format!("process: {s:?} contains a NUL byte"))))
+        .collect()
+}
+
+fn is_executable(p: &Path) -> bool {
+    let Ok(c) = CString::new(p.as_os_str().as_bytes()) else { return false };
+    // SAFETY: access/stat on a valid C string.
+    p.is_file() && unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0
+}
+
+/// Resolve process.args[0] inside the container the way Go's exec.LookPath does (runc's
+/// wording in errors, which engines match).
+pub fn find_executable(arg0: &str, env: &[String]) -> Result<CString> {
+    let to_c = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(|_| Error::invalid("process.args[0]: NUL byte"));
+    if arg0.contains('/') {
+        let p = Path::new(arg0);
+        if let Err(e) = std::fs::metadata(p) {
+            return Err(Error::from(e)).with_context(|| format!("process.args[0]: exec: {arg0:?}: stat {arg0}"));
+        }
+        if !is_executable(p) {
+            return Err(Error::Sys(nix::errno::Errno::EACCES)).with_context(|| format!("process.args[0]: exec: {arg0:?}"));
+        }
+        return to_c(p);
+    }
+    let path = env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or(DEFAULT_PATH);
+    for dir in path.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let cand = Path::new(dir).join(arg0);
+        if is_executable(&cand) {
+            return to_c(&cand);
+        }
+    }
+    Err(Error::invalid(format!("process.args[0]: exec: {arg0:?}: executable file not found in $PATH")))
+}
+
+fn reset_signals() {
+    // SAFETY: sigset manipulation on a local set, then sigprocmask/signal with valid arguments.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        // Rust's runtime ignores SIGPIPE; the payload must start with the default.
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+fn close_extra_fds(first: u32) {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only marks fds; they close at execve.
+    unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+}

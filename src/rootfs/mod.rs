@@ -1,0 +1,311 @@
+//! The container's root filesystem, set up by init inside its new mount namespace:
+//! propagation, the rootfs bind, `mounts` in order (each destination resolved inside the rootfs
+//! with pathrs, so a symlink in the image cannot send a mount onto the host), devices and /dev
+//! links, pivot_root (or MS_MOVE + chroot), then masked and read-only paths and a read-only
+//! root. Paths in `finalize` are container paths: the host is no longer reachable by then.
+
+pub mod device;
+pub mod mount;
+
+use std::ffi::CString;
+use std::fs::Permissions;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use nix::mount::MsFlags;
+use oci_spec::runtime::{Mount, Spec};
+use pathrs::{Handle, Root};
+
+use crate::cgroups::CgroupState;
+use crate::error::{Context, Error, Result};
+use crate::fsutil::clean_abs;
+use mount::{fd_path, mount as do_mount, parse_options, remount_bind, Options};
+
+/// What init knows when it sets up the rootfs.
+pub struct Ctx<'a> {
+    /// The config.
+    pub spec: &'a Spec,
+    /// Bundle directory (relative bind sources are relative to it).
+    pub bundle: &'a Path,
+    /// Host path of the rootfs.
+    pub rootfs: &'a Path,
+    /// The container has its own user namespace (no mknod; locked mount flags).
+    pub userns: bool,
+    /// A new cgroup namespace was unshared.
+    pub new_cgroupns: bool,
+    /// The container's cgroups.
+    pub cgroup: &'a CgroupState,
+    /// `--no-pivot`.
+    pub no_pivot: bool,
+}
+
+fn dir_perm() -> Permissions {
+    Permissions::from_mode(0o755)
+}
+
+/// Resolve `dest` in the root, creating it (a directory, or an empty file when `file`) if absent.
+pub(crate) fn ensure_target(root: &Root, dest: &Path, file: bool) -> Result<Handle> {
+    if let Ok(h) = root.resolve(dest) {
+        return Ok(h);
+    }
+    if !file {
+        return root.mkdir_all(dest, &dir_perm()).map_err(Error::from);
+    }
+    let parent = dest.parent().unwrap_or(Path::new("/"));
+    let name = dest.file_name().ok_or_else(|| Error::invalid(format!("{} has no file name", dest.display())))?;
+    let dir = root.mkdir_all(parent, &dir_perm())?;
+    let cname = CString::new(name.as_bytes()).map_err(|_| Error::invalid("NUL in path"))?;
+    // SAFETY: openat on a directory fd we hold, with a single path component; O_NOFOLLOW means
+    // a symlink planted meanwhile is refused, not followed.
+    let fd = unsafe {
+        libc::openat(
+            dir.as_fd().as_raw_fd(),
+            cname.as_ptr(),
+            libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            0o644,
+        )
+    };
+    if fd < 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EEXIST) {
+            return Err(e.into());
+        }
+    } else {
+        // SAFETY: we own the fd just returned.
+        drop(unsafe { OwnedFd::from_raw_fd(fd) });
+    }
+    root.resolve(dest).map_err(Error::from)
+}
+
+/// Everything up to and including pivot_root.
+pub fn prepare(ctx: &Ctx) -> Result<()> {
+    let linux = ctx.spec.linux().as_ref().expect("validated: linux present");
+    let prop = match linux.rootfs_propagation().as_deref() {
+        None | Some("") => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        Some(p) => mount::propagation_option(p)
+            .ok_or_else(|| Error::invalid(format!("linux.rootfsPropagation: unknown value {p:?}")))?,
+    };
+    do_mount(None, Path::new("/"), None, prop | MsFlags::MS_REC, None).context("set propagation of /")?;
+    // pivot_root refuses a new root whose parent mount is shared.
+    make_parent_private(ctx.rootfs)?;
+    do_mount(Some(ctx.rootfs), ctx.rootfs, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
+        .with_context(|| format!("bind rootfs {}", ctx.rootfs.display()))?;
+    let root = Root::open(ctx.rootfs).with_context(|| format!("open rootfs {}", ctx.rootfs.display()))?;
+    // SAFETY: umask takes an integer; modes in the config are taken literally.
+    unsafe { libc::umask(0) };
+
+    let mounts = ctx.spec.mounts().clone().unwrap_or_default();
+    for (i, m) in mounts.iter().enumerate() {
+        mount_one(ctx, &root, m, i)
+            .with_context(|| format!("mounts[{i}]: mount {} on {}", m.source().as_deref().unwrap_or(Path::new(m.typ().as_deref().unwrap_or(""))).display(), m.destination().display()))?;
+    }
+    let process = ctx.spec.process().as_ref().expect("validated: process present");
+    root.mkdir_all(process.cwd(), &dir_perm())
+        .with_context(|| format!("process.cwd: create {}", process.cwd().display()))?;
+    let dev_is_bind = mounts.iter().any(|m| {
+        clean_abs(m.destination()).as_deref() == Some(Path::new("/dev"))
+            && (m.typ().as_deref() == Some("bind") || m.options().iter().flatten().any(|o| o == "bind" || o == "rbind"))
+    });
+    if !dev_is_bind {
+        device::create_devices(&root, linux.devices().as_deref().unwrap_or_default(), ctx.userns)?;
+        device::create_links(&root, mounts.iter().any(|m| clean_abs(m.destination()).as_deref() == Some(Path::new("/dev/pts"))))?;
+    }
+    drop(root);
+    if ctx.no_pivot {
+        move_root(ctx.rootfs)?;
+    } else {
+        pivot_root(ctx.rootfs)?;
+    }
+    if let Some(p) = linux.rootfs_propagation().as_deref().filter(|p| !p.is_empty()) {
+        let f = mount::propagation_option(p).expect("checked above");
+        do_mount(None, Path::new("/"), None, f, None).context("linux.rootfsPropagation")?;
+    }
+    Ok(())
+}
+
+fn make_parent_private(rootfs: &Path) -> Result<()> {
+    let text = crate::fsutil::read_file(Path::new("/proc/self/mountinfo"))?;
+    let parent = crate::fsutil::parse_mountinfo(&text)
+        .into_iter()
+        .filter(|m| rootfs.starts_with(&m.mount_point))
+        .max_by_key(|m| m.mount_point.len());
+    if let Some(m) = parent {
+        if m.options.contains("shared:") || text.lines().any(|l| l.contains(&format!(" {} ", m.mount_point)) && l.contains(" shared:")) {
+            do_mount(None, Path::new(&m.mount_point), None, MsFlags::MS_PRIVATE, None)
+                .with_context(|| format!("make {} private", m.mount_point))?;
+        }
+    }
+    Ok(())
+}
+
+fn mount_one(ctx: &Ctx, root: &Root, m: &Mount, i: usize) -> Result<()> {
+    let field = format!("mounts[{i}].options");
+    let mut opts = parse_options(m.options().as_deref().unwrap_or_default(), &field)?;
+    let typ = m.typ().clone().unwrap_or_default();
+    if typ == "bind" || typ == "rbind" {
+        opts.flags |= MsFlags::MS_BIND;
+    }
+    let dest = clean_abs(m.destination()).expect("validated: destination stays inside");
+    if opts.tmpcopyup {
+        crate::logging::warn(&format!("mounts[{i}]: option tmpcopyup is not supported yet; {} starts empty", dest.display()));
+    }
+    if opts.is_bind() {
+        let src = m.source().clone().ok_or_else(|| Error::invalid(format!("mounts[{i}].source: a bind mount needs a source")))?;
+        let src = if src.is_absolute() { src } else { ctx.bundle.join(src) };
+        let meta = std::fs::metadata(&src).with_context(|| format!("mounts[{i}].source: {}", src.display()))?;
+        let target = ensure_target(root, &dest, !meta.is_dir())?;
+        do_mount(Some(&src), Path::new(&fd_path(&target)), None, opts.flags & (MsFlags::MS_BIND | MsFlags::MS_REC), None)?;
+        let extra = opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC);
+        if !extra.is_empty() {
+            let mounted = root.resolve(&dest)?;
+            remount_bind(Path::new(&fd_path(&mounted)), extra).context("remount with options")?;
+        }
+    } else if typ == "cgroup" {
+        mount_cgroup(ctx, root, &dest, &opts)?;
+    } else {
+        let target = ensure_target(root, &dest, false)?;
+        let src = m.source().clone().unwrap_or_else(|| PathBuf::from(&typ));
+        let data = opts.data.join(",");
+        let data = (!data.is_empty()).then_some(data.as_str());
+        let tp = Path::new(&fd_path(&target)).to_path_buf();
+        match do_mount(Some(&src), &tp, Some(&typ), opts.flags, data) {
+            // In a user namespace without its own network or ipc namespace the kernel refuses
+            // sysfs and mqueue; bind the host's instead, as runc does.
+            Err(e) if ctx.userns && e.errno() == Some(libc::EPERM) && (typ == "sysfs" || typ == "mqueue") => {
+                let host = if typ == "sysfs" { "/sys" } else { "/dev/mqueue" };
+                do_mount(Some(Path::new(host)), &tp, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
+                let mounted = root.resolve(&dest)?;
+                remount_bind(Path::new(&fd_path(&mounted)), opts.flags)?;
+            }
+            r => r?,
+        }
+    }
+    apply_post(root, &dest, &opts)
+}
+
+/// Propagation changes and recursive attributes, on the mount now at `dest`.
+fn apply_post(root: &Root, dest: &Path, opts: &Options) -> Result<()> {
+    if opts.propagation.is_empty() && opts.attr_set == 0 && opts.attr_clr == 0 {
+        return Ok(());
+    }
+    let mounted = root.resolve(dest)?;
+    for p in &opts.propagation {
+        do_mount(None, Path::new(&fd_path(&mounted)), None, *p, None).context("set propagation")?;
+    }
+    if opts.attr_set != 0 || opts.attr_clr != 0 {
+        mount::setattr_recursive(&mounted, opts.attr_set, opts.attr_clr).context("recursive mount attributes")?;
+    }
+    Ok(())
+}
+
+/// A `cgroup` mount: on a v2 host cgroup2 itself (the namespace root with a cgroup namespace,
+/// else the container's directory); on v1/hybrid a tmpfs with one directory per hierarchy bound
+/// to the container's cgroup there. Read-only when the options say `ro`.
+fn mount_cgroup(ctx: &Ctx, root: &Root, dest: &Path, opts: &Options) -> Result<()> {
+    let ro = opts.flags.contains(MsFlags::MS_RDONLY);
+    let base = opts.flags & !(MsFlags::MS_RDONLY | MsFlags::MS_BIND | MsFlags::MS_REC);
+    let target = ensure_target(root, dest, false)?;
+    let only_v2 = ctx.cgroup.hierarchies.len() == 1 && ctx.cgroup.hierarchies[0].controllers.is_empty();
+    if only_v2 {
+        let tp = PathBuf::from(fd_path(&target));
+        let mounted = if ctx.new_cgroupns {
+            do_mount(Some(Path::new("cgroup2")), &tp, Some("cgroup2"), base | if ro { MsFlags::MS_RDONLY } else { MsFlags::empty() }, None)
+        } else {
+            Err(Error::Sys(nix::errno::Errno::EPERM))
+        };
+        if mounted.is_err() {
+            let dir = &ctx.cgroup.hierarchies[0].path;
+            do_mount(Some(dir), &tp, None, MsFlags::MS_BIND, None)?;
+            let m = root.resolve(dest)?;
+            remount_bind(Path::new(&fd_path(&m)), base | if ro { MsFlags::MS_RDONLY } else { MsFlags::empty() })?;
+        }
+        return Ok(());
+    }
+    do_mount(Some(Path::new("tmpfs")), Path::new(&fd_path(&target)), Some("tmpfs"), base, Some("mode=755"))?;
+    for h in &ctx.cgroup.hierarchies {
+        let name = h.path.ancestors().find(|a| a.parent() == Some(Path::new("/sys/fs/cgroup")))
+            .and_then(|a| a.file_name())
+            .map(|n| n.to_os_string())
+            .unwrap_or_else(|| h.controllers.clone().into());
+        let sub = dest.join(&name);
+        let t = ensure_target(root, &sub, false)?;
+        do_mount(Some(&h.path), Path::new(&fd_path(&t)), None, MsFlags::MS_BIND, None)
+            .with_context(|| format!("bind {}", h.path.display()))?;
+        let m = root.resolve(&sub)?;
+        remount_bind(Path::new(&fd_path(&m)), base | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | if ro { MsFlags::MS_RDONLY } else { MsFlags::empty() })?;
+        // cpu,cpuacct style hierarchies are also reachable by each controller's name.
+        if h.controllers.contains(',') {
+            for c in h.controllers.split(',').filter(|c| !c.starts_with("name=")) {
+                if Path::new(c) != Path::new(&name) {
+                    let _ = device::symlink_in(root, &dest.join(c), Path::new(&name));
+                }
+            }
+        }
+    }
+    if ro {
+        let m = root.resolve(dest)?;
+        remount_bind(Path::new(&fd_path(&m)), base | MsFlags::MS_RDONLY)?;
+    }
+    Ok(())
+}
+
+/// pivot_root(".", ".") on the rootfs, then detach the old root stacked beneath it.
+fn pivot_root(rootfs: &Path) -> Result<()> {
+    use nix::fcntl::{open, OFlag};
+    use nix::sys::stat::Mode;
+    let flags = OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+    let old = open("/", flags, Mode::empty()).context("open /")?;
+    let new = open(rootfs, flags, Mode::empty()).with_context(|| format!("open {}", rootfs.display()))?;
+    nix::unistd::fchdir(&new).context("fchdir to rootfs")?;
+    nix::unistd::pivot_root(".", ".").context("pivot_root")?;
+    nix::unistd::fchdir(&old).context("fchdir to old root")?;
+    // Keep the unmount from propagating to the host.
+    do_mount(None, Path::new("."), None, MsFlags::MS_SLAVE | MsFlags::MS_REC, None).context("make old root rslave")?;
+    nix::mount::umount2(".", nix::mount::MntFlags::MNT_DETACH).context("detach old root")?;
+    nix::unistd::chdir("/").context("chdir /")?;
+    Ok(())
+}
+
+/// --no-pivot: move the rootfs mount over / and chroot into it.
+fn move_root(rootfs: &Path) -> Result<()> {
+    nix::unistd::chdir(rootfs).with_context(|| format!("chdir {}", rootfs.display()))?;
+    do_mount(Some(rootfs), Path::new("/"), None, MsFlags::MS_MOVE, None).context("move rootfs to /")?;
+    nix::unistd::chroot(".").context("chroot")?;
+    nix::unistd::chdir("/").context("chdir /")?;
+    Ok(())
+}
+
+/// After pivot: readonly paths, masked paths, then a read-only root (runc's order).
+pub fn finalize(ctx: &Ctx) -> Result<()> {
+    let linux = ctx.spec.linux().as_ref().expect("validated: linux present");
+    for (i, p) in linux.readonly_paths().iter().flatten().enumerate() {
+        readonly_path(Path::new(p)).with_context(|| format!("linux.readonlyPaths[{i}]: {p}"))?;
+    }
+    for (i, p) in linux.masked_paths().iter().flatten().enumerate() {
+        mask_path(Path::new(p)).with_context(|| format!("linux.maskedPaths[{i}]: {p}"))?;
+    }
+    if ctx.spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
+        remount_bind(Path::new("/"), MsFlags::MS_RDONLY).context("root.readonly: remount / read-only")?;
+    }
+    Ok(())
+}
+
+fn readonly_path(p: &Path) -> Result<()> {
+    match do_mount(Some(p), p, None, MsFlags::MS_BIND | MsFlags::MS_REC, None) {
+        Err(e) if e.errno() == Some(libc::ENOENT) => return Ok(()),
+        r => r?,
+    }
+    remount_bind(p, MsFlags::MS_RDONLY | MsFlags::MS_REC)
+}
+
+fn mask_path(p: &Path) -> Result<()> {
+    match do_mount(Some(Path::new("/dev/null")), p, None, MsFlags::MS_BIND, None) {
+        Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
+        Err(e) if e.errno() == Some(libc::ENOTDIR) => {
+            do_mount(Some(Path::new("tmpfs")), p, Some("tmpfs"), MsFlags::MS_RDONLY, Some("size=0k"))
+        }
+        r => r,
+    }
+}

@@ -1,0 +1,311 @@
+//! OCI mount options → mount(2) flags, propagation changes, mount_setattr(2) recursive
+//! attributes and filesystem data; and the low-level mount calls, always aimed at an fd
+//! resolved inside the rootfs (`/proc/self/fd/N`), never at a path the image controls.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use nix::mount::MsFlags;
+
+use crate::error::{Context, Error, Result};
+
+/// mount_setattr(2) attribute bits.
+pub mod attr {
+    /// MOUNT_ATTR_RDONLY
+    pub const RDONLY: u64 = 0x1;
+    /// MOUNT_ATTR_NOSUID
+    pub const NOSUID: u64 = 0x2;
+    /// MOUNT_ATTR_NODEV
+    pub const NODEV: u64 = 0x4;
+    /// MOUNT_ATTR_NOEXEC
+    pub const NOEXEC: u64 = 0x8;
+    /// MOUNT_ATTR__ATIME (mask)
+    pub const ATIME_MASK: u64 = 0x70;
+    /// MOUNT_ATTR_RELATIME
+    pub const RELATIME: u64 = 0x0;
+    /// MOUNT_ATTR_NOATIME
+    pub const NOATIME: u64 = 0x10;
+    /// MOUNT_ATTR_STRICTATIME
+    pub const STRICTATIME: u64 = 0x20;
+    /// MOUNT_ATTR_NODIRATIME
+    pub const NODIRATIME: u64 = 0x80;
+    /// MOUNT_ATTR_NOSYMFOLLOW
+    pub const NOSYMFOLLOW: u64 = 0x0020_0000;
+}
+
+/// Parsed `mounts[].options`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Flags to set.
+    pub flags: MsFlags,
+    /// Flags the options cleared explicitly (rw, dev, ...).
+    pub cleared: MsFlags,
+    /// Propagation changes, applied after the mount, in order.
+    pub propagation: Vec<MsFlags>,
+    /// Recursive attributes to set (mount_setattr).
+    pub attr_set: u64,
+    /// Recursive attributes to clear.
+    pub attr_clr: u64,
+    /// Filesystem-specific data, comma-joined.
+    pub data: Vec<String>,
+    /// `tmpcopyup` was given.
+    pub tmpcopyup: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            flags: MsFlags::empty(),
+            cleared: MsFlags::empty(),
+            propagation: Vec::new(),
+            attr_set: 0,
+            attr_clr: 0,
+            data: Vec::new(),
+            tmpcopyup: false,
+        }
+    }
+}
+
+impl Options {
+    /// Whether this is a bind mount (`bind` or `rbind`).
+    pub fn is_bind(&self) -> bool {
+        self.flags.contains(MsFlags::MS_BIND)
+    }
+}
+
+/// The flag table of runc's `parseMountOptions` (set, or clear when `false`).
+fn flag_option(o: &str) -> Option<(bool, MsFlags)> {
+    use MsFlags as F;
+    Some(match o {
+        "async" => (false, F::MS_SYNCHRONOUS),
+        "atime" => (false, F::MS_NOATIME),
+        "bind" => (true, F::MS_BIND),
+        "defaults" => (true, F::empty()),
+        "dev" => (false, F::MS_NODEV),
+        "diratime" => (false, F::MS_NODIRATIME),
+        "dirsync" => (true, F::MS_DIRSYNC),
+        "exec" => (false, F::MS_NOEXEC),
+        "iversion" => (true, F::MS_I_VERSION),
+        "lazytime" => (true, F::MS_LAZYTIME),
+        "loud" => (false, F::MS_SILENT),
+        "mand" => (true, F::MS_MANDLOCK),
+        "noatime" => (true, F::MS_NOATIME),
+        "nodev" => (true, F::MS_NODEV),
+        "nodiratime" => (true, F::MS_NODIRATIME),
+        "noexec" => (true, F::MS_NOEXEC),
+        "noiversion" => (false, F::MS_I_VERSION),
+        "nolazytime" => (false, F::MS_LAZYTIME),
+        "nomand" => (false, F::MS_MANDLOCK),
+        "norelatime" => (false, F::MS_RELATIME),
+        "nostrictatime" => (false, F::MS_STRICTATIME),
+        "nosuid" => (true, F::MS_NOSUID),
+        "nosymfollow" => (true, F::from_bits_retain(libc::MS_NOSYMFOLLOW)),
+        "rbind" => (true, F::MS_BIND | F::MS_REC),
+        "relatime" => (true, F::MS_RELATIME),
+        "remount" => (true, F::MS_REMOUNT),
+        "ro" => (true, F::MS_RDONLY),
+        "rw" => (false, F::MS_RDONLY),
+        "silent" => (true, F::MS_SILENT),
+        "strictatime" => (true, F::MS_STRICTATIME),
+        "suid" => (false, F::MS_NOSUID),
+        "sync" => (true, F::MS_SYNCHRONOUS),
+        "symfollow" => (false, F::from_bits_retain(libc::MS_NOSYMFOLLOW)),
+        _ => return None,
+    })
+}
+
+/// Propagation options.
+pub fn propagation_option(o: &str) -> Option<MsFlags> {
+    use MsFlags as F;
+    Some(match o {
+        "private" => F::MS_PRIVATE,
+        "rprivate" => F::MS_PRIVATE | F::MS_REC,
+        "shared" => F::MS_SHARED,
+        "rshared" => F::MS_SHARED | F::MS_REC,
+        "slave" => F::MS_SLAVE,
+        "rslave" => F::MS_SLAVE | F::MS_REC,
+        "unbindable" => F::MS_UNBINDABLE,
+        "runbindable" => F::MS_UNBINDABLE | F::MS_REC,
+        _ => return None,
+    })
+}
+
+/// Recursive (mount_setattr) options: (set, clear).
+fn attr_option(o: &str) -> Option<(u64, u64)> {
+    use attr::*;
+    Some(match o {
+        "rro" => (RDONLY, 0),
+        "rrw" => (0, RDONLY),
+        "rnosuid" => (NOSUID, 0),
+        "rsuid" => (0, NOSUID),
+        "rnodev" => (NODEV, 0),
+        "rdev" => (0, NODEV),
+        "rnoexec" => (NOEXEC, 0),
+        "rexec" => (0, NOEXEC),
+        "rnodiratime" => (NODIRATIME, 0),
+        "rdiratime" => (0, NODIRATIME),
+        "rrelatime" => (RELATIME, ATIME_MASK),
+        "rnorelatime" => (0, ATIME_MASK),
+        "rnoatime" => (NOATIME, ATIME_MASK),
+        "ratime" => (0, ATIME_MASK),
+        "rstrictatime" => (STRICTATIME, ATIME_MASK),
+        "rnostrictatime" => (0, ATIME_MASK),
+        "rnosymfollow" => (NOSYMFOLLOW, 0),
+        "rsymfollow" => (0, NOSYMFOLLOW),
+        _ => return None,
+    })
+}
+
+/// Parse a mount's options; `field` names it in errors.
+pub fn parse_options(opts: &[String], field: &str) -> Result<Options> {
+    let mut o = Options::default();
+    for raw in opts {
+        let s = raw.as_str();
+        if let Some((set, f)) = flag_option(s) {
+            if set {
+                o.flags |= f;
+                o.cleared &= !f;
+            } else {
+                o.flags &= !f;
+                o.cleared |= f;
+            }
+        } else if let Some(p) = propagation_option(s) {
+            o.propagation.push(p);
+        } else if let Some((set, clr)) = attr_option(s) {
+            o.attr_set |= set;
+            o.attr_clr |= clr;
+        } else if s == "tmpcopyup" {
+            o.tmpcopyup = true;
+        } else if s == "idmap" || s == "ridmap" {
+            return Err(Error::invalid(format!("{field}: option {s:?} (id-mapped mounts) is not supported yet")));
+        } else {
+            o.data.push(raw.clone());
+        }
+    }
+    Ok(o)
+}
+
+fn cpath(p: &Path) -> Result<CString> {
+    CString::new(p.as_os_str().as_bytes()).map_err(|_| Error::invalid(format!("path {} has a NUL byte", p.display())))
+}
+
+/// The magic-link path of an fd.
+pub fn fd_path(fd: impl AsFd) -> String {
+    format!("/proc/self/fd/{}", fd.as_fd().as_raw_fd())
+}
+
+/// mount(2) with optional source/type/data.
+pub fn mount(src: Option<&Path>, target: &Path, fstype: Option<&str>, flags: MsFlags, data: Option<&str>) -> Result<()> {
+    nix::mount::mount(src, target, fstype, flags, data).map_err(Error::from)
+}
+
+/// mount_setattr(fd, "", AT_EMPTY_PATH|AT_RECURSIVE, {set, clr}).
+pub fn setattr_recursive(fd: impl AsFd, set: u64, clr: u64) -> Result<()> {
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
+    let a = MountAttr { attr_set: set, attr_clr: clr, propagation: 0, userns_fd: 0 };
+    let empty = c"";
+    // SAFETY: mount_setattr reads `size_of::<MountAttr>()` bytes of a repr(C) struct we own and
+    // an empty C string; the fd is borrowed for the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_fd().as_raw_fd(),
+            empty.as_ptr(),
+            (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
+            &a as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error()).context("mount_setattr");
+    }
+    Ok(())
+}
+
+/// The per-mount flags the kernel may have locked on `path` (statvfs), as MS_* bits.
+pub fn locked_flags(path: &Path) -> MsFlags {
+    let Ok(c) = cpath(path) else { return MsFlags::empty() };
+    // SAFETY: statvfs fills a zeroed struct we own.
+    let st = unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(c.as_ptr(), &mut st) != 0 {
+            return MsFlags::empty();
+        }
+        st
+    };
+    let mut f = MsFlags::empty();
+    for (st_bit, ms) in [
+        (libc::ST_RDONLY, MsFlags::MS_RDONLY),
+        (libc::ST_NOSUID, MsFlags::MS_NOSUID),
+        (libc::ST_NODEV, MsFlags::MS_NODEV),
+        (libc::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (libc::ST_NOATIME, MsFlags::MS_NOATIME),
+        (libc::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (libc::ST_RELATIME, MsFlags::MS_RELATIME),
+    ] {
+        if st.f_flag & st_bit != 0 {
+            f |= ms;
+        }
+    }
+    f
+}
+
+/// Remount a bind mount with `flags`; when the kernel refuses because some flags are locked (a
+/// mount inherited from a more privileged namespace), retry keeping the locked ones.
+pub fn remount_bind(target: &Path, flags: MsFlags) -> Result<()> {
+    let base = MsFlags::MS_BIND | MsFlags::MS_REMOUNT;
+    let clean = flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
+    match mount(None, target, None, base | clean, None) {
+        Err(e) if e.errno() == Some(libc::EPERM) => {
+            let keep = locked_flags(target) & !MsFlags::MS_RDONLY;
+            mount(None, target, None, base | clean | keep, None)
+        }
+        r => r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(v: &[&str]) -> Options {
+        parse_options(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "mounts[0].options").unwrap()
+    }
+
+    #[test]
+    fn flags_and_clears() {
+        let o = p(&["nosuid", "noexec", "nodev", "ro", "rw"]);
+        assert_eq!(o.flags, MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV);
+        assert!(o.cleared.contains(MsFlags::MS_RDONLY));
+    }
+
+    #[test]
+    fn bind_propagation_attrs_and_data() {
+        let o = p(&["rbind", "rprivate", "rro", "mode=755", "size=65536k"]);
+        assert!(o.is_bind());
+        assert!(o.flags.contains(MsFlags::MS_REC));
+        assert_eq!(o.propagation, vec![MsFlags::MS_PRIVATE | MsFlags::MS_REC]);
+        assert_eq!(o.attr_set, attr::RDONLY);
+        assert_eq!(o.data, vec!["mode=755", "size=65536k"]);
+    }
+
+    #[test]
+    fn atime_family_is_exclusive() {
+        let o = p(&["rnoatime"]);
+        assert_eq!((o.attr_set, o.attr_clr), (attr::NOATIME, attr::ATIME_MASK));
+    }
+
+    #[test]
+    fn idmap_is_refused_by_name() {
+        let e = parse_options(&["idmap".into()], "mounts[2].options").unwrap_err().render();
+        assert!(e.starts_with("mounts[2].options:"), "{e}");
+    }
+}

@@ -1,0 +1,334 @@
+//! Reading a bundle's config.json: a JSON pre-pass (unknown capability names are dropped with a
+//! warning, since profiles outlive kernels), the oci-spec parse with the failing field's path in
+//! the message, and the checks runtime.md asks of `create`. Every error names the field.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use oci_spec::runtime::{LinuxNamespaceType as T, Spec};
+use serde_json::Value;
+
+use crate::error::{Context, Error, Result};
+use crate::fsutil::clean_abs;
+
+/// A bundle whose config passed validation.
+pub struct Bundle {
+    /// Absolute bundle directory.
+    pub dir: PathBuf,
+    /// Absolute, symlink-free rootfs directory.
+    pub rootfs: PathBuf,
+    /// The parsed config.
+    pub spec: Spec,
+}
+
+/// Capability set names under process.capabilities.
+pub const CAP_SETS: [&str; 5] = ["bounding", "effective", "inheritable", "permitted", "ambient"];
+
+/// Load and validate `<bundle>/config.json`.
+pub fn load(bundle: &Path) -> Result<Bundle> {
+    let dir = std::fs::canonicalize(bundle).with_context(|| format!("bundle {}", bundle.display()))?;
+    let path = dir.join("config.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+    let spec = parse(&text).with_context(|| path.display().to_string())?;
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| Error::invalid("root: missing (required on Linux)"))?;
+    let rp = root.path();
+    let rootfs_in = if rp.is_absolute() { rp.clone() } else { dir.join(rp) };
+    let rootfs = std::fs::canonicalize(&rootfs_in)
+        .with_context(|| format!("root.path: rootfs {}", rootfs_in.display()))?;
+    if !rootfs.is_dir() {
+        return Err(Error::invalid(format!("root.path: {} is not a directory", rootfs.display())));
+    }
+    validate(&spec)?;
+    Ok(Bundle { dir, rootfs, spec })
+}
+
+/// Parse config.json text: pre-pass, then oci-spec with the field path in errors.
+pub fn parse(text: &str) -> Result<Spec> {
+    let mut v: Value = serde_json::from_str(text).map_err(|e| Error::invalid(format!("malformed JSON: {e}")))?;
+    drop_unknown_caps(&mut v);
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        Error::invalid(format!("{}: {}", if path == "." { "config" } else { &path }, e.inner()))
+    })
+}
+
+fn drop_unknown_caps(v: &mut Value) {
+    let Some(caps) = v.pointer_mut("/process/capabilities").and_then(Value::as_object_mut) else { return };
+    for set in CAP_SETS {
+        if let Some(list) = caps.get_mut(set).and_then(Value::as_array_mut) {
+            list.retain(|c| {
+                let name = c.as_str().unwrap_or("");
+                let known = caps::Capability::from_str(&name.to_ascii_uppercase()).is_ok();
+                if !known {
+                    crate::logging::warn(&format!(
+                        "process.capabilities.{set}: unknown capability {name:?} ignored"
+                    ));
+                }
+                known
+            });
+        }
+    }
+}
+
+fn invalid<T>(msg: String) -> Result<T> {
+    Err(Error::Invalid(msg))
+}
+
+/// The checks of a config that `create` needs beyond its types.
+pub fn validate(spec: &Spec) -> Result<()> {
+    let Some(process) = spec.process() else {
+        return invalid("process: missing (required for create)".into());
+    };
+    if process.args().as_ref().is_none_or(|a| a.is_empty()) {
+        return invalid("process.args: must name a program (it is empty)".into());
+    }
+    if !process.cwd().is_absolute() {
+        return invalid(format!("process.cwd: {:?} must be an absolute path", process.cwd()));
+    }
+    if process.terminal().unwrap_or(false) {
+        return invalid("process.terminal: terminals (--console-socket) are not supported yet".into());
+    }
+    if let Some(rl) = process.rlimits() {
+        for (i, r) in rl.iter().enumerate() {
+            if rl[..i].iter().any(|o| o.typ() == r.typ()) {
+                return invalid(format!("process.rlimits[{i}].type: {:?} is set twice", r.typ()));
+            }
+            if r.soft() > r.hard() {
+                return invalid(format!("process.rlimits[{i}]: soft limit {} is above hard limit {}", r.soft(), r.hard()));
+            }
+        }
+    }
+    if process.apparmor_profile().as_deref().is_some_and(|p| !p.is_empty()) {
+        return invalid("process.apparmorProfile: AppArmor is not supported by hull on this host".into());
+    }
+    if process.selinux_label().as_deref().is_some_and(|p| !p.is_empty()) {
+        return invalid("process.selinuxLabel: SELinux is not supported by hull on this host".into());
+    }
+    let linux = spec.linux().as_ref().ok_or_else(|| Error::invalid("linux: missing (required on Linux)"))?;
+    let nslist = linux.namespaces().clone().unwrap_or_default();
+    let has = |t: T| nslist.iter().any(|n| n.typ() == t);
+    for (i, ns) in nslist.iter().enumerate() {
+        if nslist[..i].iter().any(|o| o.typ() == ns.typ()) {
+            return invalid(format!(
+                "linux.namespaces[{i}].type: namespace {:?} is listed twice",
+                crate::namespaces::spec_name(ns.typ())
+            ));
+        }
+    }
+    if !has(T::Mount) {
+        return invalid("linux.namespaces: a mount namespace is required (hull never mounts on the host)".into());
+    }
+    let new_user = nslist.iter().any(|n| n.typ() == T::User && n.path().is_none());
+    let maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+        || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+    if new_user && (linux.uid_mappings().as_ref().is_none_or(|m| m.is_empty()) || linux.gid_mappings().as_ref().is_none_or(|m| m.is_empty())) {
+        return invalid("linux.uidMappings/gidMappings: a new user namespace needs both mappings".into());
+    }
+    if maps && !new_user {
+        return invalid("linux.uidMappings: mappings are set but no new user namespace is created".into());
+    }
+    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(T::Uts) {
+        return invalid("hostname: setting it needs a uts namespace in linux.namespaces".into());
+    }
+    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has(T::Uts) {
+        return invalid("domainname: setting it needs a uts namespace in linux.namespaces".into());
+    }
+    if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty()) {
+        if !nslist.iter().any(|n| n.typ() == T::Time && n.path().is_none()) {
+            return invalid("linux.timeOffsets: offsets need a new time namespace".into());
+        }
+        for k in linux.time_offsets().as_ref().unwrap().keys() {
+            if k != "monotonic" && k != "boottime" {
+                return invalid(format!("linux.timeOffsets.{k}: only monotonic and boottime clocks have offsets"));
+            }
+        }
+    }
+    if let Some(sysctl) = linux.sysctl() {
+        for key in sysctl.keys() {
+            check_sysctl(key, &has)?;
+        }
+    }
+    if let Some(mounts) = spec.mounts() {
+        for (i, m) in mounts.iter().enumerate() {
+            if clean_abs(m.destination()).is_none() {
+                return invalid(format!(
+                    "mounts[{i}].destination: {} climbs out of the container root",
+                    m.destination().display()
+                ));
+            }
+        }
+    }
+    if let Some(cp) = linux.cgroups_path() {
+        crate::cgroups::validate_path(cp)?;
+    }
+    if linux.seccomp().is_some() {
+        return invalid("linux.seccomp: seccomp is not supported yet, and hull never runs a container less confined than its config asks".into());
+    }
+    if linux.intel_rdt().is_some() {
+        return invalid("linux.intelRdt: Intel RDT is not supported".into());
+    }
+    if linux.memory_policy().is_some() {
+        return invalid("linux.memoryPolicy: memory policies are not supported yet".into());
+    }
+    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        return invalid("linux.netDevices: moving network devices is not supported yet".into());
+    }
+    if let Some(p) = linux.personality() {
+        if p.flags().as_ref().is_some_and(|f| !f.is_empty()) {
+            return invalid("linux.personality.flags: no personality flags are supported".into());
+        }
+    }
+    if let Some(aff) = process.exec_cpu_affinity() {
+        if let Some(s) = aff.initial() {
+            parse_cpu_list(s).context("process.execCPUAffinity.initial")?;
+        }
+        if let Some(s) = aff.cpu_affinity_final() {
+            parse_cpu_list(s).context("process.execCPUAffinity.final")?;
+        }
+    }
+    Ok(())
+}
+
+/// runc's rule: a sysctl is allowed only when it belongs to a namespace the container owns.
+fn check_sysctl(key: &str, has: &dyn Fn(T) -> bool) -> Result<()> {
+    const IPC: [&str; 6] = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax"];
+    const IPC2: [&str; 2] = ["kernel.shmmni", "kernel.shm_rmid_forced"];
+    let ns = if IPC.contains(&key) || IPC2.contains(&key) || key.starts_with("fs.mqueue.") {
+        T::Ipc
+    } else if key.starts_with("net.") {
+        T::Network
+    } else if key == "kernel.hostname" || key == "kernel.domainname" {
+        T::Uts
+    } else {
+        return invalid(format!("linux.sysctl.{key}: not namespaced, so a container may not set it"));
+    };
+    if !has(ns) {
+        return invalid(format!(
+            "linux.sysctl.{key}: needs a {} namespace in linux.namespaces",
+            crate::namespaces::spec_name(ns)
+        ));
+    }
+    Ok(())
+}
+
+/// Parse a CPU list such as `0-3,7`.
+pub fn parse_cpu_list(s: &str) -> Result<Vec<usize>> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || Error::invalid(format!("bad CPU list {s:?}"));
+        let (a, b) = match part.split_once('-') {
+            Some((a, b)) => (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?),
+            None => {
+                let n: usize = part.parse().map_err(|_| bad())?;
+                (n, n)
+            }
+        };
+        if a > b || b >= 1024 {
+            return Err(bad());
+        }
+        out.extend(a..=b);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal() -> Value {
+        serde_json::json!({
+            "ociVersion": "1.2.0",
+            "root": {"path": "rootfs"},
+            "process": {"args": ["true"], "cwd": "/", "user": {"uid": 0, "gid": 0}},
+            "linux": {"namespaces": [{"type": "mount"}, {"type": "pid"}]}
+        })
+    }
+
+    fn check(v: &Value) -> Result<()> {
+        validate(&parse(&v.to_string())?)
+    }
+
+    #[test]
+    fn minimal_config_is_valid() {
+        check(&minimal()).unwrap();
+    }
+
+    #[test]
+    fn malformed_json_says_so_with_position() {
+        let e = parse("{\"ociVersion\": ").unwrap_err().render();
+        assert!(e.starts_with("malformed JSON:"), "{e}");
+        assert!(e.contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn unknown_namespace_names_the_field() {
+        let mut v = minimal();
+        v["linux"]["namespaces"][1]["type"] = "bogus".into();
+        let e = check(&v).unwrap_err().render();
+        assert!(e.starts_with("linux.namespaces[1].type: unknown variant `bogus`"), "{e}");
+    }
+
+    #[test]
+    fn bad_rlimit_names_the_field() {
+        let mut v = minimal();
+        v["process"]["rlimits"] = serde_json::json!([{"type": "RLIMIT_BOGUS", "hard": 1, "soft": 1}]);
+        let e = check(&v).unwrap_err().render();
+        assert!(e.starts_with("process.rlimits[0].type:"), "{e}");
+    }
+
+    #[test]
+    fn empty_args_and_missing_process() {
+        let mut v = minimal();
+        v["process"]["args"] = serde_json::json!([]);
+        assert!(check(&v).unwrap_err().render().starts_with("process.args:"));
+        let mut v = minimal();
+        v.as_object_mut().unwrap().remove("process");
+        assert!(check(&v).unwrap_err().render().starts_with("process: missing"));
+    }
+
+    #[test]
+    fn unknown_capabilities_are_dropped() {
+        let mut v = minimal();
+        v["process"]["capabilities"] = serde_json::json!({"bounding": ["CAP_CHOWN", "CAP_NOT_A_CAP"]});
+        let spec = parse(&v.to_string()).unwrap();
+        let caps = spec.process().as_ref().unwrap().capabilities().as_ref().unwrap();
+        assert_eq!(caps.bounding().as_ref().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn escaping_mount_and_sysctl_rules() {
+        let mut v = minimal();
+        v["mounts"] = serde_json::json!([{"destination": "/a/../../etc", "type": "tmpfs", "source": "tmpfs"}]);
+        assert!(check(&v).unwrap_err().render().starts_with("mounts[0].destination:"));
+        let mut v = minimal();
+        v["linux"]["sysctl"] = serde_json::json!({"net.ipv4.ip_forward": "1"});
+        assert!(check(&v).unwrap_err().render().contains("needs a network namespace"));
+        let mut v = minimal();
+        v["linux"]["sysctl"] = serde_json::json!({"vm.swappiness": "1"});
+        assert!(check(&v).unwrap_err().render().contains("not namespaced"));
+    }
+
+    #[test]
+    fn seccomp_is_refused_until_implemented() {
+        let mut v = minimal();
+        v["linux"]["seccomp"] = serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW"});
+        assert!(check(&v).unwrap_err().render().starts_with("linux.seccomp:"));
+    }
+
+    #[test]
+    fn user_namespace_needs_mappings() {
+        let mut v = minimal();
+        v["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}, {"type": "user"}]);
+        assert!(check(&v).unwrap_err().render().contains("needs both mappings"));
+    }
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpu_list("0-2,5").unwrap(), vec![0, 1, 2, 5]);
+        assert!(parse_cpu_list("3-1").is_err());
+        assert!(parse_cpu_list("x").is_err());
+    }
+}

@@ -1,0 +1,242 @@
+//! Test harness: every test gets its own `--root` state dir and bundle dir under a temp dir,
+//! unique container ids, and a guard that force-deletes its containers and removes its dirs
+//! even when the test fails. Containers come from `bundles/busybox` (rootfs built by `make
+//! bundles`); tests edit a copy of its config.json.
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::Value;
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// Skip (outside CI) or fail (in CI) when not root: in CI a missing prerequisite is a failure.
+#[macro_export]
+macro_rules! require_root {
+    () => {
+        if !$crate::common::is_root() {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("this test needs root, and CI must run it");
+            }
+            eprintln!("skipped: needs root");
+            return;
+        }
+    };
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn hull_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_hull"))
+}
+
+pub fn rootfs() -> PathBuf {
+    let p = repo().join("bundles/busybox/rootfs");
+    assert!(p.join("bin/busybox").exists(), "{} is missing: run `make bundles`", p.display());
+    p
+}
+
+/// A per-test sandbox: a state root, bundles, and the ids it created.
+pub struct Env {
+    pub dir: PathBuf,
+    pub root: PathBuf,
+    ids: std::cell::RefCell<Vec<String>>,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("hull-test-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let root = dir.join("state");
+        Env { dir, root, ids: Default::default() }
+    }
+
+    /// A fresh unique container id (deleted by the guard).
+    pub fn id(&self, tag: &str) -> String {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let id = format!("{tag}-{}-{n}", std::process::id());
+        self.ids.borrow_mut().push(id.clone());
+        id
+    }
+
+    /// A bundle dir with a copy of bundles/busybox/config.json whose rootfs is the shared
+    /// busybox rootfs, running `args`.
+    pub fn bundle(&self, args: &[&str]) -> Bundle {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = self.dir.join(format!("bundle{n}"));
+        fs::create_dir_all(&dir).unwrap();
+        let mut config: Value =
+            serde_json::from_str(&fs::read_to_string(repo().join("bundles/busybox/config.json")).unwrap()).unwrap();
+        config["root"]["path"] = Value::String(rootfs().to_string_lossy().into_owned());
+        config["process"]["args"] = args.iter().map(|a| Value::String(a.to_string())).collect();
+        let b = Bundle { dir, config };
+        b.save();
+        b
+    }
+
+    /// `hull --root <root> args...`, capturing output.
+    pub fn hull(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// The command, for callers that need custom stdio.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(hull_bin());
+        c.arg("--root").arg(&self.root).args(args);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    /// `hull create` with stdio of the container sent to files in the env dir (a pipe would
+    /// stay open as long as the container lives). Returns (output of create, stdout file).
+    pub fn create(&self, b: &Bundle, id: &str) -> (Output, PathBuf) {
+        let out = self.dir.join(format!("{id}.out"));
+        let err = self.dir.join(format!("{id}.err"));
+        let o = self
+            .cmd(&["create", "--bundle", b.dir.to_str().unwrap(), id])
+            .stdout(fs::File::create(&out).unwrap())
+            .stderr(fs::File::create(&err).unwrap())
+            .output()
+            .unwrap();
+        let mut o = o;
+        o.stderr = fs::read(&err).unwrap_or_default();
+        (o, out)
+    }
+
+    /// create that must succeed.
+    pub fn create_ok(&self, b: &Bundle, id: &str) -> PathBuf {
+        let (o, out) = self.create(b, id);
+        assert!(o.status.success(), "create {id} failed: {}", String::from_utf8_lossy(&o.stderr));
+        out
+    }
+
+    /// `hull run` in the foreground: (exit code, stdout, stderr).
+    pub fn run(&self, b: &Bundle, id: &str) -> (i32, String, String) {
+        let o = self.hull(&["run", "--bundle", b.dir.to_str().unwrap(), id]);
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    }
+
+    /// `run` a shell snippet in a bundle derived from the default one, edited by `edit`;
+    /// returns stdout and asserts exit 0.
+    pub fn sh(&self, script: &str, edit: impl FnOnce(&mut Value)) -> String {
+        let mut b = self.bundle(&["sh", "-c", script]);
+        edit(&mut b.config);
+        b.save();
+        let id = self.id("sh");
+        let (code, out, err) = self.run(&b, &id);
+        assert_eq!(code, 0, "script failed ({code}): {script}\nstdout: {out}\nstderr: {err}");
+        out
+    }
+
+    /// The parsed `hull state`.
+    pub fn state(&self, id: &str) -> Value {
+        let o = self.hull(&["state", id]);
+        assert!(o.status.success(), "state {id}: {}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    }
+
+    pub fn status(&self, id: &str) -> String {
+        self.state(id)["status"].as_str().unwrap().to_string()
+    }
+
+    /// Wait until the container reaches `status` (bounded).
+    pub fn wait_status(&self, id: &str, status: &str) {
+        for _ in 0..500 {
+            if self.status(id) == status {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("{id} never became {status} (is {})", self.status(id));
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        for id in self.ids.borrow().iter() {
+            let _ = self.cmd(&["delete", "--force", id]).output();
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A test bundle: a directory with config.json.
+pub struct Bundle {
+    pub dir: PathBuf,
+    pub config: Value,
+}
+
+impl Bundle {
+    pub fn save(&self) {
+        fs::write(self.dir.join("config.json"), serde_json::to_vec_pretty(&self.config).unwrap()).unwrap();
+    }
+
+    /// Edit the config and save it.
+    pub fn edit(&mut self, f: impl FnOnce(&mut Value)) -> &mut Self {
+        f(&mut self.config);
+        self.save();
+        self
+    }
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The inode of a namespace link, e.g. `ns_inode("/proc/self/ns/pid")`.
+pub fn ns_inode(path: &str) -> String {
+    fs::read_link(path).unwrap().to_string_lossy().into_owned()
+}
+
+/// Directories under /sys/fs/cgroup whose name contains `needle` (leak checks).
+pub fn cgroup_dirs_named(needle: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    fn walk(p: &Path, needle: &str, depth: usize, out: &mut Vec<PathBuf>) {
+        if depth > 5 {
+            return;
+        }
+        if let Ok(rd) = fs::read_dir(p) {
+            for e in rd.flatten() {
+                if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                    let path = e.path();
+                    if path.file_name().unwrap().to_string_lossy().contains(needle) {
+                        out.push(path.clone());
+                    }
+                    walk(&path, needle, depth + 1, out);
+                }
+            }
+        }
+    }
+    walk(Path::new("/sys/fs/cgroup"), needle, 0, &mut out);
+    out
+}
+
+/// Mount points mentioning `needle` in our mountinfo (leak checks).
+pub fn mounts_mentioning(needle: &str) -> Vec<String> {
+    fs::read_to_string("/proc/self/mountinfo").unwrap().lines().filter(|l| l.contains(needle)).map(String::from).collect()
+}
+
+/// Assert nothing of container `id` is left: state dir, cgroups, mounts.
+pub fn assert_no_leftovers(env: &Env, id: &str) {
+    assert!(!env.root.join(id).exists(), "state dir of {id} left behind");
+    let cg = cgroup_dirs_named(id);
+    assert!(cg.is_empty(), "cgroups of {id} left behind: {cg:?}");
+    let m = mounts_mentioning(id);
+    assert!(m.is_empty(), "mounts of {id} left behind: {m:?}");
+}
