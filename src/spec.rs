@@ -164,6 +164,14 @@ pub fn validate(spec: &Spec) -> Result<()> {
     if let Some(cp) = linux.cgroups_path() {
         crate::cgroups::validate_path(cp)?;
     }
+    // Checked here, before any clone, so a typo costs no namespace or mount.
+    if let Some(p) = linux.rootfs_propagation().as_deref().filter(|p| !p.is_empty()) {
+        if crate::rootfs::mount::propagation_option(p).is_none() {
+            return invalid(format!(
+                "linux.rootfsPropagation: unknown value {p:?} (expected private, shared, slave or unbindable, optionally with an r prefix)"
+            ));
+        }
+    }
     if linux.seccomp().is_some() {
         return invalid("linux.seccomp: seccomp is not supported yet, and hull never runs a container less confined than its config asks".into());
     }
@@ -316,6 +324,16 @@ mod tests {
         let mut v = minimal();
         v["linux"]["seccomp"] = serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW"});
         assert!(check(&v).unwrap_err().render().starts_with("linux.seccomp:"));
+    }
+
+    #[test]
+    fn unknown_rootfs_propagation_names_the_field() {
+        let mut v = minimal();
+        v["linux"]["rootfsPropagation"] = "sideways".into();
+        let e = check(&v).unwrap_err().render();
+        assert!(e.starts_with("linux.rootfsPropagation: unknown value \"sideways\""), "{e}");
+        v["linux"]["rootfsPropagation"] = "rslave".into();
+        check(&v).unwrap();
     }
 
     #[test]

@@ -14,9 +14,9 @@ use crate::signals;
 pub fn run(g: &Global, a: &KillArgs) -> Result<i32> {
     let sig = signals::parse(&a.signal)?;
     let c = Container::open(&g.root, &a.id)?;
-    let st = c.load()?.ok_or(Error::NotFound).with_context(|| format!("container {}", a.id))?;
+    let st = c.load()?.ok_or(Error::NotFound).with_context(|| a.id.clone())?;
     if status::derive(&st, &c.dir) == Status::Stopped {
-        return Err(Error::NotRunning).with_context(|| format!("container {}", a.id));
+        return Err(Error::NotRunning).with_context(|| a.id.clone());
     }
     if a.all {
         for pid in cgroups::pids(&st.cgroup) {
@@ -25,10 +25,10 @@ pub fn run(g: &Global, a: &KillArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    let pidfd = pidfd_open(st.pid).map_err(|_| Error::NotRunning).with_context(|| format!("container {}", a.id))?;
+    let pidfd = pidfd_open(st.pid).map_err(|_| Error::NotRunning).with_context(|| a.id.clone())?;
     if !status::is_alive(st.pid, st.start_time) {
-        return Err(Error::NotRunning).with_context(|| format!("container {}", a.id));
+        return Err(Error::NotRunning).with_context(|| a.id.clone());
     }
-    pidfd_send_signal(&pidfd, sig).with_context(|| format!("container {}", a.id))?;
+    pidfd_send_signal(&pidfd, sig).with_context(|| format!("kill {}", a.id))?;
     Ok(0)
 }

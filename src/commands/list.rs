@@ -11,8 +11,12 @@ pub fn run(g: &Global, a: &ListArgs) -> Result<i32> {
     for id in container::list_ids(&g.root)? {
         // A container being created or deleted right now has no readable state: skip it.
         if let Ok(st) = container::read_state(&g.root, &id) {
-            let s = status::derive(&st, &g.root.join(&id));
-            rows.push(st.oci(s));
+            let dir = g.root.join(&id);
+            let s = status::derive(&st, &dir);
+            let mut row = st.oci(s);
+            // runc's list names the owner of the state dir (its `state` leaves it empty).
+            row.owner = owner_of(&dir);
+            rows.push(row);
         }
     }
     if a.quiet {
@@ -23,10 +27,26 @@ pub fn run(g: &Global, a: &ListArgs) -> Result<i32> {
     }
     match a.format.as_str() {
         "table" => print!("{}", table(&rows)),
+        // Go encodes an empty slice as null, and runc prints exactly that.
+        "json" if rows.is_empty() => println!("null"),
         "json" => println!("{}", serde_json::to_string(&rows).expect("serializes")),
         f => return Err(Error::invalid(format!("--format: invalid format {f:?} (table or json)"))),
     }
     Ok(0)
+}
+
+/// The user name owning `dir` (from /etc/passwd), or `#uid`.
+fn owner_of(dir: &std::path::Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(uid) = std::fs::metadata(dir).map(|m| m.uid()) else { return String::new() };
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
+        })
+        .unwrap_or_else(|| format!("#{uid}"))
 }
 
 /// runc's table (Go tabwriter: min width 12, padding 3).
@@ -39,7 +59,7 @@ pub fn table(rows: &[OciState]) -> String {
             r.status.clone(),
             r.bundle.display().to_string(),
             r.created.clone(),
-            if r.owner.is_empty() { "root".into() } else { r.owner.clone() },
+            r.owner.clone(),
         ]);
     }
     let widths: Vec<usize> =

@@ -14,7 +14,7 @@ use crate::process::pidfd_open;
 /// Start a created container.
 pub fn run(g: &Global, id: &str) -> Result<i32> {
     let c = Container::open(&g.root, id)?;
-    let st = c.load()?.ok_or(Error::NotFound).with_context(|| format!("container {id}"))?;
+    let st = c.load()?.ok_or(Error::NotFound).with_context(|| id.to_string())?;
     match status::derive(&st, &c.dir) {
         Status::Created => {}
         Status::Stopped => return Err(Error::invalid(format!("cannot start container {id}: it has stopped"))),

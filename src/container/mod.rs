@@ -64,7 +64,7 @@ impl Container {
         match fs::DirBuilder::new().mode(0o711).create(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(Error::Exists).with_context(|| format!("container {id}"))
+                return Err(Error::Exists).with_context(|| id.to_string())
             }
             Err(e) => return Err(e).with_context(|| format!("create {}", dir.display())),
         }
@@ -79,7 +79,7 @@ impl Container {
         let lock = match File::open(&dir) {
             Ok(_) => lock_dir(&dir)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::NotFound).with_context(|| format!("container {id}"))
+                return Err(Error::NotFound).with_context(|| id.to_string())
             }
             Err(e) => return Err(e).with_context(|| format!("open {}", dir.display())),
         };
@@ -134,7 +134,7 @@ pub fn read_state(root: &Path, id: &str) -> Result<State> {
     validate_id(id)?;
     match read_state_file(&root.join(id))? {
         Some(s) => Ok(s),
-        None => Err(Error::NotFound).with_context(|| format!("container {id}")),
+        None => Err(Error::NotFound).with_context(|| id.to_string()),
     }
 }
 

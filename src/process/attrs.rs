@@ -9,9 +9,9 @@ use oci_spec::runtime::{
 
 use crate::error::{Context, Error, Result};
 
-fn rlimit_resource(t: PosixRlimitType) -> u32 {
+fn rlimit_resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
     use PosixRlimitType as R;
-    (match t {
+    match t {
         R::RlimitCpu => libc::RLIMIT_CPU,
         R::RlimitFsize => libc::RLIMIT_FSIZE,
         R::RlimitData => libc::RLIMIT_DATA,
@@ -28,7 +28,7 @@ fn rlimit_resource(t: PosixRlimitType) -> u32 {
         R::RlimitNice => libc::RLIMIT_NICE,
         R::RlimitRtprio => libc::RLIMIT_RTPRIO,
         R::RlimitRttime => libc::RLIMIT_RTTIME,
-    }) as u32
+    }
 }
 
 /// Apply process.rlimits and process.oomScoreAdj to the calling process.
