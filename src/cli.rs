@@ -27,7 +27,7 @@ pub struct Cli {
     pub systemd_cgroup: bool,
     /// Ignore cgroup permission errors: true, false or auto (accepted; rootless mode is not
     /// supported yet).
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, value_name = "BOOL")]
     pub rootless: Option<String>,
     /// Path to criu (accepted for compatibility; checkpoint is not supported).
     #[arg(long, global = true, value_name = "PATH", hide = true)]

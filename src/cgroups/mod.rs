@@ -76,6 +76,10 @@ pub struct CgroupState {
     pub hierarchies: Vec<Hierarchy>,
     /// Directories hull created, parents before children.
     pub created: Vec<PathBuf>,
+    /// Parents hull owns by convention whoever made them (the default `/hull`): removed on
+    /// delete when empty, so the last container out leaves nothing behind.
+    #[serde(default)]
+    pub shared_parents: Vec<PathBuf>,
 }
 
 impl CgroupState {
@@ -224,9 +228,9 @@ impl Manager {
         let root = Path::new("/sys/fs/cgroup");
         let mode = detect_mode(root);
         let default = PathBuf::from(format!("/hull/{id}"));
-        let path = match cgroups_path {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => default.as_path(),
+        let (path, is_default) = match cgroups_path {
+            Some(p) if !p.as_os_str().is_empty() => (p, false),
+            _ => (default.as_path(), true),
         };
         let hierarchies = resolve(
             mode,
@@ -235,31 +239,49 @@ impl Manager {
             &read_file(Path::new("/proc/self/cgroup"))?,
             path,
         )?;
-        Ok(Manager { state: CgroupState { hierarchies, created: Vec::new() } })
+        let shared_parents = if is_default {
+            hierarchies.iter().filter_map(|h| h.path.parent().map(Path::to_path_buf)).collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Manager { state: CgroupState { hierarchies, created: Vec::new(), shared_parents } })
     }
 
     /// Create every directory (with parents), remembering which ones hull made.
     pub fn create(&mut self) -> Result<()> {
         let hs = self.state.hierarchies.clone();
         for h in &hs {
-            let mut missing = Vec::new();
-            let mut p = h.path.as_path();
-            while !p.exists() {
-                missing.push(p.to_path_buf());
-                match p.parent() {
-                    Some(parent) => p = parent,
-                    None => break,
+            // Another container's delete may remove a shared empty parent (e.g. /hull) between
+            // our walk and our mkdir: walk again when a parent vanished.
+            let mut tries = 0;
+            while let Err(e) = self.create_one(h) {
+                tries += 1;
+                if e.errno() != Some(libc::ENOENT) || tries > 20 {
+                    return Err(e);
                 }
             }
-            for dir in missing.into_iter().rev() {
-                match fs::create_dir(&dir) {
-                    Ok(()) => self.state.created.push(dir.clone()),
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                    Err(e) => return Err(e).with_context(|| format!("create cgroup {}", dir.display())),
-                }
-                if h.controllers.split(',').any(|c| c == "cpuset") {
-                    inherit_cpuset(&dir)?;
-                }
+        }
+        Ok(())
+    }
+
+    fn create_one(&mut self, h: &Hierarchy) -> Result<()> {
+        let mut missing = Vec::new();
+        let mut p = h.path.as_path();
+        while !p.exists() {
+            missing.push(p.to_path_buf());
+            match p.parent() {
+                Some(parent) => p = parent,
+                None => break,
+            }
+        }
+        for dir in missing.into_iter().rev() {
+            match fs::create_dir(&dir) {
+                Ok(()) => self.state.created.push(dir.clone()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e).with_context(|| format!("create cgroup {}", dir.display())),
+            }
+            if h.controllers.split(',').any(|c| c == "cpuset") {
+                inherit_cpuset(&dir)?;
             }
         }
         Ok(())
@@ -383,6 +405,10 @@ pub fn destroy(state: &CgroupState) -> Result<()> {
                 Err(e) => return Err(e).with_context(|| format!("remove cgroup {}", dir.display())),
             }
         }
+    }
+    for dir in &state.shared_parents {
+        // Still in use by another container (ENOTEMPTY/EBUSY) or gone already: both fine.
+        let _ = fs::remove_dir(dir);
     }
     Ok(())
 }
