@@ -277,7 +277,9 @@ impl Manager {
         for dir in missing.into_iter().rev() {
             match fs::create_dir(&dir) {
                 Ok(()) => self.state.created.push(dir.clone()),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                // Made by a concurrent create, which may not have filled its cpuset yet: fall
+                // through (filling an empty cpuset is idempotent).
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(e).with_context(|| format!("create cgroup {}", dir.display())),
             }
             if h.controllers.split(',').any(|c| c == "cpuset") {
@@ -302,7 +304,8 @@ impl Manager {
     }
 }
 
-/// A new v1 cpuset cgroup starts empty; copy the parent's cpus and mems so tasks can join.
+/// A new v1 cpuset cgroup starts empty; copy the parent's cpus and mems so tasks can join. A
+/// parent still empty (made by a concurrent create that has not filled it yet) is filled first.
 fn inherit_cpuset(dir: &Path) -> Result<()> {
     let Some(parent) = dir.parent() else { return Ok(()) };
     for f in ["cpuset.cpus", "cpuset.mems"] {
@@ -311,7 +314,11 @@ fn inherit_cpuset(dir: &Path) -> Result<()> {
             continue;
         }
         if read_file(&mine)?.trim().is_empty() {
-            let v = read_file(&parent.join(f))?;
+            let mut v = read_file(&parent.join(f))?;
+            if v.trim().is_empty() {
+                inherit_cpuset(parent)?;
+                v = read_file(&parent.join(f))?;
+            }
             write_file(&mine, v.trim())?;
         }
     }

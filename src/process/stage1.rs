@@ -41,7 +41,11 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
         unshare(CloneFlags::CLONE_NEWUSER).context("unshare user namespace")?;
         chan.send(&Msg::MapIds)?;
         chan.expect(&Msg::MapIdsDone)?;
-        // Become root of the new namespace when root is mapped (it usually is).
+    }
+    if l.ns.has(T::User) {
+        // Become root of the new or joined namespace when root is mapped (it usually is): host
+        // root is unmapped there, and files it creates (device nodes, mount points) would fail
+        // with EOVERFLOW.
         // SAFETY: integer syscalls; single-threaded.
         unsafe {
             libc::syscall(libc::SYS_setresgid, 0, 0, 0);

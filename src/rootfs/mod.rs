@@ -45,11 +45,56 @@ fn dir_perm() -> Permissions {
     Permissions::from_mode(0o755)
 }
 
+/// `dest` with every symlink in it (dangling ones too) followed inside the root, as runc's
+/// securejoin does: absolute targets and `..` stay scoped to the root, missing components are
+/// kept. The result has no symlinks (when computed); creating it still refuses symlinks.
+fn join_in_root(root: &Root, dest: &Path) -> Result<PathBuf> {
+    use std::path::Component;
+    // Components still to walk, the next one last.
+    let push = |todo: &mut Vec<std::ffi::OsString>, p: &Path| {
+        for c in p.components().rev() {
+            match c {
+                Component::Normal(n) => todo.push(n.to_os_string()),
+                Component::ParentDir => todo.push("..".into()),
+                _ => {}
+            }
+        }
+    };
+    let mut resolved = PathBuf::from("/");
+    let mut todo = Vec::new();
+    push(&mut todo, dest);
+    let mut links = 0;
+    while let Some(c) = todo.pop() {
+        if c == ".." {
+            resolved.pop();
+            continue;
+        }
+        let cand = resolved.join(&c);
+        match root.readlink(&cand) {
+            Ok(target) => {
+                links += 1;
+                if links > 255 {
+                    return Err(Error::Sys(nix::errno::Errno::ELOOP)).with_context(|| format!("resolve {}", dest.display()));
+                }
+                if target.is_absolute() {
+                    resolved = PathBuf::from("/");
+                }
+                push(&mut todo, &target);
+            }
+            Err(_) => resolved = cand,
+        }
+    }
+    Ok(resolved)
+}
+
 /// Resolve `dest` in the root, creating it (a directory, or an empty file when `file`) if absent.
+/// A dangling symlink on the way is followed inside the root and its target created (runc).
 pub(crate) fn ensure_target(root: &Root, dest: &Path, file: bool) -> Result<Handle> {
     if let Ok(h) = root.resolve(dest) {
         return Ok(h);
     }
+    let joined = join_in_root(root, dest)?;
+    let dest = joined.as_path();
     if !file {
         return root.mkdir_all(dest, &dir_perm()).map_err(Error::from);
     }
