@@ -17,7 +17,12 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub log: Option<PathBuf>,
     /// Log record format: text or json.
-    #[arg(long = "log-format", global = true, default_value = "text", value_name = "FORMAT")]
+    #[arg(
+        long = "log-format",
+        global = true,
+        default_value = "text",
+        value_name = "FORMAT"
+    )]
     pub log_format: String,
     /// Enable debug logging.
     #[arg(long, global = true)]

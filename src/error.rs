@@ -52,7 +52,9 @@ impl From<nix::errno::Errno> for Error {
 impl From<pathrs::error::Error> for Error {
     fn from(e: pathrs::error::Error) -> Self {
         match e.kind() {
-            pathrs::error::ErrorKind::OsError(Some(n)) => Error::Sys(nix::errno::Errno::from_raw(n)),
+            pathrs::error::ErrorKind::OsError(Some(n)) => {
+                Error::Sys(nix::errno::Errno::from_raw(n))
+            }
             _ => Error::Msg(e.to_string()),
         }
     }
@@ -121,10 +123,16 @@ pub trait Context<T> {
 
 impl<T, E: Into<Error>> Context<T> for std::result::Result<T, E> {
     fn context(self, msg: impl Into<String>) -> Result<T> {
-        self.map_err(|e| Error::Context { msg: msg.into(), source: Box::new(e.into()) })
+        self.map_err(|e| Error::Context {
+            msg: msg.into(),
+            source: Box::new(e.into()),
+        })
     }
     fn with_context<S: Into<String>, F: FnOnce() -> S>(self, f: F) -> Result<T> {
-        self.map_err(|e| Error::Context { msg: f().into(), source: Box::new(e.into()) })
+        self.map_err(|e| Error::Context {
+            msg: f().into(),
+            source: Box::new(e.into()),
+        })
     }
 }
 

@@ -10,8 +10,14 @@ use crate::error::{Context, Result};
 
 /// Replace `path` atomically with `data` (temp file in the same directory, fsync, rename).
 pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let res = (|| -> Result<()> {
         let mut f = OpenOptions::new()
@@ -38,7 +44,8 @@ pub fn write_file(path: &Path, data: &str) -> Result<()> {
         .custom_flags(libc::O_CLOEXEC)
         .open(path)
         .with_context(|| format!("open {}", path.display()))?;
-    f.write_all(data.as_bytes()).with_context(|| format!("write {:?} to {}", data, path.display()))
+    f.write_all(data.as_bytes())
+        .with_context(|| format!("write {:?} to {}", data, path.display()))
 }
 
 /// Read a whole (small) file.
@@ -90,7 +97,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
             out.push(v);
             i += 4;
@@ -126,7 +136,8 @@ mod tests {
 
     #[test]
     fn mountinfo_line() {
-        let t = "36 35 98:0 /mnt1 /mnt\\040x rw,noatime master:1 - ext3 /dev/root rw,errors=continue\n";
+        let t =
+            "36 35 98:0 /mnt1 /mnt\\040x rw,noatime master:1 - ext3 /dev/root rw,errors=continue\n";
         let m = &parse_mountinfo(t)[0];
         assert_eq!(m.root, "/mnt1");
         assert_eq!(m.mount_point, "/mnt x");
@@ -136,8 +147,14 @@ mod tests {
 
     #[test]
     fn clean_paths() {
-        assert_eq!(clean_abs(Path::new("/a/./b/../c")).unwrap(), Path::new("/a/c"));
-        assert_eq!(clean_abs(Path::new("relative/x")).unwrap(), Path::new("/relative/x"));
+        assert_eq!(
+            clean_abs(Path::new("/a/./b/../c")).unwrap(),
+            Path::new("/a/c")
+        );
+        assert_eq!(
+            clean_abs(Path::new("relative/x")).unwrap(),
+            Path::new("/relative/x")
+        );
         assert!(clean_abs(Path::new("/a/../../etc")).is_none());
     }
 }

@@ -44,7 +44,11 @@ pub fn init(path: Option<&Path>, format: Format, debug: bool) -> Result<()> {
         ),
         _ => None,
     };
-    let _ = LOGGER.set(Logger { file, format, debug });
+    let _ = LOGGER.set(Logger {
+        file,
+        format,
+        debug,
+    });
     Ok(())
 }
 
@@ -101,7 +105,9 @@ fn record(level: &str, msg: &str) {
         None => {
             // A person reads stderr: keep text records short; JSON stays machine-readable.
             let line = match format {
-                Format::Json => format_record(format, level, msg, &crate::timefmt::now_rfc3339(true)),
+                Format::Json => {
+                    format_record(format, level, msg, &crate::timefmt::now_rfc3339(true))
+                }
                 Format::Text if level == "error" => format!("hull: {msg}\n"),
                 Format::Text => format!("hull: {level}: {msg}\n"),
             };

@@ -11,7 +11,16 @@ use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType as T};
 use crate::error::{Context, Error, Result};
 
 /// Every namespace type, in join order (user first, mount last).
-pub const ALL: [T; 8] = [T::User, T::Ipc, T::Uts, T::Network, T::Pid, T::Cgroup, T::Time, T::Mount];
+pub const ALL: [T; 8] = [
+    T::User,
+    T::Ipc,
+    T::Uts,
+    T::Network,
+    T::Pid,
+    T::Cgroup,
+    T::Time,
+    T::Mount,
+];
 
 /// CLONE_NEW* flag of a namespace type.
 pub fn flag(t: T) -> CloneFlags {
@@ -84,14 +93,19 @@ pub fn plan(list: &[LinuxNamespace]) -> Result<Plan> {
         match ns.path() {
             Some(p) if !p.as_os_str().is_empty() => {
                 let f = File::open(p).with_context(|| {
-                    format!("linux.namespaces[{i}].path: open {} namespace {}", spec_name(t), p.display())
+                    format!(
+                        "linux.namespaces[{i}].path: open {} namespace {}",
+                        spec_name(t),
+                        p.display()
+                    )
                 })?;
                 plan.join.push((t, OwnedFd::from(f)));
             }
             _ => plan.new.push(t),
         }
     }
-    plan.join.sort_by_key(|(t, _)| ALL.iter().position(|x| x == t));
+    plan.join
+        .sort_by_key(|(t, _)| ALL.iter().position(|x| x == t));
     plan.new.sort_by_key(|t| ALL.iter().position(|x| x == t));
     Ok(plan)
 }

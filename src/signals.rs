@@ -44,7 +44,11 @@ const NAMES: &[(&str, i32)] = &[
 pub fn parse(raw: &str) -> Result<i32> {
     let bad = || Error::invalid(format!("invalid signal {raw:?}"));
     if let Ok(n) = raw.parse::<i32>() {
-        return if (1..=libc::SIGRTMAX()).contains(&n) { Ok(n) } else { Err(bad()) };
+        return if (1..=libc::SIGRTMAX()).contains(&n) {
+            Ok(n)
+        } else {
+            Err(bad())
+        };
     }
     let up = raw.to_ascii_uppercase();
     let name = up.strip_prefix("SIG").unwrap_or(&up);
@@ -52,9 +56,17 @@ pub fn parse(raw: &str) -> Result<i32> {
         return Ok(n);
     }
     let rt = |rest: &str, base: i32, sign: i32| -> Result<i32> {
-        let off: i32 = if rest.is_empty() { 0 } else { rest.parse().map_err(|_| bad())? };
+        let off: i32 = if rest.is_empty() {
+            0
+        } else {
+            rest.parse().map_err(|_| bad())?
+        };
         let n = base + sign * off;
-        if (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&n) { Ok(n) } else { Err(bad()) }
+        if (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&n) {
+            Ok(n)
+        } else {
+            Err(bad())
+        }
     };
     if let Some(rest) = name.strip_prefix("RTMIN") {
         return rt(rest.strip_prefix('+').unwrap_or(rest), libc::SIGRTMIN(), 1);

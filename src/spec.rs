@@ -22,24 +22,39 @@ pub struct Bundle {
 }
 
 /// Capability set names under process.capabilities.
-pub const CAP_SETS: [&str; 5] = ["bounding", "effective", "inheritable", "permitted", "ambient"];
+pub const CAP_SETS: [&str; 5] = [
+    "bounding",
+    "effective",
+    "inheritable",
+    "permitted",
+    "ambient",
+];
 
 /// Load and validate `<bundle>/config.json`.
 pub fn load(bundle: &Path) -> Result<Bundle> {
-    let dir = std::fs::canonicalize(bundle).with_context(|| format!("bundle {}", bundle.display()))?;
+    let dir =
+        std::fs::canonicalize(bundle).with_context(|| format!("bundle {}", bundle.display()))?;
     let path = dir.join("config.json");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
     let spec = parse(&text).with_context(|| path.display().to_string())?;
     let root = spec
         .root()
         .as_ref()
         .ok_or_else(|| Error::invalid("root: missing (required on Linux)"))?;
     let rp = root.path();
-    let rootfs_in = if rp.is_absolute() { rp.clone() } else { dir.join(rp) };
+    let rootfs_in = if rp.is_absolute() {
+        rp.clone()
+    } else {
+        dir.join(rp)
+    };
     let rootfs = std::fs::canonicalize(&rootfs_in)
         .with_context(|| format!("root.path: rootfs {}", rootfs_in.display()))?;
     if !rootfs.is_dir() {
-        return Err(Error::invalid(format!("root.path: {} is not a directory", rootfs.display())));
+        return Err(Error::invalid(format!(
+            "root.path: {} is not a directory",
+            rootfs.display()
+        )));
     }
     validate(&spec)?;
     Ok(Bundle { dir, rootfs, spec })
@@ -47,16 +62,26 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
 
 /// Parse config.json text: pre-pass, then oci-spec with the field path in errors.
 pub fn parse(text: &str) -> Result<Spec> {
-    let mut v: Value = serde_json::from_str(text).map_err(|e| Error::invalid(format!("malformed JSON: {e}")))?;
+    let mut v: Value =
+        serde_json::from_str(text).map_err(|e| Error::invalid(format!("malformed JSON: {e}")))?;
     drop_unknown_caps(&mut v);
     serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
-        Error::invalid(format!("{}: {}", if path == "." { "config" } else { &path }, e.inner()))
+        Error::invalid(format!(
+            "{}: {}",
+            if path == "." { "config" } else { &path },
+            e.inner()
+        ))
     })
 }
 
 fn drop_unknown_caps(v: &mut Value) {
-    let Some(caps) = v.pointer_mut("/process/capabilities").and_then(Value::as_object_mut) else { return };
+    let Some(caps) = v
+        .pointer_mut("/process/capabilities")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
     for set in CAP_SETS {
         if let Some(list) = caps.get_mut(set).and_then(Value::as_array_mut) {
             list.retain(|c| {
@@ -86,28 +111,55 @@ pub fn validate(spec: &Spec) -> Result<()> {
         return invalid("process.args: must name a program (it is empty)".into());
     }
     if !process.cwd().is_absolute() {
-        return invalid(format!("process.cwd: {:?} must be an absolute path", process.cwd()));
+        return invalid(format!(
+            "process.cwd: {:?} must be an absolute path",
+            process.cwd()
+        ));
     }
     if process.terminal().unwrap_or(false) {
-        return invalid("process.terminal: terminals (--console-socket) are not supported yet".into());
+        return invalid(
+            "process.terminal: terminals (--console-socket) are not supported yet".into(),
+        );
     }
     if let Some(rl) = process.rlimits() {
         for (i, r) in rl.iter().enumerate() {
             if rl[..i].iter().any(|o| o.typ() == r.typ()) {
-                return invalid(format!("process.rlimits[{i}].type: {:?} is set twice", r.typ()));
+                return invalid(format!(
+                    "process.rlimits[{i}].type: {:?} is set twice",
+                    r.typ()
+                ));
             }
             if r.soft() > r.hard() {
-                return invalid(format!("process.rlimits[{i}]: soft limit {} is above hard limit {}", r.soft(), r.hard()));
+                return invalid(format!(
+                    "process.rlimits[{i}]: soft limit {} is above hard limit {}",
+                    r.soft(),
+                    r.hard()
+                ));
             }
         }
     }
-    if process.apparmor_profile().as_deref().is_some_and(|p| !p.is_empty()) {
-        return invalid("process.apparmorProfile: AppArmor is not supported by hull on this host".into());
+    if process
+        .apparmor_profile()
+        .as_deref()
+        .is_some_and(|p| !p.is_empty())
+    {
+        return invalid(
+            "process.apparmorProfile: AppArmor is not supported by hull on this host".into(),
+        );
     }
-    if process.selinux_label().as_deref().is_some_and(|p| !p.is_empty()) {
-        return invalid("process.selinuxLabel: SELinux is not supported by hull on this host".into());
+    if process
+        .selinux_label()
+        .as_deref()
+        .is_some_and(|p| !p.is_empty())
+    {
+        return invalid(
+            "process.selinuxLabel: SELinux is not supported by hull on this host".into(),
+        );
     }
-    let linux = spec.linux().as_ref().ok_or_else(|| Error::invalid("linux: missing (required on Linux)"))?;
+    let linux = spec
+        .linux()
+        .as_ref()
+        .ok_or_else(|| Error::invalid("linux: missing (required on Linux)"))?;
     let nslist = linux.namespaces().clone().unwrap_or_default();
     let has = |t: T| nslist.iter().any(|n| n.typ() == t);
     for (i, ns) in nslist.iter().enumerate() {
@@ -119,16 +171,28 @@ pub fn validate(spec: &Spec) -> Result<()> {
         }
     }
     if !has(T::Mount) {
-        return invalid("linux.namespaces: a mount namespace is required (hull never mounts on the host)".into());
+        return invalid(
+            "linux.namespaces: a mount namespace is required (hull never mounts on the host)"
+                .into(),
+        );
     }
-    let new_user = nslist.iter().any(|n| n.typ() == T::User && n.path().is_none());
+    let new_user = nslist
+        .iter()
+        .any(|n| n.typ() == T::User && n.path().is_none());
     let maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
         || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
-    if new_user && (linux.uid_mappings().as_ref().is_none_or(|m| m.is_empty()) || linux.gid_mappings().as_ref().is_none_or(|m| m.is_empty())) {
-        return invalid("linux.uidMappings/gidMappings: a new user namespace needs both mappings".into());
+    if new_user
+        && (linux.uid_mappings().as_ref().is_none_or(|m| m.is_empty())
+            || linux.gid_mappings().as_ref().is_none_or(|m| m.is_empty()))
+    {
+        return invalid(
+            "linux.uidMappings/gidMappings: a new user namespace needs both mappings".into(),
+        );
     }
     if maps && !new_user {
-        return invalid("linux.uidMappings: mappings are set but no new user namespace is created".into());
+        return invalid(
+            "linux.uidMappings: mappings are set but no new user namespace is created".into(),
+        );
     }
     if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(T::Uts) {
         return invalid("hostname: setting it needs a uts namespace in linux.namespaces".into());
@@ -137,12 +201,17 @@ pub fn validate(spec: &Spec) -> Result<()> {
         return invalid("domainname: setting it needs a uts namespace in linux.namespaces".into());
     }
     if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty()) {
-        if !nslist.iter().any(|n| n.typ() == T::Time && n.path().is_none()) {
+        if !nslist
+            .iter()
+            .any(|n| n.typ() == T::Time && n.path().is_none())
+        {
             return invalid("linux.timeOffsets: offsets need a new time namespace".into());
         }
         for k in linux.time_offsets().as_ref().unwrap().keys() {
             if k != "monotonic" && k != "boottime" {
-                return invalid(format!("linux.timeOffsets.{k}: only monotonic and boottime clocks have offsets"));
+                return invalid(format!(
+                    "linux.timeOffsets.{k}: only monotonic and boottime clocks have offsets"
+                ));
             }
         }
     }
@@ -165,7 +234,11 @@ pub fn validate(spec: &Spec) -> Result<()> {
         crate::cgroups::validate_path(cp)?;
     }
     // Checked here, before any clone, so a typo costs no namespace or mount.
-    if let Some(p) = linux.rootfs_propagation().as_deref().filter(|p| !p.is_empty()) {
+    if let Some(p) = linux
+        .rootfs_propagation()
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    {
         if crate::rootfs::mount::propagation_option(p).is_none() {
             return invalid(format!(
                 "linux.rootfsPropagation: unknown value {p:?} (expected private, shared, slave or unbindable, optionally with an r prefix)"
@@ -202,7 +275,14 @@ pub fn validate(spec: &Spec) -> Result<()> {
 
 /// runc's rule: a sysctl is allowed only when it belongs to a namespace the container owns.
 fn check_sysctl(key: &str, has: &dyn Fn(T) -> bool) -> Result<()> {
-    const IPC: [&str; 6] = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax"];
+    const IPC: [&str; 6] = [
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+    ];
     const IPC2: [&str; 2] = ["kernel.shmmni", "kernel.shm_rmid_forced"];
     let ns = if IPC.contains(&key) || IPC2.contains(&key) || key.starts_with("fs.mqueue.") {
         T::Ipc
@@ -211,7 +291,9 @@ fn check_sysctl(key: &str, has: &dyn Fn(T) -> bool) -> Result<()> {
     } else if key == "kernel.hostname" || key == "kernel.domainname" {
         T::Uts
     } else {
-        return invalid(format!("linux.sysctl.{key}: not namespaced, so a container may not set it"));
+        return invalid(format!(
+            "linux.sysctl.{key}: not namespaced, so a container may not set it"
+        ));
     };
     if !has(ns) {
         return invalid(format!(
@@ -276,13 +358,17 @@ mod tests {
         let mut v = minimal();
         v["linux"]["namespaces"][1]["type"] = "bogus".into();
         let e = check(&v).unwrap_err().render();
-        assert!(e.starts_with("linux.namespaces[1].type: unknown variant `bogus`"), "{e}");
+        assert!(
+            e.starts_with("linux.namespaces[1].type: unknown variant `bogus`"),
+            "{e}"
+        );
     }
 
     #[test]
     fn bad_rlimit_names_the_field() {
         let mut v = minimal();
-        v["process"]["rlimits"] = serde_json::json!([{"type": "RLIMIT_BOGUS", "hard": 1, "soft": 1}]);
+        v["process"]["rlimits"] =
+            serde_json::json!([{"type": "RLIMIT_BOGUS", "hard": 1, "soft": 1}]);
         let e = check(&v).unwrap_err().render();
         assert!(e.starts_with("process.rlimits[0].type:"), "{e}");
     }
@@ -294,15 +380,25 @@ mod tests {
         assert!(check(&v).unwrap_err().render().starts_with("process.args:"));
         let mut v = minimal();
         v.as_object_mut().unwrap().remove("process");
-        assert!(check(&v).unwrap_err().render().starts_with("process: missing"));
+        assert!(check(&v)
+            .unwrap_err()
+            .render()
+            .starts_with("process: missing"));
     }
 
     #[test]
     fn unknown_capabilities_are_dropped() {
         let mut v = minimal();
-        v["process"]["capabilities"] = serde_json::json!({"bounding": ["CAP_CHOWN", "CAP_NOT_A_CAP"]});
+        v["process"]["capabilities"] =
+            serde_json::json!({"bounding": ["CAP_CHOWN", "CAP_NOT_A_CAP"]});
         let spec = parse(&v.to_string()).unwrap();
-        let caps = spec.process().as_ref().unwrap().capabilities().as_ref().unwrap();
+        let caps = spec
+            .process()
+            .as_ref()
+            .unwrap()
+            .capabilities()
+            .as_ref()
+            .unwrap();
         assert_eq!(caps.bounding().as_ref().unwrap().len(), 1);
     }
 
@@ -310,10 +406,16 @@ mod tests {
     fn escaping_mount_and_sysctl_rules() {
         let mut v = minimal();
         v["mounts"] = serde_json::json!([{"destination": "/a/../../etc", "type": "tmpfs", "source": "tmpfs"}]);
-        assert!(check(&v).unwrap_err().render().starts_with("mounts[0].destination:"));
+        assert!(check(&v)
+            .unwrap_err()
+            .render()
+            .starts_with("mounts[0].destination:"));
         let mut v = minimal();
         v["linux"]["sysctl"] = serde_json::json!({"net.ipv4.ip_forward": "1"});
-        assert!(check(&v).unwrap_err().render().contains("needs a network namespace"));
+        assert!(check(&v)
+            .unwrap_err()
+            .render()
+            .contains("needs a network namespace"));
         let mut v = minimal();
         v["linux"]["sysctl"] = serde_json::json!({"vm.swappiness": "1"});
         assert!(check(&v).unwrap_err().render().contains("not namespaced"));
@@ -323,7 +425,10 @@ mod tests {
     fn seccomp_is_refused_until_implemented() {
         let mut v = minimal();
         v["linux"]["seccomp"] = serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW"});
-        assert!(check(&v).unwrap_err().render().starts_with("linux.seccomp:"));
+        assert!(check(&v)
+            .unwrap_err()
+            .render()
+            .starts_with("linux.seccomp:"));
     }
 
     #[test]
@@ -331,7 +436,10 @@ mod tests {
         let mut v = minimal();
         v["linux"]["rootfsPropagation"] = "sideways".into();
         let e = check(&v).unwrap_err().render();
-        assert!(e.starts_with("linux.rootfsPropagation: unknown value \"sideways\""), "{e}");
+        assert!(
+            e.starts_with("linux.rootfsPropagation: unknown value \"sideways\""),
+            "{e}"
+        );
         v["linux"]["rootfsPropagation"] = "rslave".into();
         check(&v).unwrap();
     }
@@ -340,7 +448,10 @@ mod tests {
     fn user_namespace_needs_mappings() {
         let mut v = minimal();
         v["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}, {"type": "user"}]);
-        assert!(check(&v).unwrap_err().render().contains("needs both mappings"));
+        assert!(check(&v)
+            .unwrap_err()
+            .render()
+            .contains("needs both mappings"));
     }
 
     #[test]

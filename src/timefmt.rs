@@ -5,7 +5,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Now, as `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` (`nanos`) or `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn now_rfc3339(nanos: bool) -> String {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     format_rfc3339(d.as_secs() as i64, d.subsec_nanos(), nanos)
 }
 
@@ -43,7 +45,13 @@ mod tests {
     #[test]
     fn known_instants() {
         assert_eq!(format_rfc3339(0, 0, false), "1970-01-01T00:00:00Z");
-        assert_eq!(format_rfc3339(951_782_400, 5, true), "2000-02-29T00:00:00.000000005Z");
-        assert_eq!(format_rfc3339(1_795_341_139, 0, false), "2026-11-22T09:52:19Z");
+        assert_eq!(
+            format_rfc3339(951_782_400, 5, true),
+            "2000-02-29T00:00:00.000000005Z"
+        );
+        assert_eq!(
+            format_rfc3339(1_795_341_139, 0, false),
+            "2026-11-22T09:52:19Z"
+        );
     }
 }

@@ -20,10 +20,16 @@ fn shared_default_parent_is_removed_with_the_last_container() {
         .map(|e| e.path().join("hull"))
         .filter(|p| p.exists())
         .collect();
-    assert!(parents.len() >= 2, "expected /hull in every hierarchy: {parents:?}");
+    assert!(
+        parents.len() >= 2,
+        "expected /hull in every hierarchy: {parents:?}"
+    );
     // The container that created /hull goes first; the parent must survive it...
     assert!(env.hull(&["delete", &first]).status.success());
-    assert!(parents.iter().all(|p| p.exists()), "parent removed while still in use");
+    assert!(
+        parents.iter().all(|p| p.exists()),
+        "parent removed while still in use"
+    );
     // ...and go with the last one.
     assert!(env.hull(&["delete", &second]).status.success());
     let left: Vec<_> = parents.iter().filter(|p| p.exists()).collect();

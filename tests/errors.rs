@@ -15,7 +15,10 @@ use serde_json::{json, Value};
 /// Run hull with stdout/stderr sent to files (a failure must not hang on a pipe held by a
 /// stray container). Returns the output with stderr filled in from its file.
 fn hull_files(env: &Env, tag: &str, args: &[&str]) -> Output {
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let out = env.dir.join(format!("{tag}-{n}.stdout"));
     let err = env.dir.join(format!("{tag}-{n}.stderr"));
     let mut o = env
@@ -32,14 +35,24 @@ fn hull_files(env: &Env, tag: &str, args: &[&str]) -> Output {
 /// Exit code 1 and exactly one non-empty line on stderr; returns that line (without "\n").
 fn one_line_failure(o: &Output, what: &str) -> String {
     let err = text(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{what}: want exit 1; stderr: {err:?}");
-    assert!(err.ends_with('\n') && err.matches('\n').count() == 1, "{what}: want exactly one line on stderr, got {err:?}");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{what}: want exit 1; stderr: {err:?}"
+    );
+    assert!(
+        err.ends_with('\n') && err.matches('\n').count() == 1,
+        "{what}: want exactly one line on stderr, got {err:?}"
+    );
     let line = err.trim_end_matches('\n').to_string();
     assert!(!line.trim().is_empty(), "{what}: empty error line");
     // A person reads it: no part of the chain said twice ("container x: container x: ...").
     let parts: Vec<&str> = line.split(": ").collect();
     for (i, p) in parts.iter().enumerate() {
-        assert!(!parts[..i].contains(p), "{what}: {p:?} repeated in {line:?}");
+        assert!(
+            !parts[..i].contains(p),
+            "{what}: {p:?} repeated in {line:?}"
+        );
     }
     eprintln!("{what}: {line}");
     line
@@ -47,14 +60,20 @@ fn one_line_failure(o: &Output, what: &str) -> String {
 
 fn assert_mentions(line: &str, needles: &[&str]) {
     for n in needles {
-        assert!(line.contains(n), "error line does not mention {n:?}: {line}");
+        assert!(
+            line.contains(n),
+            "error line does not mention {n:?}: {line}"
+        );
     }
 }
 
 /// The id is named once, not as "container <id>: container ..." (the error says "container").
 fn assert_names_id_once(line: &str, id: &str) {
     assert_eq!(line.matches(id).count(), 1, "{line}");
-    assert!(!line.contains(&format!("container {id}: container")), "says \"container\" twice: {line}");
+    assert!(
+        !line.contains(&format!("container {id}: container")),
+        "says \"container\" twice: {line}"
+    );
 }
 
 /// Live hull processes (stage 1, init, or hull itself) started for this env: their command
@@ -63,8 +82,12 @@ fn hull_processes(env: &Env) -> Vec<(i32, String)> {
     let needle = env.root.to_string_lossy().into_owned();
     let mut out = Vec::new();
     for e in fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let Ok(cmd) = fs::read(e.path().join("cmdline")) else { continue };
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmd) = fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
         let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
         if cmd.contains(&needle) {
             out.push((pid, cmd));
@@ -96,7 +119,12 @@ fn assert_nothing_left(env: &Env, id: &str) {
 
 /// A bundle edited by `edit`, created as a fresh id; asserts the one-line failure and that
 /// nothing is left. Returns (line, id).
-fn create_fails(env: &Env, args: &[&str], edit: impl FnOnce(&mut Value), tag: &str) -> (String, String) {
+fn create_fails(
+    env: &Env,
+    args: &[&str],
+    edit: impl FnOnce(&mut Value),
+    tag: &str,
+) -> (String, String) {
     let mut b = env.bundle(args);
     b.edit(edit);
     let id = env.id(tag);
@@ -107,7 +135,12 @@ fn create_fails(env: &Env, args: &[&str], edit: impl FnOnce(&mut Value), tag: &s
 }
 
 /// `hull run` of the same kind of bundle: same contract.
-fn run_fails(env: &Env, args: &[&str], edit: impl FnOnce(&mut Value), tag: &str) -> (String, String) {
+fn run_fails(
+    env: &Env,
+    args: &[&str],
+    edit: impl FnOnce(&mut Value),
+    tag: &str,
+) -> (String, String) {
     let mut b = env.bundle(args);
     b.edit(edit);
     let id = env.id(tag);
@@ -123,7 +156,11 @@ fn malformed_json_names_the_file_and_leaves_nothing() {
     require_root!();
     let env = Env::new();
     let b = env.bundle(&["true"]);
-    fs::write(b.dir.join("config.json"), "{\"ociVersion\": \"1.2.0\", \"process\": ").unwrap();
+    fs::write(
+        b.dir.join("config.json"),
+        "{\"ociVersion\": \"1.2.0\", \"process\": ",
+    )
+    .unwrap();
     let id = env.id("badjson");
     let (o, _) = env.create(&b, &id);
     let line = one_line_failure(&o, "malformed JSON");
@@ -133,7 +170,11 @@ fn malformed_json_names_the_file_and_leaves_nothing() {
 
     // The same through `run`.
     let id = env.id("badjsonrun");
-    let o = hull_files(&env, "badjsonrun", &["run", "--bundle", b.dir.to_str().unwrap(), &id]);
+    let o = hull_files(
+        &env,
+        "badjsonrun",
+        &["run", "--bundle", b.dir.to_str().unwrap(), &id],
+    );
     let line = one_line_failure(&o, "malformed JSON (run)");
     assert_mentions(&line, &[cfg.to_str().unwrap(), "malformed JSON"]);
     assert_nothing_left(&env, &id);
@@ -156,7 +197,12 @@ fn missing_config_json_names_the_file() {
 fn unknown_namespace_type_names_the_field_and_leaves_nothing() {
     require_root!();
     let env = Env::new();
-    let (line, _) = create_fails(&env, &["true"], |c| c["linux"]["namespaces"][1]["type"] = "bogus".into(), "badns");
+    let (line, _) = create_fails(
+        &env,
+        &["true"],
+        |c| c["linux"]["namespaces"][1]["type"] = "bogus".into(),
+        "badns",
+    );
     assert_mentions(&line, &["linux.namespaces[1].type", "bogus"]);
 }
 
@@ -172,7 +218,12 @@ fn empty_process_args_names_the_field_and_leaves_nothing() {
 fn missing_process_names_the_field_and_leaves_nothing() {
     require_root!();
     let env = Env::new();
-    let (line, _) = create_fails(&env, &["true"], |c| drop(c.as_object_mut().unwrap().remove("process")), "noprocess");
+    let (line, _) = create_fails(
+        &env,
+        &["true"],
+        |c| drop(c.as_object_mut().unwrap().remove("process")),
+        "noprocess",
+    );
     assert_mentions(&line, &["process", "missing"]);
 }
 
@@ -195,7 +246,12 @@ fn missing_rootfs_names_root_path_and_leaves_nothing() {
     let env = Env::new();
     let missing = env.dir.join("no-such-rootfs");
     let m = missing.to_str().unwrap().to_string();
-    let (line, _) = create_fails(&env, &["true"], |c| c["root"]["path"] = m.clone().into(), "norootfs");
+    let (line, _) = create_fails(
+        &env,
+        &["true"],
+        |c| c["root"]["path"] = m.clone().into(),
+        "norootfs",
+    );
     assert_mentions(&line, &["root.path", &m, "no such file or directory"]);
 }
 
@@ -206,7 +262,10 @@ fn mount_destination_outside_rootfs_names_the_field_and_leaves_nothing() {
     let (line, _) = create_fails(
         &env,
         &["true"],
-        |c| c["mounts"] = json!([{"destination": "/a/../../etc", "type": "tmpfs", "source": "tmpfs"}]),
+        |c| {
+            c["mounts"] =
+                json!([{"destination": "/a/../../etc", "type": "tmpfs", "source": "tmpfs"}])
+        },
         "escape",
     );
     assert_mentions(&line, &["mounts[0].destination", "/a/../../etc"]);
@@ -218,8 +277,17 @@ fn invalid_ids_are_named_and_leave_nothing() {
     let env = Env::new();
     let b = env.bundle(&["true"]);
     let uniq = env.id("slash");
-    for bad in [format!("a/{uniq}"), "..".to_string(), ".".to_string(), format!("{uniq} x")] {
-        let o = hull_files(&env, "badid", &["create", "--bundle", b.dir.to_str().unwrap(), &bad]);
+    for bad in [
+        format!("a/{uniq}"),
+        "..".to_string(),
+        ".".to_string(),
+        format!("{uniq} x"),
+    ] {
+        let o = hull_files(
+            &env,
+            "badid",
+            &["create", "--bundle", b.dir.to_str().unwrap(), &bad],
+        );
         let line = one_line_failure(&o, &format!("invalid id {bad:?}"));
         assert_mentions(&line, &["invalid container id", &format!("{bad:?}")]);
         assert_nothing_left(&env, &uniq);
@@ -270,7 +338,13 @@ fn unknown_id_for_start_state_kill_delete_says_it_does_not_exist() {
     require_root!();
     let env = Env::new();
     let id = env.id("ghost");
-    for cmd in [&["start", &id][..], &["state", &id], &["kill", &id], &["kill", &id, "KILL"], &["delete", &id]] {
+    for cmd in [
+        &["start", &id][..],
+        &["state", &id],
+        &["kill", &id],
+        &["kill", &id, "KILL"],
+        &["delete", &id],
+    ] {
         let o = env.hull(cmd);
         let line = one_line_failure(&o, &cmd.join(" "));
         assert_mentions(&line, &[&id, "container does not exist"]);
@@ -339,7 +413,12 @@ fn seccomp_is_refused_by_name_and_leaves_nothing() {
 fn terminal_is_refused_by_name_and_leaves_nothing() {
     require_root!();
     let env = Env::new();
-    let (line, _) = create_fails(&env, &["true"], |c| c["process"]["terminal"] = true.into(), "terminal");
+    let (line, _) = create_fails(
+        &env,
+        &["true"],
+        |c| c["process"]["terminal"] = true.into(),
+        "terminal",
+    );
     assert_mentions(&line, &["process.terminal", "not supported"]);
 }
 
@@ -355,20 +434,30 @@ fn missing_namespace_path_names_the_field_and_leaves_nothing() {
         |c| {
             let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
             let i = ns.iter().position(|n| n["type"] == "network").unwrap();
-            assert_eq!(i, 1, "the test expects network at index 1 of the busybox config");
+            assert_eq!(
+                i, 1,
+                "the test expects network at index 1 of the busybox config"
+            );
             ns[i]["path"] = m.clone().into();
         },
         "nsnopath",
     );
-    assert_mentions(&line, &["linux.namespaces[1].path", &m, "no such file or directory"]);
+    assert_mentions(
+        &line,
+        &["linux.namespaces[1].path", &m, "no such file or directory"],
+    );
 }
 
 #[test]
 fn unknown_rootfs_propagation_names_the_field_and_leaves_nothing() {
     require_root!();
     let env = Env::new();
-    let (line, _) =
-        create_fails(&env, &["true"], |c| c["linux"]["rootfsPropagation"] = "sideways".into(), "badprop");
+    let (line, _) = create_fails(
+        &env,
+        &["true"],
+        |c| c["linux"]["rootfsPropagation"] = "sideways".into(),
+        "badprop",
+    );
     assert_mentions(&line, &["linux.rootfsPropagation", "sideways"]);
 }
 
@@ -403,7 +492,16 @@ fn json_log_holds_exactly_the_error_shown_on_stderr() {
     let o = hull_files(
         &env,
         "jsonlog",
-        &["--log", log.to_str().unwrap(), "--log-format", "json", "create", "--bundle", b.dir.to_str().unwrap(), &id],
+        &[
+            "--log",
+            log.to_str().unwrap(),
+            "--log-format",
+            "json",
+            "create",
+            "--bundle",
+            b.dir.to_str().unwrap(),
+            &id,
+        ],
     );
     let line = one_line_failure(&o, "json log");
     assert_nothing_left(&env, &id);
@@ -427,12 +525,24 @@ fn json_log_holds_exactly_the_error_shown_on_stderr() {
     let o = hull_files(
         &env,
         "jsonlog2",
-        &["--log", log.to_str().unwrap(), "--log-format", "json", "create", "--bundle", b.dir.to_str().unwrap(), &id],
+        &[
+            "--log",
+            log.to_str().unwrap(),
+            "--log-format",
+            "json",
+            "create",
+            "--bundle",
+            b.dir.to_str().unwrap(),
+            &id,
+        ],
     );
     let line = one_line_failure(&o, "json log (parse)");
     assert_nothing_left(&env, &id);
     let logged = fs::read_to_string(&log).unwrap();
     assert_eq!(logged.lines().count(), 2, "{logged:?}");
     let v: Value = serde_json::from_str(logged.lines().last().unwrap()).unwrap();
-    assert_eq!(v["msg"].as_str().unwrap(), line.strip_prefix("hull: ").unwrap_or(&line));
+    assert_eq!(
+        v["msg"].as_str().unwrap(),
+        line.strip_prefix("hull: ").unwrap_or(&line)
+    );
 }

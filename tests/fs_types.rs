@@ -17,11 +17,29 @@ fn kernel_filesystems_of_the_default_bundle_are_mounted() {
     require_root!();
     let env = Env::new();
     let mi = env.sh("cat /proc/self/mountinfo", |_| {});
-    for (mp, fstype) in [("/proc", "proc"), ("/sys", "sysfs"), ("/dev", "tmpfs"), ("/dev/pts", "devpts"), ("/dev/shm", "tmpfs"), ("/dev/mqueue", "mqueue"), ("/tmp", "tmpfs")] {
+    for (mp, fstype) in [
+        ("/proc", "proc"),
+        ("/sys", "sysfs"),
+        ("/dev", "tmpfs"),
+        ("/dev/pts", "devpts"),
+        ("/dev/shm", "tmpfs"),
+        ("/dev/mqueue", "mqueue"),
+        ("/tmp", "tmpfs"),
+    ] {
         let line = mountinfo_line(&mi, mp);
-        assert!(line.contains(&format!(" - {fstype} ")), "{mp} is not {fstype}: {line}");
+        assert!(
+            line.contains(&format!(" - {fstype} ")),
+            "{mp} is not {fstype}: {line}"
+        );
     }
-    assert!(mountinfo_line(&mi, "/sys").split(' ').nth(5).unwrap().starts_with("ro,"), "sysfs must be ro");
+    assert!(
+        mountinfo_line(&mi, "/sys")
+            .split(' ')
+            .nth(5)
+            .unwrap()
+            .starts_with("ro,"),
+        "sysfs must be ro"
+    );
 }
 
 #[test]
@@ -35,7 +53,12 @@ fn overlay_mount_merges_lower_and_upper() {
         std::fs::create_dir_all(d).unwrap();
     }
     std::fs::write(lower.join("from-lower"), "lower\n").unwrap();
-    let data = format!("lowerdir={},upperdir={},workdir={}", lower.display(), upper.display(), work.display());
+    let data = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.display(),
+        upper.display(),
+        work.display()
+    );
     let out = env.sh("cat /tmp/ov/from-lower && echo new > /tmp/ov/written && ls /tmp/ov", |c| {
         c["mounts"].as_array_mut().unwrap().push(serde_json::json!(
             {"destination": "/tmp/ov", "type": "overlay", "source": "overlay", "options": [data, "nodev"]}
@@ -43,7 +66,10 @@ fn overlay_mount_merges_lower_and_upper() {
     });
     assert_eq!(out, "lower\nfrom-lower\nwritten\n");
     // The write went to the upper dir on the host; the lower dir is unchanged.
-    assert_eq!(std::fs::read_to_string(upper.join("written")).unwrap(), "new\n");
+    assert_eq!(
+        std::fs::read_to_string(upper.join("written")).unwrap(),
+        "new\n"
+    );
     assert!(!lower.join("written").exists());
 }
 
@@ -63,16 +89,31 @@ fn cgroup_mount_shows_each_hierarchy_of_the_container_read_only() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     for h in &hierarchies {
-        assert!(out.lines().any(|l| l == h), "hierarchy {h} missing inside: {out}");
+        assert!(
+            out.lines().any(|l| l == h),
+            "hierarchy {h} missing inside: {out}"
+        );
     }
     // The container's own cgroup is the root of each: it lists only the container's processes,
     // by their pids in its pid namespace (the shell is 1, the cat a small number).
-    let procs: Vec<u32> = out.split("procs\n").nth(1).unwrap().split("end\n").next().unwrap().lines().map(|l| l.parse().unwrap()).collect();
+    let procs: Vec<u32> = out
+        .split("procs\n")
+        .nth(1)
+        .unwrap()
+        .split("end\n")
+        .next()
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
     assert_eq!(procs.len(), 4, "{out}");
     assert_eq!((procs[0], procs[2]), (1, 1), "{out}");
     assert!(procs.iter().all(|&p| p < 10), "{out}");
     for l in out.lines().filter(|l| l.contains(" /sys/fs/cgroup")) {
-        assert!(l.split(' ').nth(5).unwrap().starts_with("ro"), "not read-only: {l}");
+        assert!(
+            l.split(' ').nth(5).unwrap().starts_with("ro"),
+            "not read-only: {l}"
+        );
     }
     assert!(!out.contains("writable"));
     assert!(err.contains("Read-only file system"), "{err}");

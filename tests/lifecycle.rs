@@ -18,7 +18,10 @@ fn create_start_state_kill_delete() {
     let st = env.state(&id);
     assert_eq!(st["status"], "created");
     assert_eq!(st["id"], id.as_str());
-    assert_eq!(st["bundle"], b.dir.canonicalize().unwrap().to_str().unwrap());
+    assert_eq!(
+        st["bundle"],
+        b.dir.canonicalize().unwrap().to_str().unwrap()
+    );
     assert!(st["pid"].as_i64().unwrap() > 0);
     assert!(st["created"].as_str().unwrap().ends_with('Z'));
     assert!(st["ociVersion"].as_str().unwrap().starts_with("1."));
@@ -39,7 +42,11 @@ fn create_start_state_kill_delete() {
     // start again: only from created.
     let o = env.hull(&["start", &id]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o.stderr).contains("already running"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("already running"),
+        "{}",
+        text(&o.stderr)
+    );
 
     // delete without --force refuses a running container.
     let o = env.hull(&["delete", &id]);
@@ -54,7 +61,11 @@ fn create_start_state_kill_delete() {
     // kill of a stopped container: runc's wording.
     let o = env.hull(&["kill", &id, "TERM"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o.stderr).contains("container not running"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("container not running"),
+        "{}",
+        text(&o.stderr)
+    );
 
     let o = env.hull(&["delete", &id]);
     assert!(o.status.success(), "{}", text(&o.stderr));
@@ -75,7 +86,10 @@ fn delete_of_created_container_kills_it() {
     let o = env.hull(&["delete", &id]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    assert!(stat.is_empty() || stat.contains(") Z "), "init {pid} survived delete: {stat}");
+    assert!(
+        stat.is_empty() || stat.contains(") Z "),
+        "init {pid} survived delete: {stat}"
+    );
     assert_no_leftovers(&env, &id);
 }
 
@@ -147,7 +161,12 @@ fn run_reports_128_plus_signal() {
     let env = Env::new();
     // Without a pid namespace the shell is not a namespace init, so SIGKILL from itself works.
     let mut b = env.bundle(&["sh", "-c", "kill -KILL $$"]);
-    b.edit(|c| c["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "pid"));
+    b.edit(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|n| n["type"] != "pid")
+    });
     let id = env.id("runsig");
     let (code, _, err) = env.run(&b, &id);
     assert_eq!(code, 128 + 9, "{err}");
@@ -157,7 +176,11 @@ fn run_reports_128_plus_signal() {
 fn run_forwards_signals_to_the_container() {
     require_root!();
     let env = Env::new();
-    let b = env.bundle(&["sh", "-c", "trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 0.05; done"]);
+    let b = env.bundle(&[
+        "sh",
+        "-c",
+        "trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 0.05; done",
+    ]);
     let id = env.id("runfwd");
     let mut child = env
         .cmd(&["run", "--bundle", b.dir.to_str().unwrap(), &id])
@@ -189,16 +212,34 @@ fn run_detach_and_pid_file() {
     // The container inherits stdio: a file, not a pipe, or output() would wait for it to exit.
     let errf = env.dir.join("detach.err");
     let o = env
-        .cmd(&["run", "-d", "--pid-file", pidfile.to_str().unwrap(), "--bundle", b.dir.to_str().unwrap(), &id])
+        .cmd(&[
+            "run",
+            "-d",
+            "--pid-file",
+            pidfile.to_str().unwrap(),
+            "--bundle",
+            b.dir.to_str().unwrap(),
+            &id,
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(&errf).unwrap())
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", std::fs::read_to_string(&errf).unwrap());
+    assert!(
+        o.status.success(),
+        "{}",
+        std::fs::read_to_string(&errf).unwrap()
+    );
     assert_eq!(env.status(&id), "running");
     let pid = std::fs::read_to_string(&pidfile).unwrap();
-    assert!(!pid.ends_with('\n'), "pid file must have no trailing newline");
-    assert_eq!(pid.parse::<i64>().unwrap(), env.state(&id)["pid"].as_i64().unwrap());
+    assert!(
+        !pid.ends_with('\n'),
+        "pid file must have no trailing newline"
+    );
+    assert_eq!(
+        pid.parse::<i64>().unwrap(),
+        env.state(&id)["pid"].as_i64().unwrap()
+    );
     let o = env.hull(&["delete", "-f", &id]);
     assert!(o.status.success());
     assert_no_leftovers(&env, &id);
@@ -236,7 +277,8 @@ fn stopped_status_survives_pid_reuse_check() {
     env.wait_status(&id, "stopped");
     // Forge a state whose pid is alive but whose start time differs: it must read as stopped.
     let path = env.root.join(&id).join("state.json");
-    let mut st: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut st: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     st["pid"] = (std::process::id() as i64).into();
     std::fs::write(&path, st.to_string()).unwrap();
     assert_eq!(env.status(&id), "stopped");
@@ -257,7 +299,10 @@ fn concurrent_commands_are_serialized_by_the_lock() {
     assert_eq!(unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) }, 0);
     let mut del = env.cmd(&["delete", &id]).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    assert!(del.try_wait().unwrap().is_none(), "delete did not wait for the lock");
+    assert!(
+        del.try_wait().unwrap().is_none(),
+        "delete did not wait for the lock"
+    );
     drop(dir);
     assert!(del.wait().unwrap().success());
     assert_no_leftovers(&env, &id);
@@ -271,9 +316,15 @@ fn spec_writes_a_config_that_runs() {
     std::fs::create_dir_all(&dir).unwrap();
     let o = env.hull(&["spec", "--bundle", dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o.stderr));
-    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
     // A second spec refuses to overwrite.
-    assert_eq!(env.hull(&["spec", "--bundle", dir.to_str().unwrap()]).status.code(), Some(1));
+    assert_eq!(
+        env.hull(&["spec", "--bundle", dir.to_str().unwrap()])
+            .status
+            .code(),
+        Some(1)
+    );
     v["root"]["path"] = rootfs().to_str().unwrap().into();
     v["process"]["args"] = serde_json::json!(["hostname"]);
     v["linux"].as_object_mut().unwrap().remove("resources");
@@ -292,15 +343,31 @@ fn version_and_json_log() {
     assert!(t.starts_with("hull version "), "{t}");
     assert!(t.contains("\nspec: 1.2"), "{t}");
     let log = env.dir.join("log.json");
-    let o = env.hull(&["--log", log.to_str().unwrap(), "--log-format", "json", "state", "nope"]);
+    let o = env.hull(&[
+        "--log",
+        log.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "state",
+        "nope",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("container does not exist"));
     let line = std::fs::read_to_string(&log).unwrap();
     let v: serde_json::Value = serde_json::from_str(line.lines().last().unwrap()).unwrap();
     assert_eq!(v["level"], "error");
-    assert!(v["msg"].as_str().unwrap().contains("container does not exist"));
+    assert!(v["msg"]
+        .as_str()
+        .unwrap()
+        .contains("container does not exist"));
     assert!(v["time"].as_str().unwrap().ends_with('Z'));
-    let o = env.hull(&["--log", log.to_str().unwrap(), "--log-format=json", "state", "nope"]);
+    let o = env.hull(&[
+        "--log",
+        log.to_str().unwrap(),
+        "--log-format=json",
+        "state",
+        "nope",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 2);
 }

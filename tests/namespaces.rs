@@ -49,7 +49,10 @@ fn add_timens(c: &mut Value) {
 fn inside_ns(env: &Env, proc_name: &str, edit: impl FnOnce(&mut Value)) -> String {
     let out = env.sh(&format!("readlink /proc/self/ns/{proc_name}"), edit);
     let link = out.trim().to_string();
-    assert!(link.starts_with(&format!("{proc_name}:[")), "unexpected ns link {link:?}");
+    assert!(
+        link.starts_with(&format!("{proc_name}:[")),
+        "unexpected ns link {link:?}"
+    );
     link
 }
 
@@ -60,13 +63,21 @@ fn host_ns(proc_name: &str) -> String {
 fn assert_new(proc_name: &str, edit: impl FnOnce(&mut Value)) {
     let env = Env::new();
     let inside = inside_ns(&env, proc_name, edit);
-    assert_ne!(inside, host_ns(proc_name), "{proc_name} namespace is the host's");
+    assert_ne!(
+        inside,
+        host_ns(proc_name),
+        "{proc_name} namespace is the host's"
+    );
 }
 
 fn assert_host(proc_name: &str, edit: impl FnOnce(&mut Value)) {
     let env = Env::new();
     let inside = inside_ns(&env, proc_name, edit);
-    assert_eq!(inside, host_ns(proc_name), "{proc_name} namespace is not the host's");
+    assert_eq!(
+        inside,
+        host_ns(proc_name),
+        "{proc_name} namespace is not the host's"
+    );
 }
 
 // ---- new namespaces differ from the host's ----
@@ -208,10 +219,18 @@ fn network_namespace_is_joined_by_path() {
     let expected = ns_inode(&path);
     assert_ne!(expected, host_ns("net"));
     let inside = inside_ns(&env, "net", |c| join_ns(c, "network", &path));
-    assert_eq!(inside, expected, "the second container is not in the first one's network namespace");
+    assert_eq!(
+        inside, expected,
+        "the second container is not in the first one's network namespace"
+    );
     // The joined namespace has only the first container's loopback: no host interfaces.
     let links = env.sh("cat /proc/net/dev", |c| join_ns(c, "network", &path));
-    let ifaces: Vec<&str> = links.lines().skip(2).filter_map(|l| l.split(':').next()).map(str::trim).collect();
+    let ifaces: Vec<&str> = links
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next())
+        .map(str::trim)
+        .collect();
     assert_eq!(ifaces, ["lo"], "{links}");
     assert!(env.hull(&["delete", "--force", &first]).status.success());
     assert_no_leftovers(&env, &first);
@@ -221,7 +240,9 @@ fn network_namespace_is_joined_by_path() {
 fn uts_namespace_is_joined_by_path() {
     require_root!();
     let env = Env::new();
-    let (_first, pid) = created_container(&env, "utsowner", |c| c["hostname"] = "hull-uts-owner".into());
+    let (_first, pid) = created_container(&env, "utsowner", |c| {
+        c["hostname"] = "hull-uts-owner".into()
+    });
     let path = format!("/proc/{pid}/ns/uts");
     let expected = ns_inode(&path);
     assert_ne!(expected, host_ns("uts"));
@@ -254,7 +275,10 @@ fn joining_a_missing_namespace_path_fails_naming_the_field() {
     let id = env.id("joinmissing");
     let (code, _, err) = env.run(&b, &id);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("linux.namespaces[") && err.contains("].path"), "{err}");
+    assert!(
+        err.contains("linux.namespaces[") && err.contains("].path"),
+        "{err}"
+    );
     assert_no_leftovers(&env, &id);
 }
 
@@ -286,7 +310,11 @@ fn wait_for_output(path: &std::path::Path, lines: usize) -> String {
 fn user_namespace_maps_container_root_to_host_id() {
     require_root!();
     let env = Env::new();
-    let mut b = env.bundle(&["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; sleep 100"]);
+    let mut b = env.bundle(&[
+        "sh",
+        "-c",
+        "cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; sleep 100",
+    ]);
     b.edit(add_userns);
     let id = env.id("userns");
     let out = env.create_ok(&b, &id);
@@ -297,8 +325,15 @@ fn user_namespace_maps_container_root_to_host_id() {
     let o = env.hull(&["start", &id]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let got = wait_for_output(&out, 4);
-    let lines: Vec<String> = got.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
-    assert_eq!(lines, ["0 100000 65536", "0 100000 65536", "0", "0"], "{got}");
+    let lines: Vec<String> = got
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        lines,
+        ["0 100000 65536", "0 100000 65536", "0", "0"],
+        "{got}"
+    );
     // Still 100000 after exec.
     assert_eq!(status_field(pid, "Uid"), "100000 100000 100000 100000");
     assert!(env.hull(&["delete", "--force", &id]).status.success());
@@ -310,7 +345,10 @@ fn user_namespace_sees_host_root_files_as_nobody() {
     require_root!();
     let env = Env::new();
     // The shared rootfs belongs to host root, which is unmapped: overflow uid/gid inside.
-    let out = env.sh("stat -c '%u %g' /bin/busybox; touch /tmp/x && stat -c '%u %g' /tmp/x", add_userns);
+    let out = env.sh(
+        "stat -c '%u %g' /bin/busybox; touch /tmp/x && stat -c '%u %g' /tmp/x",
+        add_userns,
+    );
     assert_eq!(out, "65534 65534\n0 0\n");
 }
 
@@ -329,8 +367,14 @@ fn time_namespace_offsets_shift_uptime() {
     let after = uptime(&std::fs::read_to_string("/proc/uptime").unwrap());
     let inside = uptime(&out);
     let ten_days = 86400.0 * 10.0;
-    assert!(inside >= before + ten_days - 0.5, "inside {inside}, host before {before}");
-    assert!(inside <= after + ten_days + 0.5, "inside {inside}, host after {after}");
+    assert!(
+        inside >= before + ten_days - 0.5,
+        "inside {inside}, host before {before}"
+    );
+    assert!(
+        inside <= after + ten_days + 0.5,
+        "inside {inside}, host after {after}"
+    );
 }
 
 #[test]
@@ -362,8 +406,14 @@ fn hostname_and_domainname_are_set_in_new_uts_namespace() {
     });
     assert_eq!(out, "hull-ns-test\nhull.example\n");
     // The host's names are untouched.
-    assert_eq!(std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(), host_hostname);
-    assert_eq!(std::fs::read_to_string("/proc/sys/kernel/domainname").unwrap(), host_domainname);
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(),
+        host_hostname
+    );
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/domainname").unwrap(),
+        host_domainname
+    );
 }
 
 #[test]
@@ -411,8 +461,15 @@ fn user_namespace_is_joined_by_path() {
     let expected = ns_inode(&path);
     assert_ne!(expected, host_ns("user"));
     let out = env.sh("readlink /proc/self/ns/user; cat /proc/self/uid_map; id -u; touch /tmp/x && stat -c %u /tmp/x", |c| join_ns(c, "user", &path));
-    let lines: Vec<String> = out.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
-    assert_eq!(lines, [expected.as_str(), "0 100000 65536", "0", "0"], "{out}");
+    let lines: Vec<String> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        lines,
+        [expected.as_str(), "0 100000 65536", "0", "0"],
+        "{out}"
+    );
 }
 
 #[test]
@@ -424,7 +481,10 @@ fn pid_namespace_is_joined_by_path() {
     let expected = ns_inode(&path);
     assert_ne!(expected, host_ns("pid"));
     // The first container's init is pid 1 there; the second container's process is not.
-    let out = env.sh("readlink /proc/self/ns/pid; echo $$; test -d /proc/1 && echo has-pid-1", |c| join_ns(c, "pid", &path));
+    let out = env.sh(
+        "readlink /proc/self/ns/pid; echo $$; test -d /proc/1 && echo has-pid-1",
+        |c| join_ns(c, "pid", &path),
+    );
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], expected, "{out}");
     assert!(lines[1].parse::<i64>().unwrap() > 1, "{out}");
@@ -440,10 +500,15 @@ fn time_namespace_is_joined_by_path() {
     let expected = ns_inode(&path);
     assert_ne!(expected, host_ns("time"));
     let before = uptime(&std::fs::read_to_string("/proc/uptime").unwrap());
-    let out = env.sh("readlink /proc/self/ns/time; cat /proc/uptime", |c| join_ns(c, "time", &path));
+    let out = env.sh("readlink /proc/self/ns/time; cat /proc/uptime", |c| {
+        join_ns(c, "time", &path)
+    });
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], expected, "{out}");
-    assert!(uptime(lines[1]) >= before + 86400.0 * 10.0 - 0.5, "{out} (host {before})");
+    assert!(
+        uptime(lines[1]) >= before + 86400.0 * 10.0 - 0.5,
+        "{out} (host {before})"
+    );
 }
 
 #[test]
@@ -454,5 +519,8 @@ fn cgroup_namespace_is_joined_by_path() {
     let path = format!("/proc/{pid}/ns/cgroup");
     let expected = ns_inode(&path);
     assert_ne!(expected, host_ns("cgroup"));
-    assert_eq!(inside_ns(&env, "cgroup", |c| join_ns(c, "cgroup", &path)), expected);
+    assert_eq!(
+        inside_ns(&env, "cgroup", |c| join_ns(c, "cgroup", &path)),
+        expected
+    );
 }

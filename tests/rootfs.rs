@@ -67,7 +67,10 @@ fn parse_mountinfo(text: &str) -> Vec<Mnt> {
 
 /// The topmost mount at `point`.
 fn find<'a>(m: &'a [Mnt], point: &str) -> &'a Mnt {
-    m.iter().rev().find(|x| x.point == point).unwrap_or_else(|| panic!("no mount at {point} in {m:#?}"))
+    m.iter()
+        .rev()
+        .find(|x| x.point == point)
+        .unwrap_or_else(|| panic!("no mount at {point} in {m:#?}"))
 }
 
 fn has_mount(m: &[Mnt], point: &str) -> bool {
@@ -78,15 +81,24 @@ const SEP: &str = "----hull-test----";
 
 /// Run `script` in a container edited by `edit`, then print its mountinfo. Returns (script
 /// output, parsed mountinfo). Asserts exit 0 and that nothing is left behind.
-fn run_with_mountinfo(env: &Env, script: &str, edit: impl FnOnce(&mut Value)) -> (String, Vec<Mnt>) {
+fn run_with_mountinfo(
+    env: &Env,
+    script: &str,
+    edit: impl FnOnce(&mut Value),
+) -> (String, Vec<Mnt>) {
     let full = format!("{script}\necho {SEP}; cat /proc/self/mountinfo");
     let mut b = env.bundle(&["sh", "-c", &full]);
     b.edit(edit);
     let id = env.id("rootfs");
     let (code, out, err) = env.run(&b, &id);
-    assert_eq!(code, 0, "script failed ({code}): {script}\nstdout: {out}\nstderr: {err}");
+    assert_eq!(
+        code, 0,
+        "script failed ({code}): {script}\nstdout: {out}\nstderr: {err}"
+    );
     assert_no_leftovers(env, &id);
-    let (before, mi) = out.split_once(&format!("{SEP}\n")).unwrap_or_else(|| panic!("no separator in {out}"));
+    let (before, mi) = out
+        .split_once(&format!("{SEP}\n"))
+        .unwrap_or_else(|| panic!("no separator in {out}"));
     (before.to_string(), parse_mountinfo(mi))
 }
 
@@ -114,7 +126,13 @@ impl HostMount {
         let t = cstr(p);
         // SAFETY: mount(2) with valid C strings and no data.
         let r = unsafe { libc::mount(src.as_ptr(), t.as_ptr(), fs.as_ptr(), 0, std::ptr::null()) };
-        assert_eq!(r, 0, "mount tmpfs on {}: {}", p.display(), std::io::Error::last_os_error());
+        assert_eq!(
+            r,
+            0,
+            "mount tmpfs on {}: {}",
+            p.display(),
+            std::io::Error::last_os_error()
+        );
         HostMount(p.to_path_buf())
     }
 
@@ -122,8 +140,22 @@ impl HostMount {
     fn make_shared(&self) {
         let t = cstr(&self.0);
         // SAFETY: propagation change on a mount point we created.
-        let r = unsafe { libc::mount(std::ptr::null(), t.as_ptr(), std::ptr::null(), libc::MS_SHARED, std::ptr::null()) };
-        assert_eq!(r, 0, "make {} shared: {}", self.0.display(), std::io::Error::last_os_error());
+        let r = unsafe {
+            libc::mount(
+                std::ptr::null(),
+                t.as_ptr(),
+                std::ptr::null(),
+                libc::MS_SHARED,
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(
+            r,
+            0,
+            "make {} shared: {}",
+            self.0.display(),
+            std::io::Error::last_os_error()
+        );
     }
 }
 
@@ -143,7 +175,9 @@ fn private_rootfs(env: &Env) -> PathBuf {
         std::fs::create_dir_all(r.join(d)).unwrap();
     }
     std::fs::copy(rootfs().join("bin/busybox"), r.join("bin/busybox")).unwrap();
-    for applet in ["sh", "cat", "ls", "grep", "test", "[", "stat", "readlink", "touch", "echo", "wc", "mkdir"] {
+    for applet in [
+        "sh", "cat", "ls", "grep", "test", "[", "stat", "readlink", "touch", "echo", "wc", "mkdir",
+    ] {
         std::os::unix::fs::symlink("busybox", r.join("bin").join(applet)).unwrap();
     }
     std::fs::write(r.join("etc/os-release"), "NAME=\"private rootfs\"\n").unwrap();
@@ -161,8 +195,11 @@ fn tmpfs_mount_has_flags_and_data() {
     require_root!();
     let env = Env::new();
     let (out, m) = run_with_mountinfo(&env, "stat -c %a /tmp/data", |c| {
-        add_mount(c, json!({"destination": "/tmp/data", "type": "tmpfs", "source": "tmpfs",
-            "options": ["nosuid", "nodev", "noexec", "size=1m", "mode=710"]}));
+        add_mount(
+            c,
+            json!({"destination": "/tmp/data", "type": "tmpfs", "source": "tmpfs",
+            "options": ["nosuid", "nodev", "noexec", "size=1m", "mode=710"]}),
+        );
     });
     assert_eq!(out, "710\n");
     let d = find(&m, "/tmp/data");
@@ -170,7 +207,10 @@ fn tmpfs_mount_has_flags_and_data() {
     for o in ["rw", "nosuid", "nodev", "noexec"] {
         assert!(d.has(o), "{o} missing: {d:?}");
     }
-    assert!(d.has_super("size=1024k") && d.has_super("mode=710"), "{d:?}");
+    assert!(
+        d.has_super("size=1024k") && d.has_super("mode=710"),
+        "{d:?}"
+    );
 }
 
 #[test]
@@ -178,9 +218,15 @@ fn ro_tmpfs_mount_is_read_only() {
     require_root!();
     let env = Env::new();
     let (out, m) = run_with_mountinfo(&env, "touch /tmp/ro/x 2>&1 || echo refused", |c| {
-        add_mount(c, json!({"destination": "/tmp/ro", "type": "tmpfs", "source": "tmpfs", "options": ["ro"]}));
+        add_mount(
+            c,
+            json!({"destination": "/tmp/ro", "type": "tmpfs", "source": "tmpfs", "options": ["ro"]}),
+        );
     });
-    assert!(out.contains("Read-only file system") && out.ends_with("refused\n"), "{out}");
+    assert!(
+        out.contains("Read-only file system") && out.ends_with("refused\n"),
+        "{out}"
+    );
     assert!(find(&m, "/tmp/ro").has("ro"));
 }
 
@@ -191,11 +237,18 @@ fn bind_mount_of_host_directory_is_shared_with_host() {
     let src = env.dir.join("hostdir");
     std::fs::create_dir_all(&src).unwrap();
     std::fs::write(src.join("hello"), "from host\n").unwrap();
-    let (out, m) = run_with_mountinfo(&env, "cat /tmp/hostdir/hello; echo from container > /tmp/hostdir/back", |c| {
-        add_mount(c, bind(&src, "/tmp/hostdir", &["bind"]));
-    });
+    let (out, m) = run_with_mountinfo(
+        &env,
+        "cat /tmp/hostdir/hello; echo from container > /tmp/hostdir/back",
+        |c| {
+            add_mount(c, bind(&src, "/tmp/hostdir", &["bind"]));
+        },
+    );
     assert_eq!(out, "from host\n");
-    assert_eq!(std::fs::read_to_string(src.join("back")).unwrap(), "from container\n");
+    assert_eq!(
+        std::fs::read_to_string(src.join("back")).unwrap(),
+        "from container\n"
+    );
     let d = find(&m, "/tmp/hostdir");
     assert!(d.root.ends_with("/hostdir"), "{d:?}");
     assert!(d.has("rw"), "{d:?}");
@@ -208,9 +261,13 @@ fn bind_mount_of_host_file_creates_a_file_target() {
     let src = env.dir.join("hostfile");
     std::fs::write(&src, "file content\n").unwrap();
     // /tmp/sub/hostfile does not exist in the container: created as a regular file.
-    let (out, m) = run_with_mountinfo(&env, "cat /tmp/sub/hostfile; stat -c %F /tmp/sub/hostfile", |c| {
-        add_mount(c, bind(&src, "/tmp/sub/hostfile", &["bind", "ro"]));
-    });
+    let (out, m) = run_with_mountinfo(
+        &env,
+        "cat /tmp/sub/hostfile; stat -c %F /tmp/sub/hostfile",
+        |c| {
+            add_mount(c, bind(&src, "/tmp/sub/hostfile", &["bind", "ro"]));
+        },
+    );
     assert_eq!(out, "file content\nregular file\n");
     let f = find(&m, "/tmp/sub/hostfile");
     assert!(f.root.ends_with("/hostfile") && f.has("ro"), "{f:?}");
@@ -225,7 +282,10 @@ fn ro_bind_mount_refuses_writes() {
     let (out, m) = run_with_mountinfo(&env, "touch /tmp/rodir/x 2>&1 || echo refused", |c| {
         add_mount(c, bind(&src, "/tmp/rodir", &["bind", "ro", "nosuid"]));
     });
-    assert!(out.contains("Read-only file system") && out.ends_with("refused\n"), "{out}");
+    assert!(
+        out.contains("Read-only file system") && out.ends_with("refused\n"),
+        "{out}"
+    );
     assert!(!src.join("x").exists());
     let d = find(&m, "/tmp/rodir");
     assert!(d.has("ro") && d.has("nosuid"), "{d:?}");
@@ -240,7 +300,10 @@ fn bind_type_with_options_only_is_a_bind_mount() {
     std::fs::write(src.join("f"), "typeless bind\n").unwrap();
     // runc accepts a bind given only by its options (no "type").
     let (out, _) = run_with_mountinfo(&env, "cat /tmp/typeless/f", |c| {
-        add_mount(c, json!({"destination": "/tmp/typeless", "source": src, "options": ["rbind", "ro"]}));
+        add_mount(
+            c,
+            json!({"destination": "/tmp/typeless", "source": src, "options": ["rbind", "ro"]}),
+        );
     });
     assert_eq!(out, "typeless bind\n");
 }
@@ -298,10 +361,17 @@ fn rro_makes_submounts_read_only() {
     let (out, m) = run_with_mountinfo(&env, "touch /tmp/rro/sub/y 2>&1 || echo refused", |c| {
         add_mount(c, bind(&src, "/tmp/rro", &["rbind", "rro"]));
     });
-    assert!(out.contains("Read-only file system") && out.ends_with("refused\n"), "{out}");
+    assert!(
+        out.contains("Read-only file system") && out.ends_with("refused\n"),
+        "{out}"
+    );
     assert!(!src.join("sub/y").exists());
     assert!(find(&m, "/tmp/rro").has("ro"));
-    assert!(find(&m, "/tmp/rro/sub").has("ro"), "{:?}", find(&m, "/tmp/rro/sub"));
+    assert!(
+        find(&m, "/tmp/rro/sub").has("ro"),
+        "{:?}",
+        find(&m, "/tmp/rro/sub")
+    );
 }
 
 #[test]
@@ -310,10 +380,17 @@ fn rnoexec_makes_submounts_noexec() {
     let env = Env::new();
     let (src, _hm) = dir_with_submount(&env, "rnx");
     std::fs::copy(rootfs().join("bin/busybox"), src.join("sub/busybox")).unwrap();
-    let (out, m) = run_with_mountinfo(&env, "/tmp/rnx/sub/busybox true 2>&1 && echo ran || echo refused", |c| {
-        add_mount(c, bind(&src, "/tmp/rnx", &["rbind", "rnoexec"]));
-    });
-    assert!(out.ends_with("refused\n") && out.contains("Permission denied"), "{out}");
+    let (out, m) = run_with_mountinfo(
+        &env,
+        "/tmp/rnx/sub/busybox true 2>&1 && echo ran || echo refused",
+        |c| {
+            add_mount(c, bind(&src, "/tmp/rnx", &["rbind", "rnoexec"]));
+        },
+    );
+    assert!(
+        out.ends_with("refused\n") && out.contains("Permission denied"),
+        "{out}"
+    );
     assert!(find(&m, "/tmp/rnx/sub").has("noexec"));
     assert!(find(&m, "/tmp/rnx").has("noexec"));
 }
@@ -351,25 +428,41 @@ fn atime_and_nosymfollow_flags_show_in_mountinfo() {
     require_root!();
     let env = Env::new();
     let (_, m) = run_with_mountinfo(&env, "", |c| {
-        add_mount(c, json!({"destination": "/tmp/na", "type": "tmpfs", "source": "tmpfs", "options": ["noatime", "nosymfollow"]}));
+        add_mount(
+            c,
+            json!({"destination": "/tmp/na", "type": "tmpfs", "source": "tmpfs", "options": ["noatime", "nosymfollow"]}),
+        );
     });
     let d = find(&m, "/tmp/na");
-    assert!(d.has("noatime") && d.has("nosymfollow") && !d.has("relatime"), "{d:?}");
+    assert!(
+        d.has("noatime") && d.has("nosymfollow") && !d.has("relatime"),
+        "{d:?}"
+    );
 }
 
 #[test]
 fn rro_applies_to_a_plain_tmpfs() {
     require_root!();
     let env = Env::new();
-    let (out, m) = run_with_mountinfo(&env, "touch /tmp/rrotmp/x 2>/dev/null || echo refused", |c| {
-        add_mount(c, json!({"destination": "/tmp/rrotmp", "type": "tmpfs", "source": "tmpfs", "options": ["rro"]}));
-    });
+    let (out, m) = run_with_mountinfo(
+        &env,
+        "touch /tmp/rrotmp/x 2>/dev/null || echo refused",
+        |c| {
+            add_mount(
+                c,
+                json!({"destination": "/tmp/rrotmp", "type": "tmpfs", "source": "tmpfs", "options": ["rro"]}),
+            );
+        },
+    );
     assert_eq!(out, "refused\n");
     assert!(find(&m, "/tmp/rrotmp").has("ro"));
 }
 
 fn add_userns(c: &mut Value) {
-    c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
     c["linux"]["uidMappings"] = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
     c["linux"]["gidMappings"] = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
 }
@@ -398,8 +491,14 @@ fn user_namespace_mounts_keep_their_flags() {
 fn user_namespace_devices_are_the_hosts_nodes() {
     require_root!();
     let env = Env::new();
-    let out = env.sh("stat -c '%F %t %T' /dev/null /dev/zero; echo x > /dev/null && head -c 2 /dev/zero | wc -c", add_userns);
-    assert_eq!(out, "character special file 1 3\ncharacter special file 1 5\n2\n");
+    let out = env.sh(
+        "stat -c '%F %t %T' /dev/null /dev/zero; echo x > /dev/null && head -c 2 /dev/zero | wc -c",
+        add_userns,
+    );
+    assert_eq!(
+        out,
+        "character special file 1 3\ncharacter special file 1 5\n2\n"
+    );
 }
 
 #[test]
@@ -408,7 +507,9 @@ fn runbindable_bind_is_unbindable() {
     let env = Env::new();
     let src = env.dir.join("unb");
     std::fs::create_dir_all(&src).unwrap();
-    let (_, m) = run_with_mountinfo(&env, "", |c| add_mount(c, bind(&src, "/tmp/unb", &["rbind", "runbindable"])));
+    let (_, m) = run_with_mountinfo(&env, "", |c| {
+        add_mount(c, bind(&src, "/tmp/unb", &["rbind", "runbindable"]))
+    });
     let d = find(&m, "/tmp/unb");
     assert!(d.optional.iter().any(|o| o == "unbindable"), "{d:?}");
 }
@@ -421,7 +522,9 @@ fn rshared_bind_is_in_a_peer_group() {
     let env = Env::new();
     let src = env.dir.join("shr");
     std::fs::create_dir_all(&src).unwrap();
-    let (_, m) = run_with_mountinfo(&env, "", |c| add_mount(c, bind(&src, "/tmp/shr", &["rbind", "rshared"])));
+    let (_, m) = run_with_mountinfo(&env, "", |c| {
+        add_mount(c, bind(&src, "/tmp/shr", &["rbind", "rshared"]))
+    });
     assert!(find(&m, "/tmp/shr").shared(), "{:?}", find(&m, "/tmp/shr"));
 }
 
@@ -431,7 +534,9 @@ fn rslave_bind_of_shared_source_is_a_slave() {
     let env = Env::new();
     let hm = HostMount::tmpfs(&env.dir.join("slv"));
     hm.make_shared();
-    let (_, m) = run_with_mountinfo(&env, "", |c| add_mount(c, bind(&hm.0, "/tmp/slv", &["rbind", "rslave"])));
+    let (_, m) = run_with_mountinfo(&env, "", |c| {
+        add_mount(c, bind(&hm.0, "/tmp/slv", &["rbind", "rslave"]))
+    });
     let d = find(&m, "/tmp/slv");
     assert!(d.slave() && !d.shared(), "{d:?}");
 }
@@ -442,7 +547,9 @@ fn rprivate_bind_of_shared_source_has_no_propagation() {
     let env = Env::new();
     let hm = HostMount::tmpfs(&env.dir.join("prv"));
     hm.make_shared();
-    let (_, m) = run_with_mountinfo(&env, "", |c| add_mount(c, bind(&hm.0, "/tmp/prv", &["rbind", "rprivate"])));
+    let (_, m) = run_with_mountinfo(&env, "", |c| {
+        add_mount(c, bind(&hm.0, "/tmp/prv", &["rbind", "rprivate"]))
+    });
     let d = find(&m, "/tmp/prv");
     assert!(d.optional.is_empty(), "{d:?}");
 }
@@ -454,7 +561,8 @@ fn later_host_mount_seen(env: &Env, name: &str, prop: &str) -> String {
     hm.make_shared();
     std::fs::create_dir_all(hm.0.join("late")).unwrap();
     let dest = format!("/tmp/{name}");
-    let script = format!("while [ ! -e {dest}/go ]; do sleep 0.05; done; ls {dest}/late; echo done");
+    let script =
+        format!("while [ ! -e {dest}/go ]; do sleep 0.05; done; ls {dest}/late; echo done");
     let mut b = env.bundle(&["sh", "-c", &script]);
     b.edit(|c| add_mount(c, bind(&hm.0, &dest, &["rbind", prop])));
     let id = env.id("late");
@@ -476,21 +584,29 @@ fn later_host_mount_seen(env: &Env, name: &str, prop: &str) -> String {
 fn rslave_bind_receives_later_host_mounts() {
     require_root!();
     let env = Env::new();
-    assert_eq!(later_host_mount_seen(&env, "lslave", "rslave"), "marker\ndone\n");
+    assert_eq!(
+        later_host_mount_seen(&env, "lslave", "rslave"),
+        "marker\ndone\n"
+    );
 }
 
 #[test]
 fn rprivate_bind_does_not_receive_later_host_mounts() {
     require_root!();
     let env = Env::new();
-    assert_eq!(later_host_mount_seen(&env, "lprivate", "rprivate"), "done\n");
+    assert_eq!(
+        later_host_mount_seen(&env, "lprivate", "rprivate"),
+        "done\n"
+    );
 }
 
 #[test]
 fn rootfs_propagation_shared_makes_root_shared() {
     require_root!();
     let env = Env::new();
-    let (_, m) = run_with_mountinfo(&env, "", |c| c["linux"]["rootfsPropagation"] = "shared".into());
+    let (_, m) = run_with_mountinfo(&env, "", |c| {
+        c["linux"]["rootfsPropagation"] = "shared".into()
+    });
     assert!(find(&m, "/").shared(), "{:?}", find(&m, "/"));
 }
 
@@ -498,7 +614,9 @@ fn rootfs_propagation_shared_makes_root_shared() {
 fn rootfs_propagation_private_makes_root_private() {
     require_root!();
     let env = Env::new();
-    let (_, m) = run_with_mountinfo(&env, "", |c| c["linux"]["rootfsPropagation"] = "private".into());
+    let (_, m) = run_with_mountinfo(&env, "", |c| {
+        c["linux"]["rootfsPropagation"] = "private".into()
+    });
     assert!(find(&m, "/").optional.is_empty(), "{:?}", find(&m, "/"));
 }
 
@@ -510,7 +628,12 @@ fn rootfs_on_shared_host_mount(env: &Env) -> (PathBuf, HostMount) {
     let moved = hm.0.join("rootfs");
     std::fs::create_dir_all(&moved).unwrap();
     // Copy the private rootfs into the shared mount (a rename cannot cross mounts).
-    let o = std::process::Command::new("cp").arg("-a").arg(r.join(".")).arg(&moved).output().unwrap();
+    let o = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(r.join("."))
+        .arg(&moved)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", text(&o.stderr));
     (moved, hm)
 }
@@ -558,7 +681,10 @@ fn readonly_root_refuses_writes() {
     require_root!();
     let env = Env::new();
     let (out, m) = run_with_mountinfo(&env, "touch /x 2>&1 || echo refused", |_| {});
-    assert!(out.contains("Read-only file system") && out.ends_with("refused\n"), "{out}");
+    assert!(
+        out.contains("Read-only file system") && out.ends_with("refused\n"),
+        "{out}"
+    );
     assert!(find(&m, "/").has("ro"));
     assert!(!rootfs().join("x").exists());
 }
@@ -578,9 +704,16 @@ fn writable_root_is_mounted_rw() {
 fn masked_file_reads_empty() {
     require_root!();
     let env = Env::new();
-    assert!(std::fs::metadata("/proc/timer_list").is_ok(), "host has no /proc/timer_list");
+    assert!(
+        std::fs::metadata("/proc/timer_list").is_ok(),
+        "host has no /proc/timer_list"
+    );
     let (out, m) = run_with_mountinfo(&env, "wc -c < /proc/timer_list; wc -c < /proc/keys", |_| {});
-    assert_eq!(out.split_whitespace().collect::<Vec<_>>(), ["0", "0"], "{out}");
+    assert_eq!(
+        out.split_whitespace().collect::<Vec<_>>(),
+        ["0", "0"],
+        "{out}"
+    );
     assert!(has_mount(&m, "/proc/timer_list"));
 }
 
@@ -599,9 +732,20 @@ fn unmasked_file_is_readable() {
 fn masked_directory_is_an_empty_read_only_tmpfs() {
     require_root!();
     let env = Env::new();
-    assert!(std::fs::read_dir("/sys/firmware").unwrap().next().is_some(), "host /sys/firmware is empty");
-    let (out, m) = run_with_mountinfo(&env, "ls -A /sys/firmware | wc -l; touch /sys/firmware/x 2>/dev/null || echo refused", |_| {});
-    assert_eq!(out.split_whitespace().collect::<Vec<_>>(), ["0", "refused"], "{out}");
+    assert!(
+        std::fs::read_dir("/sys/firmware").unwrap().next().is_some(),
+        "host /sys/firmware is empty"
+    );
+    let (out, m) = run_with_mountinfo(
+        &env,
+        "ls -A /sys/firmware | wc -l; touch /sys/firmware/x 2>/dev/null || echo refused",
+        |_| {},
+    );
+    assert_eq!(
+        out.split_whitespace().collect::<Vec<_>>(),
+        ["0", "refused"],
+        "{out}"
+    );
     let d = find(&m, "/sys/firmware");
     assert_eq!(d.fstype, "tmpfs");
     assert!(d.has("ro"), "{d:?}");
@@ -621,7 +765,11 @@ fn masked_paths_missing_in_the_container_are_ignored() {
 fn readonly_paths_are_read_only() {
     require_root!();
     let env = Env::new();
-    let (out, m) = run_with_mountinfo(&env, "echo x 2>&1 > /proc/sys/kernel/hostname || echo refused; hostname", |_| {});
+    let (out, m) = run_with_mountinfo(
+        &env,
+        "echo x 2>&1 > /proc/sys/kernel/hostname || echo refused; hostname",
+        |_| {},
+    );
     assert!(out.contains("Read-only file system"), "{out}");
     assert!(out.ends_with("refused\nhull-demo\n"), "{out}");
     let p = find(&m, "/proc/sys");
@@ -636,9 +784,12 @@ fn proc_sys_is_writable_without_readonly_paths() {
     require_root!();
     let env = Env::new();
     // The control: same write succeeds (in the container's uts namespace) when not read-only.
-    let out = env.sh("echo changed > /proc/sys/kernel/hostname && hostname", |c| {
-        c["linux"]["readonlyPaths"] = json!([]);
-    });
+    let out = env.sh(
+        "echo changed > /proc/sys/kernel/hostname && hostname",
+        |c| {
+            c["linux"]["readonlyPaths"] = json!([]);
+        },
+    );
     assert_eq!(out, "changed\n");
 }
 
@@ -659,7 +810,11 @@ fn default_devices_exist_with_major_minor() {
                     /dev/tty character special file 5 0 666 0 0\n";
     let (nodes, rest) = out.split_at(expected.len().min(out.len()));
     assert_eq!(nodes, expected, "{out}");
-    assert_eq!(rest.split_whitespace().collect::<Vec<_>>(), ["3", "5"], "{out}");
+    assert_eq!(
+        rest.split_whitespace().collect::<Vec<_>>(),
+        ["3", "5"],
+        "{out}"
+    );
 }
 
 #[test]
@@ -672,7 +827,10 @@ fn config_device_is_created_with_mode_and_owner() {
             {"path": "/dev/sub/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 384, "uid": 5, "gid": 6}
         ]);
     });
-    assert_eq!(out, "character special file a e5 660 0 0\ncharacter special file 1 3 600 5 6\n");
+    assert_eq!(
+        out,
+        "character special file a e5 660 0 0\ncharacter special file 1 3 600 5 6\n"
+    );
 }
 
 #[test]
@@ -680,10 +838,16 @@ fn dev_links_and_devpts() {
     require_root!();
     let env = Env::new();
     let (out, m) = run_with_mountinfo(&env, "for l in fd stdin stdout stderr ptmx; do readlink /dev/$l; done; echo via-stdout > /dev/stdout", |_| {});
-    assert_eq!(out, "/proc/self/fd\n/proc/self/fd/0\n/proc/self/fd/1\n/proc/self/fd/2\npts/ptmx\nvia-stdout\n");
+    assert_eq!(
+        out,
+        "/proc/self/fd\n/proc/self/fd/0\n/proc/self/fd/1\n/proc/self/fd/2\npts/ptmx\nvia-stdout\n"
+    );
     let pts = find(&m, "/dev/pts");
     assert_eq!(pts.fstype, "devpts");
-    assert!(pts.has_super("ptmxmode=666") && pts.has_super("mode=620") && pts.has_super("gid=5"), "{pts:?}");
+    assert!(
+        pts.has_super("ptmxmode=666") && pts.has_super("mode=620") && pts.has_super("gid=5"),
+        "{pts:?}"
+    );
     assert!(has_mount(&m, "/dev/shm") && has_mount(&m, "/dev/mqueue"));
 }
 
@@ -693,13 +857,30 @@ fn dev_links_and_devpts() {
 fn no_pivot_runs_inside_the_rootfs() {
     require_root!();
     let env = Env::new();
-    let b = env.bundle(&["sh", "-c", "ls /; cat /etc/os-release; touch /x 2>/dev/null || echo ro"]);
+    let b = env.bundle(&[
+        "sh",
+        "-c",
+        "ls /; cat /etc/os-release; touch /x 2>/dev/null || echo ro",
+    ]);
     let id = env.id("nopivot");
-    let o = env.hull(&["run", "--no-pivot", "--bundle", b.dir.to_str().unwrap(), &id]);
+    let o = env.hull(&[
+        "run",
+        "--no-pivot",
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        &id,
+    ]);
     let out = text(&o.stdout);
     assert!(o.status.success(), "{out}\n{}", text(&o.stderr));
-    let listing: Vec<&str> = out.lines().take_while(|l| !l.starts_with("NAME=")).collect();
-    assert_eq!(listing, ["bin", "dev", "etc", "home", "proc", "root", "sbin", "sys", "tmp", "usr", "var"], "{out}");
+    let listing: Vec<&str> = out
+        .lines()
+        .take_while(|l| !l.starts_with("NAME="))
+        .collect();
+    assert_eq!(
+        listing,
+        ["bin", "dev", "etc", "home", "proc", "root", "sbin", "sys", "tmp", "usr", "var"],
+        "{out}"
+    );
     assert!(out.contains("hull test rootfs"), "{out}");
     assert!(out.ends_with("ro\n"), "{out}");
     assert_no_leftovers(&env, &id);
@@ -711,7 +892,10 @@ fn no_pivot_runs_inside_the_rootfs() {
 fn symlink_in_image_resolves_inside_the_root() {
     require_root!();
     let env = Env::new();
-    assert!(!Path::new("/etc/hull-escape").exists(), "/etc/hull-escape exists on the host before the test");
+    assert!(
+        !Path::new("/etc/hull-escape").exists(),
+        "/etc/hull-escape exists on the host before the test"
+    );
     let r = private_rootfs(&env);
     std::os::unix::fs::symlink("/etc", r.join("evil")).unwrap();
     let mut b = env.bundle(&["sh", "-c", "grep -c ' /etc/hull-escape ' /proc/self/mountinfo; stat -c %F /etc/hull-escape; echo in > /etc/hull-escape/f && cat /etc/hull-escape/f"]);
@@ -730,7 +914,10 @@ fn symlink_in_image_resolves_inside_the_root() {
         unsafe { libc::umount2(t.as_ptr(), libc::MNT_DETACH) };
         let _ = std::fs::remove_dir_all("/etc/hull-escape");
     }
-    assert!(!escaped, "the mount escaped onto the host's /etc/hull-escape");
+    assert!(
+        !escaped,
+        "the mount escaped onto the host's /etc/hull-escape"
+    );
     assert!(host_mounts.is_empty(), "host mounts: {host_mounts:?}");
     assert_eq!(code, 0, "{out}\n{err}");
     assert_eq!(out, "1\ndirectory\nin\n");
@@ -749,7 +936,10 @@ fn relative_symlink_cannot_climb_out_of_the_root() {
     let mut b = env.bundle(&["sh", "-c", "stat -c %F /etc/hull-climb"]);
     b.edit(|c| {
         use_rootfs(c, &r);
-        add_mount(c, json!({"destination": "/climb/hull-climb", "type": "tmpfs", "source": "tmpfs"}));
+        add_mount(
+            c,
+            json!({"destination": "/climb/hull-climb", "type": "tmpfs", "source": "tmpfs"}),
+        );
     });
     let id = env.id("climb");
     let (code, out, err) = env.run(&b, &id);
@@ -760,7 +950,10 @@ fn relative_symlink_cannot_climb_out_of_the_root() {
         unsafe { libc::umount2(t.as_ptr(), libc::MNT_DETACH) };
         let _ = std::fs::remove_dir_all("/etc/hull-climb");
     }
-    assert!(!escaped, "the mount escaped onto the host's /etc/hull-climb");
+    assert!(
+        !escaped,
+        "the mount escaped onto the host's /etc/hull-climb"
+    );
     assert!(mounts_mentioning("hull-climb").is_empty());
     assert_eq!(code, 0, "{out}\n{err}");
     assert_eq!(out, "directory\n");
@@ -778,7 +971,11 @@ fn bind_onto_dangling_symlink_creates_its_target_inside_the_root() {
     std::os::unix::fs::symlink("../run/resolv.conf", r.join("etc/resolv.conf")).unwrap();
     let src = env.dir.join("resolv.conf");
     std::fs::write(&src, "nameserver 192.0.2.1\n").unwrap();
-    let mut b = env.bundle(&["sh", "-c", "cat /etc/resolv.conf; readlink /etc/resolv.conf"]);
+    let mut b = env.bundle(&[
+        "sh",
+        "-c",
+        "cat /etc/resolv.conf; readlink /etc/resolv.conf",
+    ]);
     b.edit(|c| {
         use_rootfs(c, &r);
         add_mount(c, bind(&src, "/etc/resolv.conf", &["bind", "ro"]));
@@ -801,11 +998,17 @@ fn tmpfs_onto_dangling_directory_symlink_creates_its_target_inside_the_root() {
     let mut b = env.bundle(&["sh", "-c", "grep -c ' /srv/hull-dangling/data ' /proc/self/mountinfo; echo x > /data/f && cat /srv/hull-dangling/data/f"]);
     b.edit(|c| {
         use_rootfs(c, &r);
-        add_mount(c, json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs"}));
+        add_mount(
+            c,
+            json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs"}),
+        );
     });
     let id = env.id("danglingdir");
     let (code, out, err) = env.run(&b, &id);
-    assert!(!Path::new("/srv/hull-dangling").exists(), "created on the host");
+    assert!(
+        !Path::new("/srv/hull-dangling").exists(),
+        "created on the host"
+    );
     assert_eq!(code, 0, "{out}\n{err}");
     assert_eq!(out, "1\nx\n");
     assert!(r.join("srv/hull-dangling/data").is_dir());
@@ -817,7 +1020,12 @@ fn dotdot_destination_is_refused() {
     require_root!();
     let env = Env::new();
     let mut b = env.bundle(&["true"]);
-    b.edit(|c| add_mount(c, json!({"destination": "/a/../../etc", "type": "tmpfs", "source": "tmpfs"})));
+    b.edit(|c| {
+        add_mount(
+            c,
+            json!({"destination": "/a/../../etc", "type": "tmpfs", "source": "tmpfs"}),
+        )
+    });
     let n = b.config["mounts"].as_array().unwrap().len() - 1;
     let id = env.id("dotdot");
     let (code, _, err) = env.run(&b, &id);
@@ -831,7 +1039,10 @@ fn missing_tmpfs_destination_is_created_as_directory() {
     require_root!();
     let env = Env::new();
     let (out, m) = run_with_mountinfo(&env, "stat -c %F /tmp/a/b/c", |c| {
-        add_mount(c, json!({"destination": "/tmp/a/b/c", "type": "tmpfs", "source": "tmpfs"}));
+        add_mount(
+            c,
+            json!({"destination": "/tmp/a/b/c", "type": "tmpfs", "source": "tmpfs"}),
+        );
     });
     assert_eq!(out, "directory\n");
     assert_eq!(find(&m, "/tmp/a/b/c").fstype, "tmpfs");
@@ -844,10 +1055,17 @@ fn missing_destination_is_created_in_the_image() {
     let r = private_rootfs(&env);
     let src = env.dir.join("file-src");
     std::fs::write(&src, "bound\n").unwrap();
-    let mut b = env.bundle(&["sh", "-c", "stat -c %F /newdir/deeper /newfile; cat /newfile"]);
+    let mut b = env.bundle(&[
+        "sh",
+        "-c",
+        "stat -c %F /newdir/deeper /newfile; cat /newfile",
+    ]);
     b.edit(|c| {
         use_rootfs(c, &r);
-        add_mount(c, json!({"destination": "/newdir/deeper", "type": "tmpfs", "source": "tmpfs"}));
+        add_mount(
+            c,
+            json!({"destination": "/newdir/deeper", "type": "tmpfs", "source": "tmpfs"}),
+        );
         add_mount(c, bind(&src, "/newfile", &["bind", "ro"]));
     });
     let id = env.id("mkdest");
@@ -856,7 +1074,10 @@ fn missing_destination_is_created_in_the_image() {
     assert_eq!(out, "directory\nregular file\nbound\n");
     assert!(r.join("newdir/deeper").is_dir());
     let f = std::fs::metadata(r.join("newfile")).unwrap();
-    assert!(f.is_file() && f.len() == 0, "the target is an empty file of the image");
+    assert!(
+        f.is_file() && f.len() == 0,
+        "the target is an empty file of the image"
+    );
     assert_no_leftovers(&env, &id);
 }
 

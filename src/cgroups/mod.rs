@@ -41,7 +41,9 @@ impl Mode {
 }
 
 fn is_cgroup2(path: &Path) -> bool {
-    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else { return false };
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
     // SAFETY: statfs fills a zeroed struct we own from a valid C string.
     unsafe {
         let mut st: libc::statfs = std::mem::zeroed();
@@ -107,8 +109,20 @@ struct Mounted {
 }
 
 const V1_CONTROLLERS: &[&str] = &[
-    "cpuset", "cpu", "cpuacct", "memory", "devices", "freezer", "net_cls", "net_prio", "blkio",
-    "perf_event", "hugetlb", "pids", "rdma", "misc",
+    "cpuset",
+    "cpu",
+    "cpuacct",
+    "memory",
+    "devices",
+    "freezer",
+    "net_cls",
+    "net_prio",
+    "blkio",
+    "perf_event",
+    "hugetlb",
+    "pids",
+    "rdma",
+    "misc",
 ];
 
 fn v1_controllers(super_options: &str) -> String {
@@ -147,7 +161,11 @@ fn mounted_hierarchies(mode: Mode, mountinfo: &str, cg_root: &Path) -> Vec<Mount
         if out.iter().any(|h| same_set(&h.controllers, &controllers)) {
             continue;
         }
-        out.push(Mounted { controllers, mount_point: mp, root: m.root });
+        out.push(Mounted {
+            controllers,
+            mount_point: mp,
+            root: m.root,
+        });
     }
     out
 }
@@ -185,7 +203,9 @@ fn strip_root<'a>(path: &'a str, root: &str) -> &'a str {
     if root == "/" {
         return path;
     }
-    path.strip_prefix(root).filter(|r| r.is_empty() || r.starts_with('/')).unwrap_or(path)
+    path.strip_prefix(root)
+        .filter(|r| r.is_empty() || r.starts_with('/'))
+        .unwrap_or(path)
 }
 
 /// Resolve the container's directory in every hierarchy (pure; roots are parameters).
@@ -199,7 +219,10 @@ pub fn resolve(
     validate_path(cgroups_path)?;
     let hs = mounted_hierarchies(mode, mountinfo, cg_root);
     if hs.is_empty() {
-        return Err(Error::invalid(format!("no cgroup hierarchy is mounted under {}", cg_root.display())));
+        return Err(Error::invalid(format!(
+            "no cgroup hierarchy is mounted under {}",
+            cg_root.display()
+        )));
     }
     let rel = cgroups_path.to_string_lossy();
     Ok(hs
@@ -212,7 +235,10 @@ pub fn resolve(
                 format!("{}/{}", strip_root(&own, &h.root), rel)
             };
             let path = h.mount_point.join(inner.trim_start_matches('/'));
-            Hierarchy { controllers: h.controllers, path }
+            Hierarchy {
+                controllers: h.controllers,
+                path,
+            }
         })
         .collect())
 }
@@ -240,11 +266,20 @@ impl Manager {
             path,
         )?;
         let shared_parents = if is_default {
-            hierarchies.iter().filter_map(|h| h.path.parent().map(Path::to_path_buf)).collect()
+            hierarchies
+                .iter()
+                .filter_map(|h| h.path.parent().map(Path::to_path_buf))
+                .collect()
         } else {
             Vec::new()
         };
-        Ok(Manager { state: CgroupState { hierarchies, created: Vec::new(), shared_parents } })
+        Ok(Manager {
+            state: CgroupState {
+                hierarchies,
+                created: Vec::new(),
+                shared_parents,
+            },
+        })
     }
 
     /// Create every directory (with parents), remembering which ones hull made.
@@ -280,7 +315,9 @@ impl Manager {
                 // Made by a concurrent create, which may not have filled its cpuset yet: fall
                 // through (filling an empty cpuset is idempotent).
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(e).with_context(|| format!("create cgroup {}", dir.display())),
+                Err(e) => {
+                    return Err(e).with_context(|| format!("create cgroup {}", dir.display()))
+                }
             }
             if h.controllers.split(',').any(|c| c == "cpuset") {
                 inherit_cpuset(&dir)?;
@@ -307,7 +344,9 @@ impl Manager {
 /// A new v1 cpuset cgroup starts empty; copy the parent's cpus and mems so tasks can join. A
 /// parent still empty (made by a concurrent create that has not filled it yet) is filled first.
 fn inherit_cpuset(dir: &Path) -> Result<()> {
-    let Some(parent) = dir.parent() else { return Ok(()) };
+    let Some(parent) = dir.parent() else {
+        return Ok(());
+    };
     for f in ["cpuset.cpus", "cpuset.mems"] {
         let mine = dir.join(f);
         if !mine.exists() {
@@ -327,7 +366,9 @@ fn inherit_cpuset(dir: &Path) -> Result<()> {
 
 /// Pids in the container's cgroup (cgroup2 when joined, else the first v1 hierarchy).
 pub fn pids(state: &CgroupState) -> Vec<i32> {
-    let path = state.path_of("").or_else(|| state.hierarchies.first().map(|h| h.path.as_path()));
+    let path = state
+        .path_of("")
+        .or_else(|| state.hierarchies.first().map(|h| h.path.as_path()));
     let Some(path) = path else { return Vec::new() };
     fs::read_to_string(path.join("cgroup.procs"))
         .unwrap_or_default()
@@ -352,17 +393,38 @@ pub fn is_frozen(state: &CgroupState) -> bool {
 pub fn warn_unapplied(res: Option<&oci_spec::runtime::LinuxResources>) {
     let Some(r) = res else { return };
     let mut fields = Vec::new();
-    if r.memory().is_some() { fields.push("memory") }
-    if r.cpu().is_some() { fields.push("cpu") }
-    if r.pids().is_some() { fields.push("pids") }
-    if r.block_io().is_some() { fields.push("blockIO") }
-    if r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) { fields.push("hugepageLimits") }
-    if r.network().is_some() { fields.push("network") }
-    if r.rdma().as_ref().is_some_and(|h| !h.is_empty()) { fields.push("rdma") }
-    if r.unified().as_ref().is_some_and(|h| !h.is_empty()) { fields.push("unified") }
-    if r.devices().as_ref().is_some_and(|h| !h.is_empty()) { fields.push("devices") }
+    if r.memory().is_some() {
+        fields.push("memory")
+    }
+    if r.cpu().is_some() {
+        fields.push("cpu")
+    }
+    if r.pids().is_some() {
+        fields.push("pids")
+    }
+    if r.block_io().is_some() {
+        fields.push("blockIO")
+    }
+    if r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) {
+        fields.push("hugepageLimits")
+    }
+    if r.network().is_some() {
+        fields.push("network")
+    }
+    if r.rdma().as_ref().is_some_and(|h| !h.is_empty()) {
+        fields.push("rdma")
+    }
+    if r.unified().as_ref().is_some_and(|h| !h.is_empty()) {
+        fields.push("unified")
+    }
+    if r.devices().as_ref().is_some_and(|h| !h.is_empty()) {
+        fields.push("devices")
+    }
     if !fields.is_empty() {
-        crate::logging::warn(&format!("linux.resources: {} not applied yet (cgroup limits are not implemented)", fields.join(", ")));
+        crate::logging::warn(&format!(
+            "linux.resources: {} not applied yet (cgroup limits are not implemented)",
+            fields.join(", ")
+        ));
     }
 }
 
@@ -409,7 +471,9 @@ pub fn destroy(state: &CgroupState) -> Result<()> {
                     tries += 1;
                     std::thread::sleep(std::time::Duration::from_millis(5));
                 }
-                Err(e) => return Err(e).with_context(|| format!("remove cgroup {}", dir.display())),
+                Err(e) => {
+                    return Err(e).with_context(|| format!("remove cgroup {}", dir.display()))
+                }
             }
         }
     }
@@ -435,8 +499,18 @@ mod tests {
 
     #[test]
     fn absolute_path_is_under_each_hierarchy_root() {
-        let hs = resolve(Mode::Hybrid, Path::new("/sys/fs/cgroup"), HYBRID_MOUNTINFO, PROC_CGROUP, Path::new("/hull/c1")).unwrap();
-        let paths: Vec<_> = hs.iter().map(|h| (h.controllers.as_str(), h.path.to_str().unwrap())).collect();
+        let hs = resolve(
+            Mode::Hybrid,
+            Path::new("/sys/fs/cgroup"),
+            HYBRID_MOUNTINFO,
+            PROC_CGROUP,
+            Path::new("/hull/c1"),
+        )
+        .unwrap();
+        let paths: Vec<_> = hs
+            .iter()
+            .map(|h| (h.controllers.as_str(), h.path.to_str().unwrap()))
+            .collect();
         assert_eq!(
             paths,
             vec![
@@ -450,18 +524,45 @@ mod tests {
 
     #[test]
     fn relative_path_is_under_own_cgroup() {
-        let hs = resolve(Mode::Hybrid, Path::new("/sys/fs/cgroup"), HYBRID_MOUNTINFO, PROC_CGROUP, Path::new("a/b")).unwrap();
+        let hs = resolve(
+            Mode::Hybrid,
+            Path::new("/sys/fs/cgroup"),
+            HYBRID_MOUNTINFO,
+            PROC_CGROUP,
+            Path::new("a/b"),
+        )
+        .unwrap();
         assert_eq!(hs[1].path, Path::new("/sys/fs/cgroup/memory/mine/x/a/b"));
         assert_eq!(hs[3].path, Path::new("/sys/fs/cgroup/unified/u/a/b"));
     }
 
     #[test]
     fn legacy_ignores_unified_and_unified_uses_only_cgroup2() {
-        let hs = resolve(Mode::Legacy, Path::new("/sys/fs/cgroup"), HYBRID_MOUNTINFO, PROC_CGROUP, Path::new("/x")).unwrap();
+        let hs = resolve(
+            Mode::Legacy,
+            Path::new("/sys/fs/cgroup"),
+            HYBRID_MOUNTINFO,
+            PROC_CGROUP,
+            Path::new("/x"),
+        )
+        .unwrap();
         assert!(hs.iter().all(|h| !h.controllers.is_empty()));
         let v2 = "40 1 0:30 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
-        let hs = resolve(Mode::Unified, Path::new("/sys/fs/cgroup"), v2, "0::/\n", Path::new("/x")).unwrap();
-        assert_eq!(hs, vec![Hierarchy { controllers: String::new(), path: "/sys/fs/cgroup/x".into() }]);
+        let hs = resolve(
+            Mode::Unified,
+            Path::new("/sys/fs/cgroup"),
+            v2,
+            "0::/\n",
+            Path::new("/x"),
+        )
+        .unwrap();
+        assert_eq!(
+            hs,
+            vec![Hierarchy {
+                controllers: String::new(),
+                path: "/sys/fs/cgroup/x".into()
+            }]
+        );
     }
 
     #[test]

@@ -37,10 +37,14 @@ fn check_flags(g: &Global, o: &CreateOpts) -> Result<()> {
         return Err(Error::invalid("--systemd-cgroup: the systemd cgroup driver is not supported yet; omit the flag to use cgroupfs"));
     }
     if g.rootless.as_deref() == Some("true") || nix::unistd::geteuid().as_raw() != 0 {
-        return Err(Error::invalid("rootless containers are not supported yet: run hull as root"));
+        return Err(Error::invalid(
+            "rootless containers are not supported yet: run hull as root",
+        ));
     }
     if o.console_socket.is_some() {
-        return Err(Error::invalid("--console-socket: terminals are not supported yet"));
+        return Err(Error::invalid(
+            "--console-socket: terminals are not supported yet",
+        ));
     }
     if o.pidfd_socket.is_some() {
         return Err(Error::invalid("--pidfd-socket is not supported yet"));
@@ -53,7 +57,11 @@ pub fn create(g: &Global, o: &CreateOpts, id: &str) -> Result<Created> {
     check_flags(g, o)?;
     crate::container::validate_id(id)?;
     let bundle = spec::load(&o.bundle)?;
-    let linux = bundle.spec.linux().as_ref().expect("validated: linux present");
+    let linux = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .expect("validated: linux present");
     let ns = namespaces::plan(linux.namespaces().as_deref().unwrap_or_default())?;
     let mut cg = cgroups::Manager::new(linux.cgroups_path().as_deref(), id)?;
     let container = Container::create(&g.root, id)?;
@@ -76,7 +84,8 @@ pub fn create(g: &Global, o: &CreateOpts, id: &str) -> Result<Created> {
         let child = process::launch(&launch, &cg)?;
         let pid = child.pid;
         init = Some(child);
-        let (_, start_time) = status::proc_stat(pid).ok_or(Error::Msg("container init exited during create".into()))?;
+        let (_, start_time) = status::proc_stat(pid)
+            .ok_or(Error::Msg("container init exited during create".into()))?;
         let state = State {
             id: id.to_string(),
             pid,
@@ -95,7 +104,11 @@ pub fn create(g: &Global, o: &CreateOpts, id: &str) -> Result<Created> {
         Ok(state)
     })();
     match res {
-        Ok(state) => Ok(Created { container, state, init: init.expect("set on success") }),
+        Ok(state) => Ok(Created {
+            container,
+            state,
+            init: init.expect("set on success"),
+        }),
         Err(e) => {
             if let Some(i) = &init {
                 process::kill_and_reap(i);
@@ -109,14 +122,20 @@ pub fn create(g: &Global, o: &CreateOpts, id: &str) -> Result<Created> {
 }
 
 fn make_fifo(path: &Path) -> Result<OwnedFd> {
-    nix::unistd::mkfifo(path, Mode::from_bits_truncate(0o622)).with_context(|| format!("mkfifo {}", path.display()))?;
+    nix::unistd::mkfifo(path, Mode::from_bits_truncate(0o622))
+        .with_context(|| format!("mkfifo {}", path.display()))?;
     // mkfifo honours the umask; the container user (maybe not root) must be able to write it.
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o622))?;
-    open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).with_context(|| format!("open {}", path.display()))
+    open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+        .with_context(|| format!("open {}", path.display()))
 }
 
 /// Write the pid file atomically: decimal pid, no trailing newline (go-runc rejects one).
 pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
-    let abs = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir()?.join(path) };
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(path)
+    };
     crate::fsutil::atomic_write(&abs, pid.to_string().as_bytes(), 0o644).context("--pid-file")
 }

@@ -14,7 +14,10 @@ use crate::signals;
 pub fn run(g: &Global, a: &KillArgs) -> Result<i32> {
     let sig = signals::parse(&a.signal)?;
     let c = Container::open(&g.root, &a.id)?;
-    let st = c.load()?.ok_or(Error::NotFound).with_context(|| a.id.clone())?;
+    let st = c
+        .load()?
+        .ok_or(Error::NotFound)
+        .with_context(|| a.id.clone())?;
     if status::derive(&st, &c.dir) == Status::Stopped {
         return Err(Error::NotRunning).with_context(|| a.id.clone());
     }
@@ -25,7 +28,9 @@ pub fn run(g: &Global, a: &KillArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    let pidfd = pidfd_open(st.pid).map_err(|_| Error::NotRunning).with_context(|| a.id.clone())?;
+    let pidfd = pidfd_open(st.pid)
+        .map_err(|_| Error::NotRunning)
+        .with_context(|| a.id.clone())?;
     if !status::is_alive(st.pid, st.start_time) {
         return Err(Error::NotRunning).with_context(|| a.id.clone());
     }

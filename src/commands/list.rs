@@ -30,7 +30,11 @@ pub fn run(g: &Global, a: &ListArgs) -> Result<i32> {
         // Go encodes an empty slice as null, and runc prints exactly that.
         "json" if rows.is_empty() => println!("null"),
         "json" => println!("{}", serde_json::to_string(&rows).expect("serializes")),
-        f => return Err(Error::invalid(format!("--format: invalid format {f:?} (table or json)"))),
+        f => {
+            return Err(Error::invalid(format!(
+                "--format: invalid format {f:?} (table or json)"
+            )))
+        }
     }
     Ok(0)
 }
@@ -38,7 +42,9 @@ pub fn run(g: &Global, a: &ListArgs) -> Result<i32> {
 /// The user name owning `dir` (from /etc/passwd), or `#uid`.
 fn owner_of(dir: &std::path::Path) -> String {
     use std::os::unix::fs::MetadataExt;
-    let Ok(uid) = std::fs::metadata(dir).map(|m| m.uid()) else { return String::new() };
+    let Ok(uid) = std::fs::metadata(dir).map(|m| m.uid()) else {
+        return String::new();
+    };
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     passwd
         .lines()
@@ -51,7 +57,9 @@ fn owner_of(dir: &std::path::Path) -> String {
 
 /// runc's table (Go tabwriter: min width 12, padding 3).
 pub fn table(rows: &[OciState]) -> String {
-    let mut cells = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from).to_vec()];
+    let mut cells = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]
+        .map(String::from)
+        .to_vec()];
     for r in rows {
         cells.push(vec![
             r.id.clone(),
@@ -62,8 +70,16 @@ pub fn table(rows: &[OciState]) -> String {
             r.owner.clone(),
         ]);
     }
-    let widths: Vec<usize> =
-        (0..6).map(|c| cells.iter().map(|row| row[c].len() + 3).max().unwrap_or(0).max(12)).collect();
+    let widths: Vec<usize> = (0..6)
+        .map(|c| {
+            cells
+                .iter()
+                .map(|row| row[c].len() + 3)
+                .max()
+                .unwrap_or(0)
+                .max(12)
+        })
+        .collect();
     let mut out = String::new();
     for row in cells {
         for (c, cell) in row.iter().enumerate() {

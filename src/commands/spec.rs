@@ -70,11 +70,18 @@ pub fn make_rootless(spec: &mut Value, uid: u32, gid: u32) {
 pub fn run(a: &SpecArgs) -> Result<i32> {
     let path = a.bundle.join("config.json");
     if path.exists() {
-        return Err(Error::invalid(format!("{} exists; remove it first", path.display())));
+        return Err(Error::invalid(format!(
+            "{} exists; remove it first",
+            path.display()
+        )));
     }
     let mut spec = default_spec();
     if a.rootless {
-        make_rootless(&mut spec, nix::unistd::getuid().as_raw(), nix::unistd::getgid().as_raw());
+        make_rootless(
+            &mut spec,
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+        );
     }
     let text = serde_json::to_string_pretty(&spec).expect("serializes") + "\n";
     crate::fsutil::atomic_write(&path, text.as_bytes(), 0o644).context("hull spec")?;

@@ -14,11 +14,23 @@ use crate::process::pidfd_open;
 /// Start a created container.
 pub fn run(g: &Global, id: &str) -> Result<i32> {
     let c = Container::open(&g.root, id)?;
-    let st = c.load()?.ok_or(Error::NotFound).with_context(|| id.to_string())?;
+    let st = c
+        .load()?
+        .ok_or(Error::NotFound)
+        .with_context(|| id.to_string())?;
     match status::derive(&st, &c.dir) {
         Status::Created => {}
-        Status::Stopped => return Err(Error::invalid(format!("cannot start container {id}: it has stopped"))),
-        s => return Err(Error::invalid(format!("cannot start container {id}: it is already {}", s.as_str()))),
+        Status::Stopped => {
+            return Err(Error::invalid(format!(
+                "cannot start container {id}: it has stopped"
+            )))
+        }
+        s => {
+            return Err(Error::invalid(format!(
+                "cannot start container {id}: it is already {}",
+                s.as_str()
+            )))
+        }
     }
     release(&c, st.pid, st.start_time)?;
     Ok(0)
@@ -37,8 +49,16 @@ pub fn release(c: &Container, pid: i32, start_time: u64) -> Result<()> {
         .open(&path)
         .with_context(|| format!("open exec fifo {}", path.display()))?;
     let mut fds = [
-        libc::pollfd { fd: fifo.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-        libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+        libc::pollfd {
+            fd: fifo.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
     ];
     loop {
         // SAFETY: poll on two pollfds we own.
@@ -58,10 +78,16 @@ pub fn release(c: &Container, pid: i32, start_time: u64) -> Result<()> {
             }
         }
         if fds[1].revents != 0 {
-            return Err(Error::Msg(format!("container {}: init exited before it could start", c.id)));
+            return Err(Error::Msg(format!(
+                "container {}: init exited before it could start",
+                c.id
+            )));
         }
         if fds[0].revents & libc::POLLHUP != 0 {
-            return Err(Error::Msg(format!("container {}: init closed the exec fifo without starting", c.id)));
+            return Err(Error::Msg(format!(
+                "container {}: init closed the exec fifo without starting",
+                c.id
+            )));
         }
     }
     std::fs::remove_file(&path).with_context(|| format!("remove {}", path.display()))?;

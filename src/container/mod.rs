@@ -23,7 +23,9 @@ pub const MAX_ID_LEN: usize = 250;
 
 /// Check an id: `[A-Za-z0-9_+.-]`, not `.` or `..`, at most [`MAX_ID_LEN`] bytes.
 pub fn validate_id(id: &str) -> Result<()> {
-    let ok_chars = id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+-.".contains(&b));
+    let ok_chars = id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_+-.".contains(&b));
     if id.is_empty() || id == "." || id == ".." || !ok_chars || id.len() > MAX_ID_LEN {
         return Err(Error::invalid(format!(
             "invalid container id {id:?}: use 1 to {MAX_ID_LEN} of [A-Za-z0-9_+.-], not \".\" or \"..\""
@@ -46,7 +48,8 @@ fn lock_dir(dir: &Path) -> Result<File> {
     // SAFETY: flock on an fd we own; no memory is involved.
     let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
     if r != 0 {
-        return Err(std::io::Error::last_os_error()).with_context(|| format!("lock {}", dir.display()));
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("lock {}", dir.display()));
     }
     Ok(f)
 }
@@ -69,7 +72,11 @@ impl Container {
             Err(e) => return Err(e).with_context(|| format!("create {}", dir.display())),
         }
         let lock = lock_dir(&dir)?;
-        Ok(Container { id: id.to_string(), dir, _lock: lock })
+        Ok(Container {
+            id: id.to_string(),
+            dir,
+            _lock: lock,
+        })
     }
 
     /// Open and lock an existing container; [`Error::NotFound`] when there is none.
@@ -83,7 +90,11 @@ impl Container {
             }
             Err(e) => return Err(e).with_context(|| format!("open {}", dir.display())),
         };
-        Ok(Container { id: id.to_string(), dir, _lock: lock })
+        Ok(Container {
+            id: id.to_string(),
+            dir,
+            _lock: lock,
+        })
     }
 
     /// Load state.json; `None` when a create died before writing it.
@@ -165,7 +176,15 @@ mod tests {
         for ok in ["a", "abc-1_2+3.4", &"x".repeat(MAX_ID_LEN)] {
             assert!(validate_id(ok).is_ok(), "{ok}");
         }
-        for bad in ["", ".", "..", "a/b", "../x", "a b", &"x".repeat(MAX_ID_LEN + 1)] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "../x",
+            "a b",
+            &"x".repeat(MAX_ID_LEN + 1),
+        ] {
             assert!(validate_id(bad).is_err(), "{bad}");
         }
     }

@@ -65,7 +65,11 @@ impl State {
         OciState {
             oci_version: crate::OCI_VERSION.to_string(),
             id: self.id.clone(),
-            pid: if status == Status::Stopped { 0 } else { self.pid },
+            pid: if status == Status::Stopped {
+                0
+            } else {
+                self.pid
+            },
             status: status.as_str().to_string(),
             bundle: self.bundle.clone(),
             rootfs: self.rootfs.clone(),

@@ -3,8 +3,8 @@
 //! personality, CPU affinity and the session keyring (set by init).
 
 use oci_spec::runtime::{
-    IOPriorityClass, LinuxPersonalityDomain, LinuxSchedulerFlag, LinuxSchedulerPolicy, PosixRlimitType,
-    Process,
+    IOPriorityClass, LinuxPersonalityDomain, LinuxSchedulerFlag, LinuxSchedulerPolicy,
+    PosixRlimitType, Process,
 };
 
 use crate::error::{Context, Error, Result};
@@ -33,17 +33,35 @@ fn rlimit_resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
 
 /// Apply process.rlimits and process.oomScoreAdj to the calling process.
 pub fn apply_limits(p: &Process) -> Result<()> {
-    for (i, r) in p.rlimits().as_deref().unwrap_or_default().iter().enumerate() {
-        let lim = libc::rlimit { rlim_cur: r.soft(), rlim_max: r.hard() };
+    for (i, r) in p
+        .rlimits()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let lim = libc::rlimit {
+            rlim_cur: r.soft(),
+            rlim_max: r.hard(),
+        };
         // SAFETY: setrlimit reads a struct we own.
         if unsafe { libc::setrlimit(rlimit_resource(r.typ()) as _, &lim) } != 0 {
-            return Err(std::io::Error::last_os_error())
-                .with_context(|| format!("process.rlimits[{i}]: set {:?} to soft {} hard {}", r.typ(), r.soft(), r.hard()));
+            return Err(std::io::Error::last_os_error()).with_context(|| {
+                format!(
+                    "process.rlimits[{i}]: set {:?} to soft {} hard {}",
+                    r.typ(),
+                    r.soft(),
+                    r.hard()
+                )
+            });
         }
     }
     if let Some(adj) = p.oom_score_adj() {
-        crate::fsutil::write_file(std::path::Path::new("/proc/self/oom_score_adj"), &adj.to_string())
-            .context("process.oomScoreAdj")?;
+        crate::fsutil::write_file(
+            std::path::Path::new("/proc/self/oom_score_adj"),
+            &adj.to_string(),
+        )
+        .context("process.oomScoreAdj")?;
     }
     Ok(())
 }
@@ -59,7 +77,8 @@ pub fn set_affinity(list: &str, field: &str) -> Result<()> {
             libc::CPU_SET(c, &mut set);
         }
         if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(std::io::Error::last_os_error()).with_context(|| format!("{field}: sched_setaffinity {list:?}"));
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("{field}: sched_setaffinity {list:?}"));
         }
     }
     Ok(())
@@ -120,7 +139,8 @@ pub fn apply_sched(p: &Process, personality: Option<LinuxPersonalityDomain>) -> 
         // SAFETY: sched_setattr reads `size` bytes of a repr(C) struct we own.
         let r = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0) };
         if r != 0 {
-            return Err(std::io::Error::last_os_error()).context("process.scheduler: sched_setattr");
+            return Err(std::io::Error::last_os_error())
+                .context("process.scheduler: sched_setattr");
         }
     }
     if let Some(io) = p.io_priority() {
@@ -130,7 +150,10 @@ pub fn apply_sched(p: &Process, personality: Option<LinuxPersonalityDomain>) -> 
             IOPriorityClass::IoprioClassIdle => 3,
         };
         if !(0..=7).contains(&io.priority()) {
-            return Err(Error::invalid(format!("process.ioPriority.priority: {} is outside 0..7", io.priority())));
+            return Err(Error::invalid(format!(
+                "process.ioPriority.priority: {} is outside 0..7",
+                io.priority()
+            )));
         }
         // SAFETY: ioprio_set(IOPRIO_WHO_PROCESS, self, prio) takes only integers.
         let r = unsafe { libc::syscall(libc::SYS_ioprio_set, 1, 0, (class << 13) | io.priority()) };
@@ -153,7 +176,8 @@ pub fn apply_sched(p: &Process, personality: Option<LinuxPersonalityDomain>) -> 
 
 /// Join a new session keyring named after the container (runc's behaviour); ENOSYS is ignored.
 pub fn join_session_keyring(id: &str) -> Result<()> {
-    let name = std::ffi::CString::new(format!("_ses.{id}")).map_err(|e| Error::Msg(e.to_string()))?;
+    let name =
+        std::ffi::CString::new(format!("_ses.{id}")).map_err(|e| Error::Msg(e.to_string()))?;
     // SAFETY: keyctl(KEYCTL_JOIN_SESSION_KEYRING, name) reads a valid C string.
     let r = unsafe { libc::syscall(libc::SYS_keyctl, 1, name.as_ptr()) };
     if r < 0 {

@@ -39,12 +39,23 @@ fn capset(eff: u64, perm: u64, inh: u64) -> Result<()> {
         permitted: u32,
         inheritable: u32,
     }
-    let hdr = Header { version: 0x2008_0522, pid: 0 };
+    let hdr = Header {
+        version: 0x2008_0522,
+        pid: 0,
+    };
     let lo = |m: u64| m as u32;
     let hi = |m: u64| (m >> 32) as u32;
     let data = [
-        Data { effective: lo(eff), permitted: lo(perm), inheritable: lo(inh) },
-        Data { effective: hi(eff), permitted: hi(perm), inheritable: hi(inh) },
+        Data {
+            effective: lo(eff),
+            permitted: lo(perm),
+            inheritable: lo(inh),
+        },
+        Data {
+            effective: hi(eff),
+            permitted: hi(perm),
+            inheritable: hi(inh),
+        },
     ];
     // SAFETY: capset reads a v3 header and two data structs we own.
     let r = unsafe { libc::syscall(libc::SYS_capset, &hdr as *const Header, data.as_ptr()) };
@@ -64,7 +75,11 @@ pub fn apply_bounding(caps: Option<&LinuxCapabilities>) -> Result<()> {
                 Ok(()) => {}
                 // A cap the running kernel does not know cannot be in the bounding set anyway.
                 Err(_) if !caps::runtime::thread_all_supported().contains(&cap) => {}
-                Err(e) => return Err(Error::Msg(format!("process.capabilities.bounding: drop {cap}: {e}"))),
+                Err(e) => {
+                    return Err(Error::Msg(format!(
+                        "process.capabilities.bounding: drop {cap}: {e}"
+                    )))
+                }
             }
         }
     }
@@ -81,25 +96,35 @@ pub fn apply_user_and_caps(p: &Process, userns_setgroups: bool) -> Result<()> {
         let groups: Vec<libc::gid_t> = user.additional_gids().clone().unwrap_or_default();
         // SAFETY: setgroups reads `groups.len()` gids from a live vector.
         if unsafe { libc::setgroups(groups.len(), groups.as_ptr()) } != 0 {
-            return Err(std::io::Error::last_os_error()).context("process.user.additionalGids: setgroups");
+            return Err(std::io::Error::last_os_error())
+                .context("process.user.additionalGids: setgroups");
         }
     }
     // SAFETY: setresgid/setresuid take integers. Raw syscalls change only this thread, and the
     // process is single-threaded.
     unsafe {
         if libc::syscall(libc::SYS_setresgid, user.gid(), user.gid(), user.gid()) != 0 {
-            return Err(std::io::Error::last_os_error()).with_context(|| format!("process.user.gid: setresgid {}", user.gid()));
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("process.user.gid: setresgid {}", user.gid()));
         }
         if libc::syscall(libc::SYS_setresuid, user.uid(), user.uid(), user.uid()) != 0 {
-            return Err(std::io::Error::last_os_error()).with_context(|| format!("process.user.uid: setresuid {}", user.uid()));
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("process.user.uid: setresuid {}", user.uid()));
         }
         libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0);
     }
-    let Some(c) = p.capabilities() else { return Ok(()) };
-    let (eff, perm, inh) = (to_caps(c.effective()), to_caps(c.permitted()), to_caps(c.inheritable()));
+    let Some(c) = p.capabilities() else {
+        return Ok(());
+    };
+    let (eff, perm, inh) = (
+        to_caps(c.effective()),
+        to_caps(c.permitted()),
+        to_caps(c.inheritable()),
+    );
     capset(mask(&eff), mask(&perm), mask(&inh)).context("process.capabilities: capset")?;
     let amb = to_caps(c.ambient());
-    caps::clear(None, CapSet::Ambient).map_err(|e| Error::Msg(format!("process.capabilities.ambient: {e}")))?;
+    caps::clear(None, CapSet::Ambient)
+        .map_err(|e| Error::Msg(format!("process.capabilities.ambient: {e}")))?;
     // Ambient is best effort, as in runc: a cap that is not both permitted and inheritable
     // cannot be ambient (runc's own default spec asks for that).
     for cap in amb {

@@ -16,7 +16,9 @@ pub fn check_single_threaded() -> Result<()> {
         .and_then(|v| v.trim().parse::<u32>().ok())
         .unwrap_or(1);
     if threads > 1 {
-        return Err(Error::Msg(format!("internal error: {threads} threads at clone time; hull must be single-threaded")));
+        return Err(Error::Msg(format!(
+            "internal error: {threads} threads at clone time; hull must be single-threaded"
+        )));
     }
     Ok(())
 }
@@ -39,7 +41,14 @@ pub fn clone_parent() -> Result<i32> {
     // SAFETY: raw clone without CLONE_VM and with a NULL stack duplicates the address space like
     // fork; the process is single-threaded, and the child only runs our code then _exits or execs.
     let pid = unsafe {
-        libc::syscall(libc::SYS_clone, (libc::CLONE_PARENT | libc::SIGCHLD) as libc::c_ulong, 0usize, 0usize, 0usize, 0usize)
+        libc::syscall(
+            libc::SYS_clone,
+            (libc::CLONE_PARENT | libc::SIGCHLD) as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
     };
     if pid < 0 {
         return Err(std::io::Error::last_os_error().into());
@@ -53,7 +62,10 @@ pub fn child_exit(chan: &Channel, res: Result<Infallible>) -> ! {
     let code = match res {
         Ok(never) => match never {},
         Err(e) => {
-            let _ = chan.send(&Msg::Error { errno: e.errno().unwrap_or(0), msg: e.render() });
+            let _ = chan.send(&Msg::Error {
+                errno: e.errno().unwrap_or(0),
+                msg: e.render(),
+            });
             1
         }
     };

@@ -55,7 +55,8 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
     if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
         // SAFETY: setdomainname reads `d.len()` bytes from a live string.
         if unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) } != 0 {
-            return Err(std::io::Error::last_os_error()).with_context(|| format!("domainname: setdomainname {d:?}"));
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("domainname: setdomainname {d:?}"));
         }
     }
     if let Some(sysctl) = linux.sysctl() {
@@ -63,7 +64,8 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
         keys.sort();
         for k in keys {
             let path = PathBuf::from("/proc/sys").join(k.replace('.', "/"));
-            crate::fsutil::write_file(&path, &sysctl[k]).with_context(|| format!("linux.sysctl.{k}"))?;
+            crate::fsutil::write_file(&path, &sysctl[k])
+                .with_context(|| format!("linux.sysctl.{k}"))?;
         }
     }
     rootfs::finalize(&ctx)?;
@@ -79,7 +81,8 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
     creds::apply_user_and_caps(process, true)?;
     // SAFETY: umask takes an integer.
     unsafe { libc::umask(process.user().umask().unwrap_or(0o022) as libc::mode_t) };
-    nix::unistd::chdir(process.cwd()).with_context(|| format!("process.cwd: chdir {}", process.cwd().display()))?;
+    nix::unistd::chdir(process.cwd())
+        .with_context(|| format!("process.cwd: chdir {}", process.cwd().display()))?;
 
     let argv = cstrings(&args)?;
     let envp = cstrings(&env)?;
@@ -96,7 +99,11 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
     fifo.write_all(b"0").context("write exec fifo")?;
     drop(fifo);
 
-    if let Some(fin) = process.exec_cpu_affinity().as_ref().and_then(|a| a.cpu_affinity_final().clone()) {
+    if let Some(fin) = process
+        .exec_cpu_affinity()
+        .as_ref()
+        .and_then(|a| a.cpu_affinity_final().clone())
+    {
         attrs::set_affinity(&fin, "process.execCPUAffinity.final")?;
     }
     if process.no_new_privileges().unwrap_or(false) {
@@ -114,8 +121,16 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
     // SAFETY: NULL-terminated arrays of pointers into CStrings that outlive the call.
     unsafe { libc::execve(exe.as_ptr(), argv_p.as_ptr(), envp_p.as_ptr()) };
     let e = std::io::Error::last_os_error();
-    let code = if e.raw_os_error() == Some(libc::EACCES) { 126 } else { 127 };
-    crate::logging::error(&format!("exec {}: {}", exe.to_string_lossy(), Error::from(e).render()));
+    let code = if e.raw_os_error() == Some(libc::EACCES) {
+        126
+    } else {
+        127
+    };
+    crate::logging::error(&format!(
+        "exec {}: {}",
+        exe.to_string_lossy(),
+        Error::from(e).render()
+    ));
     super::fork::exit_now(code)
 }
 
@@ -132,12 +147,17 @@ impl CloexecExt for std::fs::OpenOptions {
 
 fn cstrings(v: &[String]) -> Result<Vec<CString>> {
     v.iter()
-        .map(|s| CString::new(s.as_bytes()).map_err(|_| Error::invalid(format!("process: {s:?} contains a NUL byte"))))
+        .map(|s| {
+            CString::new(s.as_bytes())
+                .map_err(|_| Error::invalid(format!("process: {s:?} contains a NUL byte")))
+        })
         .collect()
 }
 
 fn is_executable(p: &Path) -> bool {
-    let Ok(c) = CString::new(p.as_os_str().as_bytes()) else { return false };
+    let Ok(c) = CString::new(p.as_os_str().as_bytes()) else {
+        return false;
+    };
     // SAFETY: access/stat on a valid C string.
     p.is_file() && unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0
 }
@@ -145,18 +165,26 @@ fn is_executable(p: &Path) -> bool {
 /// Resolve process.args[0] inside the container the way Go's exec.LookPath does (runc's
 /// wording in errors, which engines match).
 pub fn find_executable(arg0: &str, env: &[String]) -> Result<CString> {
-    let to_c = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(|_| Error::invalid("process.args[0]: NUL byte"));
+    let to_c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| Error::invalid("process.args[0]: NUL byte"))
+    };
     if arg0.contains('/') {
         let p = Path::new(arg0);
         if let Err(e) = std::fs::metadata(p) {
-            return Err(Error::from(e)).with_context(|| format!("process.args[0]: exec: {arg0:?}: stat {arg0}"));
+            return Err(Error::from(e))
+                .with_context(|| format!("process.args[0]: exec: {arg0:?}: stat {arg0}"));
         }
         if !is_executable(p) {
-            return Err(Error::Sys(nix::errno::Errno::EACCES)).with_context(|| format!("process.args[0]: exec: {arg0:?}"));
+            return Err(Error::Sys(nix::errno::Errno::EACCES))
+                .with_context(|| format!("process.args[0]: exec: {arg0:?}"));
         }
         return to_c(p);
     }
-    let path = env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or(DEFAULT_PATH);
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(DEFAULT_PATH);
     for dir in path.split(':') {
         let dir = if dir.is_empty() { "." } else { dir };
         let cand = Path::new(dir).join(arg0);
@@ -164,7 +192,9 @@ pub fn find_executable(arg0: &str, env: &[String]) -> Result<CString> {
             return to_c(&cand);
         }
     }
-    Err(Error::invalid(format!("process.args[0]: exec: {arg0:?}: executable file not found in $PATH")))
+    Err(Error::invalid(format!(
+        "process.args[0]: exec: {arg0:?}: executable file not found in $PATH"
+    )))
 }
 
 fn reset_signals() {
@@ -180,5 +210,12 @@ fn reset_signals() {
 
 fn close_extra_fds(first: u32) {
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only marks fds; they close at execve.
-    unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
 }

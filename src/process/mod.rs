@@ -80,7 +80,11 @@ fn handshake(l: &Launch, cg: &cgroups::Manager, chan: &sync::Channel, stage1: i3
             }
             Msg::InitPid { pid } => break pid,
             Msg::Error { msg, .. } => return Err(Error::Msg(msg)),
-            other => return Err(Error::Msg(format!("sync: unexpected {other:?} from stage 1"))),
+            other => {
+                return Err(Error::Msg(format!(
+                    "sync: unexpected {other:?} from stage 1"
+                )))
+            }
         }
     };
     let pidfd = pidfd_open(pid).context("pidfd_open of container init")?;
@@ -106,11 +110,18 @@ pub fn kill_and_reap(init: &Init) {
 }
 
 fn map_text(maps: &[LinuxIdMapping]) -> String {
-    maps.iter().map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size())).collect()
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
 }
 
 fn write_id_maps(pid: i32, l: &Launch) -> Result<()> {
-    let linux = l.bundle.spec.linux().as_ref().expect("validated: linux present");
+    let linux = l
+        .bundle
+        .spec
+        .linux()
+        .as_ref()
+        .expect("validated: linux present");
     let uid = map_text(linux.uid_mappings().as_deref().unwrap_or_default());
     let gid = map_text(linux.gid_mappings().as_deref().unwrap_or_default());
     crate::fsutil::write_file(std::path::Path::new(&format!("/proc/{pid}/uid_map")), &uid)
@@ -134,7 +145,15 @@ pub fn pidfd_open(pid: i32) -> Result<OwnedFd> {
 /// pidfd_send_signal(2).
 pub fn pidfd_send_signal(pidfd: &OwnedFd, sig: i32) -> Result<()> {
     // SAFETY: plain syscall on a pidfd we own; NULL siginfo is allowed.
-    let r = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), sig, 0usize, 0u32) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            0usize,
+            0u32,
+        )
+    };
     if r < 0 {
         let e = std::io::Error::last_os_error();
         if e.raw_os_error() == Some(libc::ESRCH) {
@@ -147,7 +166,11 @@ pub fn pidfd_send_signal(pidfd: &OwnedFd, sig: i32) -> Result<()> {
 
 /// Wait (up to `timeout_ms`, -1 = forever) for the process behind a pidfd to exit.
 pub fn pidfd_wait_exit(pidfd: &OwnedFd, timeout_ms: i32) -> bool {
-    let mut pfd = libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    let mut pfd = libc::pollfd {
+        fd: pidfd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
     loop {
         // SAFETY: poll on one pollfd we own.
         let r = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };

@@ -28,13 +28,18 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
     let linux = spec.linux().as_ref().expect("validated: linux present");
 
     attrs::apply_limits(process)?;
-    if let Some(initial) = process.exec_cpu_affinity().as_ref().and_then(|a| a.initial().clone()) {
+    if let Some(initial) = process
+        .exec_cpu_affinity()
+        .as_ref()
+        .and_then(|a| a.initial().clone())
+    {
         attrs::set_affinity(&initial, "process.execCPUAffinity.initial")?;
     }
 
     for (t, fd) in &l.ns.join {
         // The pid namespace applies to children: init, cloned below.
-        setns(fd, flag(*t)).with_context(|| format!("join {} namespace (fd {})", spec_name(*t), fd.as_raw_fd()))?;
+        setns(fd, flag(*t))
+            .with_context(|| format!("join {} namespace (fd {})", spec_name(*t), fd.as_raw_fd()))?;
     }
 
     if l.ns.is_new(T::User) {
@@ -66,7 +71,13 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
         if let Some(offsets) = linux.time_offsets() {
             let text: String = offsets
                 .iter()
-                .map(|(clock, o)| format!("{clock} {} {}\n", o.secs().unwrap_or(0), o.nanosecs().unwrap_or(0)))
+                .map(|(clock, o)| {
+                    format!(
+                        "{clock} {} {}\n",
+                        o.secs().unwrap_or(0),
+                        o.nanosecs().unwrap_or(0)
+                    )
+                })
                 .collect();
             crate::fsutil::write_file(std::path::Path::new("/proc/self/timens_offsets"), &text)
                 .context("linux.timeOffsets")?;

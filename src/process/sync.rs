@@ -53,7 +53,12 @@ pub fn pair() -> Result<(Channel, Channel)> {
     let mut fds = [0; 2];
     // SAFETY: socketpair writes two fds into the array we own.
     let r = unsafe {
-        libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr())
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
     };
     if r != 0 {
         return Err(std::io::Error::last_os_error()).context("socketpair");
@@ -69,7 +74,12 @@ impl Channel {
         let data = serde_json::to_vec(msg).map_err(|e| Error::Msg(e.to_string()))?;
         // SAFETY: send(2) reads `data.len()` bytes from a live buffer.
         let n = unsafe {
-            libc::send(self.fd.as_raw_fd(), data.as_ptr().cast(), data.len(), libc::MSG_NOSIGNAL)
+            libc::send(
+                self.fd.as_raw_fd(),
+                data.as_ptr().cast(),
+                data.len(),
+                libc::MSG_NOSIGNAL,
+            )
         };
         if n < 0 {
             return Err(std::io::Error::last_os_error()).context("send to sync socket");
@@ -82,7 +92,8 @@ impl Channel {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             // SAFETY: recv(2) writes at most `buf.len()` bytes into our buffer.
-            let n = unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            let n =
+                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
             if n < 0 {
                 let e = std::io::Error::last_os_error();
                 if e.raw_os_error() == Some(libc::EINTR) {
@@ -103,7 +114,9 @@ impl Channel {
         match self.recv()? {
             ref m if m == want => Ok(()),
             Msg::Error { msg, .. } => Err(Error::Msg(msg)),
-            other => Err(Error::Msg(format!("sync: expected {want:?}, got {other:?}"))),
+            other => Err(Error::Msg(format!(
+                "sync: expected {want:?}, got {other:?}"
+            ))),
         }
     }
 }

@@ -38,22 +38,43 @@ pub struct Node {
 
 /// runc's default devices.
 pub fn defaults() -> Vec<Node> {
-    [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)]
-        .into_iter()
-        .map(|(n, ma, mi)| Node { path: PathBuf::from(format!("/dev/{n}")), kind: libc::S_IFCHR, major: ma, minor: mi, mode: 0o666, uid: 0, gid: 0 })
-        .collect()
+    [
+        ("null", 1, 3),
+        ("zero", 1, 5),
+        ("full", 1, 7),
+        ("random", 1, 8),
+        ("urandom", 1, 9),
+        ("tty", 5, 0),
+    ]
+    .into_iter()
+    .map(|(n, ma, mi)| Node {
+        path: PathBuf::from(format!("/dev/{n}")),
+        kind: libc::S_IFCHR,
+        major: ma,
+        minor: mi,
+        mode: 0o666,
+        uid: 0,
+        gid: 0,
+    })
+    .collect()
 }
 
 /// The default devices overlaid with `linux.devices` (same path: the config wins).
 pub fn plan(devices: &[LinuxDevice]) -> Result<Vec<Node>> {
     let mut nodes = defaults();
     for (i, d) in devices.iter().enumerate() {
-        let path = clean_abs(d.path()).ok_or_else(|| Error::invalid(format!("linux.devices[{i}].path: climbs out of the root")))?;
+        let path = clean_abs(d.path()).ok_or_else(|| {
+            Error::invalid(format!("linux.devices[{i}].path: climbs out of the root"))
+        })?;
         let kind = match d.typ() {
             LinuxDeviceType::C | LinuxDeviceType::U => libc::S_IFCHR,
             LinuxDeviceType::B => libc::S_IFBLK,
             LinuxDeviceType::P => libc::S_IFIFO,
-            other => return Err(Error::invalid(format!("linux.devices[{i}].type: {other:?} cannot be created"))),
+            other => {
+                return Err(Error::invalid(format!(
+                    "linux.devices[{i}].type: {other:?} cannot be created"
+                )))
+            }
         };
         let node = Node {
             path,
@@ -72,9 +93,14 @@ pub fn plan(devices: &[LinuxDevice]) -> Result<Vec<Node>> {
 
 fn parent_dir(root: &Root, path: &Path) -> Result<(Handle, CString)> {
     let parent = path.parent().unwrap_or(Path::new("/"));
-    let name = path.file_name().ok_or_else(|| Error::invalid(format!("{} has no file name", path.display())))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::invalid(format!("{} has no file name", path.display())))?;
     let dir = root.mkdir_all(parent, &Permissions::from_mode(0o755))?;
-    Ok((dir, CString::new(name.as_bytes()).map_err(|_| Error::invalid("NUL in path"))?))
+    Ok((
+        dir,
+        CString::new(name.as_bytes()).map_err(|_| Error::invalid("NUL in path"))?,
+    ))
 }
 
 fn unlink_in(dir: &Handle, name: &CString) {
@@ -85,7 +111,8 @@ fn unlink_in(dir: &Handle, name: &CString) {
 /// Create every device node (replacing whatever the image had at that path).
 pub fn create_devices(root: &Root, devices: &[LinuxDevice], userns: bool) -> Result<()> {
     for node in plan(devices)? {
-        create_node(root, &node, userns).with_context(|| format!("create device {}", node.path.display()))?;
+        create_node(root, &node, userns)
+            .with_context(|| format!("create device {}", node.path.display()))?;
     }
     Ok(())
 }
@@ -97,14 +124,27 @@ fn create_node(root: &Root, n: &Node, userns: bool) -> Result<()> {
     if userns {
         // mknod is not allowed: bind the host's node over an empty file.
         // SAFETY: openat of one component in a directory fd we hold.
-        let fd = unsafe { libc::openat(dirfd, name.as_ptr(), libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW, 0o000) };
+        let fd = unsafe {
+            libc::openat(
+                dirfd,
+                name.as_ptr(),
+                libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+                0o000,
+            )
+        };
         if fd < 0 {
             return Err(std::io::Error::last_os_error().into());
         }
         // SAFETY: closing the fd just returned.
         unsafe { libc::close(fd) };
         let target = root.resolve(&n.path)?;
-        super::mount::mount(Some(&n.path), Path::new(&super::mount::fd_path(&target)), None, MsFlags::MS_BIND, None)?;
+        super::mount::mount(
+            Some(&n.path),
+            Path::new(&super::mount::fd_path(&target)),
+            None,
+            MsFlags::MS_BIND,
+            None,
+        )?;
         return Ok(());
     }
     let dev = libc::makedev(n.major as u32, n.minor as u32);
@@ -113,7 +153,14 @@ fn create_node(root: &Root, n: &Node, userns: bool) -> Result<()> {
         if libc::mknodat(dirfd, name.as_ptr(), n.kind | n.mode, dev) != 0 {
             return Err(std::io::Error::last_os_error()).context("mknod");
         }
-        if libc::fchownat(dirfd, name.as_ptr(), n.uid, n.gid, libc::AT_SYMLINK_NOFOLLOW) != 0 {
+        if libc::fchownat(
+            dirfd,
+            name.as_ptr(),
+            n.uid,
+            n.gid,
+            libc::AT_SYMLINK_NOFOLLOW,
+        ) != 0
+        {
             return Err(std::io::Error::last_os_error()).context("chown");
         }
     }
@@ -123,7 +170,8 @@ fn create_node(root: &Root, n: &Node, userns: bool) -> Result<()> {
 /// Create a symlink at `path` pointing to `target` unless something is there already.
 pub fn symlink_in(root: &Root, path: &Path, target: &Path) -> Result<()> {
     let (dir, name) = parent_dir(root, path)?;
-    let t = CString::new(target.as_os_str().as_bytes()).map_err(|_| Error::invalid("NUL in path"))?;
+    let t =
+        CString::new(target.as_os_str().as_bytes()).map_err(|_| Error::invalid("NUL in path"))?;
     // SAFETY: symlinkat of one component in a directory fd we hold.
     if unsafe { libc::symlinkat(t.as_ptr(), dir.as_fd().as_raw_fd(), name.as_ptr()) } != 0 {
         let e = std::io::Error::last_os_error();
@@ -136,7 +184,12 @@ pub fn symlink_in(root: &Root, path: &Path, target: &Path) -> Result<()> {
 
 /// /dev/fd, /dev/stdin, /dev/stdout, /dev/stderr, /dev/core; /dev/ptmx → pts/ptmx with /dev/pts.
 pub fn create_links(root: &Root, has_devpts: bool) -> Result<()> {
-    for (link, target) in [("/dev/fd", "/proc/self/fd"), ("/dev/stdin", "/proc/self/fd/0"), ("/dev/stdout", "/proc/self/fd/1"), ("/dev/stderr", "/proc/self/fd/2")] {
+    for (link, target) in [
+        ("/dev/fd", "/proc/self/fd"),
+        ("/dev/stdin", "/proc/self/fd/0"),
+        ("/dev/stdout", "/proc/self/fd/1"),
+        ("/dev/stderr", "/proc/self/fd/2"),
+    ] {
         symlink_in(root, Path::new(link), Path::new(target))?;
     }
     if Path::new("/proc/kcore").exists() {
@@ -166,8 +219,13 @@ mod tests {
         .unwrap();
         let nodes = plan(&[d, extra]).unwrap();
         assert_eq!(nodes.len(), 7);
-        let null = nodes.iter().find(|n| n.path == Path::new("/dev/null")).unwrap();
+        let null = nodes
+            .iter()
+            .find(|n| n.path == Path::new("/dev/null"))
+            .unwrap();
         assert_eq!((null.mode, null.uid), (0o600, 5));
-        assert!(nodes.iter().any(|n| n.path == Path::new("/dev/fuse") && n.major == 10));
+        assert!(nodes
+            .iter()
+            .any(|n| n.path == Path::new("/dev/fuse") && n.major == 10));
     }
 }

@@ -179,7 +179,9 @@ pub fn parse_options(opts: &[String], field: &str) -> Result<Options> {
         } else if s == "tmpcopyup" {
             o.tmpcopyup = true;
         } else if s == "idmap" || s == "ridmap" {
-            return Err(Error::invalid(format!("{field}: option {s:?} (id-mapped mounts) is not supported yet")));
+            return Err(Error::invalid(format!(
+                "{field}: option {s:?} (id-mapped mounts) is not supported yet"
+            )));
         } else {
             o.data.push(raw.clone());
         }
@@ -188,7 +190,8 @@ pub fn parse_options(opts: &[String], field: &str) -> Result<Options> {
 }
 
 fn cpath(p: &Path) -> Result<CString> {
-    CString::new(p.as_os_str().as_bytes()).map_err(|_| Error::invalid(format!("path {} has a NUL byte", p.display())))
+    CString::new(p.as_os_str().as_bytes())
+        .map_err(|_| Error::invalid(format!("path {} has a NUL byte", p.display())))
 }
 
 /// The magic-link path of an fd.
@@ -197,7 +200,13 @@ pub fn fd_path(fd: impl AsFd) -> String {
 }
 
 /// mount(2) with optional source/type/data.
-pub fn mount(src: Option<&Path>, target: &Path, fstype: Option<&str>, flags: MsFlags, data: Option<&str>) -> Result<()> {
+pub fn mount(
+    src: Option<&Path>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: MsFlags,
+    data: Option<&str>,
+) -> Result<()> {
     nix::mount::mount(src, target, fstype, flags, data).map_err(Error::from)
 }
 
@@ -210,7 +219,12 @@ pub fn setattr_recursive(fd: impl AsFd, set: u64, clr: u64) -> Result<()> {
         propagation: u64,
         userns_fd: u64,
     }
-    let a = MountAttr { attr_set: set, attr_clr: clr, propagation: 0, userns_fd: 0 };
+    let a = MountAttr {
+        attr_set: set,
+        attr_clr: clr,
+        propagation: 0,
+        userns_fd: 0,
+    };
     let empty = c"";
     // SAFETY: mount_setattr reads `size_of::<MountAttr>()` bytes of a repr(C) struct we own and
     // an empty C string; the fd is borrowed for the call.
@@ -232,7 +246,9 @@ pub fn setattr_recursive(fd: impl AsFd, set: u64, clr: u64) -> Result<()> {
 
 /// The per-mount flags the kernel may have locked on `path` (statvfs), as MS_* bits.
 pub fn locked_flags(path: &Path) -> MsFlags {
-    let Ok(c) = cpath(path) else { return MsFlags::empty() };
+    let Ok(c) = cpath(path) else {
+        return MsFlags::empty();
+    };
     // SAFETY: statvfs fills a zeroed struct we own.
     let st = unsafe {
         let mut st: libc::statvfs = std::mem::zeroed();
@@ -277,13 +293,20 @@ mod tests {
     use super::*;
 
     fn p(v: &[&str]) -> Options {
-        parse_options(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "mounts[0].options").unwrap()
+        parse_options(
+            &v.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            "mounts[0].options",
+        )
+        .unwrap()
     }
 
     #[test]
     fn flags_and_clears() {
         let o = p(&["nosuid", "noexec", "nodev", "ro", "rw"]);
-        assert_eq!(o.flags, MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV);
+        assert_eq!(
+            o.flags,
+            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV
+        );
         assert!(o.cleared.contains(MsFlags::MS_RDONLY));
     }
 
@@ -305,7 +328,9 @@ mod tests {
 
     #[test]
     fn idmap_is_refused_by_name() {
-        let e = parse_options(&["idmap".into()], "mounts[2].options").unwrap_err().render();
+        let e = parse_options(&["idmap".into()], "mounts[2].options")
+            .unwrap_err()
+            .render();
         assert!(e.starts_with("mounts[2].options:"), "{e}");
     }
 }

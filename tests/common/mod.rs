@@ -42,7 +42,11 @@ pub fn hull_bin() -> PathBuf {
 
 pub fn rootfs() -> PathBuf {
     let p = repo().join("bundles/busybox/rootfs");
-    assert!(p.join("bin/busybox").exists(), "{} is missing: run `make bundles`", p.display());
+    assert!(
+        p.join("bin/busybox").exists(),
+        "{} is missing: run `make bundles`",
+        p.display()
+    );
     p
 }
 
@@ -60,7 +64,11 @@ impl Env {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         let root = dir.join("state");
-        Env { dir, root, ids: Default::default() }
+        Env {
+            dir,
+            root,
+            ids: Default::default(),
+        }
     }
 
     /// A fresh unique container id (deleted by the guard).
@@ -77,8 +85,10 @@ impl Env {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = self.dir.join(format!("bundle{n}"));
         fs::create_dir_all(&dir).unwrap();
-        let mut config: Value =
-            serde_json::from_str(&fs::read_to_string(repo().join("bundles/busybox/config.json")).unwrap()).unwrap();
+        let mut config: Value = serde_json::from_str(
+            &fs::read_to_string(repo().join("bundles/busybox/config.json")).unwrap(),
+        )
+        .unwrap();
         config["root"]["path"] = Value::String(rootfs().to_string_lossy().into_owned());
         config["process"]["args"] = args.iter().map(|a| Value::String(a.to_string())).collect();
         let b = Bundle { dir, config };
@@ -118,7 +128,11 @@ impl Env {
     /// create that must succeed.
     pub fn create_ok(&self, b: &Bundle, id: &str) -> PathBuf {
         let (o, out) = self.create(b, id);
-        assert!(o.status.success(), "create {id} failed: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "create {id} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         out
     }
 
@@ -140,14 +154,21 @@ impl Env {
         b.save();
         let id = self.id("sh");
         let (code, out, err) = self.run(&b, &id);
-        assert_eq!(code, 0, "script failed ({code}): {script}\nstdout: {out}\nstderr: {err}");
+        assert_eq!(
+            code, 0,
+            "script failed ({code}): {script}\nstdout: {out}\nstderr: {err}"
+        );
         out
     }
 
     /// The parsed `hull state`.
     pub fn state(&self, id: &str) -> Value {
         let o = self.hull(&["state", id]);
-        assert!(o.status.success(), "state {id}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "state {id}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         serde_json::from_slice(&o.stdout).unwrap()
     }
 
@@ -184,7 +205,11 @@ pub struct Bundle {
 
 impl Bundle {
     pub fn save(&self) {
-        fs::write(self.dir.join("config.json"), serde_json::to_vec_pretty(&self.config).unwrap()).unwrap();
+        fs::write(
+            self.dir.join("config.json"),
+            serde_json::to_vec_pretty(&self.config).unwrap(),
+        )
+        .unwrap();
     }
 
     /// Edit the config and save it.
@@ -229,7 +254,12 @@ pub fn cgroup_dirs_named(needle: &str) -> Vec<PathBuf> {
 
 /// Mount points mentioning `needle` in our mountinfo (leak checks).
 pub fn mounts_mentioning(needle: &str) -> Vec<String> {
-    fs::read_to_string("/proc/self/mountinfo").unwrap().lines().filter(|l| l.contains(needle)).map(String::from).collect()
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(needle))
+        .map(String::from)
+        .collect()
 }
 
 /// Assert nothing of container `id` is left: state dir, cgroups, mounts.
