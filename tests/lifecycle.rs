@@ -371,3 +371,39 @@ fn version_and_json_log() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 2);
 }
+
+#[test]
+fn systemd_cgroup_and_rootless_are_accepted_but_refused_where_they_matter() {
+    require_root!();
+    let env = Env::new();
+    let b = env.bundle(&["true"]);
+    let id = env.id("flags");
+    // Accepted where they change nothing.
+    let o = env.hull(&["--systemd-cgroup", "--rootless", "false", "list", "-q"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // Refused, clearly, where they would change behaviour; nothing is created.
+    let o = env.hull(&[
+        "--systemd-cgroup",
+        "run",
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        &id,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("--systemd-cgroup"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = env.hull(&[
+        "--rootless",
+        "true",
+        "create",
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        &id,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("rootless"), "{}", text(&o.stderr));
+    assert_no_leftovers(&env, &id);
+}
