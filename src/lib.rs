@@ -62,6 +62,11 @@ pub fn run(cli: Cli) -> i32 {
         Command::Run(a) => commands::run::run(&global, &a),
         Command::List(a) => commands::list::run(&global, &a),
         Command::Spec(a) => commands::spec::run(&a),
+        Command::Pause(a) => commands::pause::pause(&global, &a.id),
+        Command::Resume(a) => commands::pause::resume(&global, &a.id),
+        Command::Ps(a) => commands::ps::run(&global, &a),
+        Command::Events(a) => commands::events::run(&global, &a),
+        Command::Update(a) => commands::update::run(&global, &a),
     };
     match result {
         Ok(code) => code,

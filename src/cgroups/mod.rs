@@ -4,8 +4,12 @@
 //! the hierarchy root; relative: from hull's own cgroup; empty: `/hull/<id>`), created with its
 //! parents, joined by writing `cgroup.procs`, and removed on delete (only the directories hull
 //! created). On hybrid the container also joins the same path in `unified` and `name=systemd`, as
-//! runc does. Resource limits are applied by the cgroups issue; this module owns placement.
+//! runc does. Resources are applied by `v1.rs` or `v2.rs` (`apply`), before init is released.
 //! Every filesystem root is a parameter so unit tests run against a tempdir tree.
+
+pub mod convert;
+pub mod v1;
+pub mod v2;
 
 use std::fs;
 use std::path::{Component, Path, PathBuf};
@@ -72,8 +76,13 @@ pub struct Hierarchy {
 }
 
 /// What the state dir keeps about the container's cgroups.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CgroupState {
+    /// The host's layout when the container was created.
+    pub mode: Mode,
+    /// The cgroup2 mount (`/sys/fs/cgroup` or `/sys/fs/cgroup/unified`), if any.
+    #[serde(default)]
+    pub unified_root: Option<PathBuf>,
     /// Every directory the container is in.
     pub hierarchies: Vec<Hierarchy>,
     /// Directories hull created, parents before children.
@@ -273,8 +282,15 @@ impl Manager {
         } else {
             Vec::new()
         };
+        let unified_root = match mode {
+            Mode::Unified => Some(root.to_path_buf()),
+            Mode::Hybrid => Some(root.join("unified")),
+            Mode::Legacy => None,
+        };
         Ok(Manager {
             state: CgroupState {
+                mode,
+                unified_root,
                 hierarchies,
                 created: Vec::new(),
                 shared_parents,
@@ -335,10 +351,39 @@ impl Manager {
         Ok(())
     }
 
+    /// Apply `linux.resources` (before init is released, and again on `update`).
+    pub fn apply(&self, res: &oci_spec::runtime::LinuxResources) -> Result<()> {
+        apply(&self.state, res)
+    }
+
     /// What to save in the state dir.
     pub fn state(&self) -> &CgroupState {
         &self.state
     }
+}
+
+/// Apply resources to a container's cgroups, whatever the layout.
+pub fn apply(state: &CgroupState, res: &oci_spec::runtime::LinuxResources) -> Result<()> {
+    let unified = state.unified_root.as_deref().and_then(|root| state.path_of("").map(|dir| (dir, root)));
+    match state.mode {
+        Mode::Unified => {
+            let (dir, root) = unified.ok_or_else(|| Error::Msg("no cgroup2 directory recorded".into()))?;
+            v2::apply(res, root, dir)
+        }
+        Mode::Hybrid | Mode::Legacy => {
+            let dir_of = |c: &str| state.path_of(c).map(Path::to_path_buf);
+            v1::apply(res, &dir_of, unified)
+        }
+    }
+}
+
+/// Write `value` to `dir/file` for config field `field`; a missing file is named as such.
+pub(crate) fn set(dir: &Path, file: &str, value: &str, field: &str) -> Result<()> {
+    let path = dir.join(file);
+    if !path.exists() {
+        return Err(Error::invalid(format!("{field}: {} does not exist on this host", path.display())));
+    }
+    write_file(&path, value).context(field.to_string())
 }
 
 /// A new v1 cpuset cgroup starts empty; copy the parent's cpus and mems so tasks can join. A
@@ -364,17 +409,31 @@ fn inherit_cpuset(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Pids in the container's cgroup (cgroup2 when joined, else the first v1 hierarchy).
+/// Pids in the container's cgroup and its sub-cgroups (cgroup2 when joined, else the first v1
+/// hierarchy).
 pub fn pids(state: &CgroupState) -> Vec<i32> {
-    let path = state
-        .path_of("")
-        .or_else(|| state.hierarchies.first().map(|h| h.path.as_path()));
+    let path = state.path_of("").or_else(|| state.hierarchies.first().map(|h| h.path.as_path()));
     let Some(path) = path else { return Vec::new() };
-    fs::read_to_string(path.join("cgroup.procs"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect()
+    let mut out = Vec::new();
+    collect_pids(path, &mut out, 0);
+    out
+}
+
+fn collect_pids(dir: &Path, out: &mut Vec<i32>, depth: usize) {
+    out.extend(
+        fs::read_to_string(dir.join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse::<i32>().ok()),
+    );
+    if depth > 32 {
+        return;
+    }
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            collect_pids(&e.path(), out, depth + 1);
+        }
+    }
 }
 
 /// Whether the container's cgroup is frozen (v1 freezer or v2 cgroup.freeze).
@@ -388,68 +447,67 @@ pub fn is_frozen(state: &CgroupState) -> bool {
     false
 }
 
-/// Resource limits arrive with the cgroups issue; until then say plainly which ones are not
-/// applied (device rules are applied by the device nodes hull creates, not by a cgroup).
-pub fn warn_unapplied(res: Option<&oci_spec::runtime::LinuxResources>) {
-    let Some(r) = res else { return };
-    let mut fields = Vec::new();
-    if r.memory().is_some() {
-        fields.push("memory")
+/// Freeze or thaw every process of the container and wait until the kernel says it is done
+/// (v1 `freezer.state`; v2 `cgroup.freeze` + `cgroup.events`).
+pub fn freeze(state: &CgroupState, frozen: bool) -> Result<()> {
+    if let Some(p) = state.path_of("freezer") {
+        let want = if frozen { "FROZEN" } else { "THAWED" };
+        for _ in 0..1000 {
+            write_file(&p.join("freezer.state"), want)?;
+            if read_file(&p.join("freezer.state"))?.trim() == want {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        return Err(Error::Msg(format!("{}: the freezer did not reach {want}", p.display())));
     }
-    if r.cpu().is_some() {
-        fields.push("cpu")
+    if let Some(p) = state.path_of("").filter(|p| p.join("cgroup.freeze").exists()) {
+        write_file(&p.join("cgroup.freeze"), if frozen { "1" } else { "0" })?;
+        let want = if frozen { "frozen 1" } else { "frozen 0" };
+        for _ in 0..5000 {
+            if read_file(&p.join("cgroup.events"))?.lines().any(|l| l == want) {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        return Err(Error::Msg(format!("{}: cgroup did not report {want}", p.display())));
     }
-    if r.pids().is_some() {
-        fields.push("pids")
-    }
-    if r.block_io().is_some() {
-        fields.push("blockIO")
-    }
-    if r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) {
-        fields.push("hugepageLimits")
-    }
-    if r.network().is_some() {
-        fields.push("network")
-    }
-    if r.rdma().as_ref().is_some_and(|h| !h.is_empty()) {
-        fields.push("rdma")
-    }
-    if r.unified().as_ref().is_some_and(|h| !h.is_empty()) {
-        fields.push("unified")
-    }
-    if r.devices().as_ref().is_some_and(|h| !h.is_empty()) {
-        fields.push("devices")
-    }
-    if !fields.is_empty() {
-        crate::logging::warn(&format!(
-            "linux.resources: {} not applied yet (cgroup limits are not implemented)",
-            fields.join(", ")
-        ));
-    }
+    Err(Error::invalid("no freezer: neither a v1 freezer hierarchy nor cgroup.freeze is available"))
 }
 
 /// Thaw a frozen cgroup (best effort; used before killing a paused container).
 pub fn thaw(state: &CgroupState) {
-    if let Some(p) = state.path_of("freezer") {
-        let _ = write_file(&p.join("freezer.state"), "THAWED");
-    }
-    if let Some(p) = state.path_of("") {
-        let _ = write_file(&p.join("cgroup.freeze"), "0");
-    }
+    let _ = freeze(state, false);
 }
 
-/// Send SIGKILL to every process left in the cgroup until it is empty (bounded).
+/// Signal every process of the container so that none escapes by forking meanwhile: SIGKILL
+/// through `cgroup.kill` where the kernel has it (v2, and the unified half of hybrid hosts),
+/// otherwise freeze, signal each pid, thaw.
+pub fn signal_all(state: &CgroupState, sig: i32) -> Result<()> {
+    if sig == libc::SIGKILL {
+        if let Some(p) = state.path_of("").filter(|p| p.join("cgroup.kill").exists()) {
+            return write_file(&p.join("cgroup.kill"), "1");
+        }
+    }
+    let frozen = freeze(state, true).is_ok();
+    for pid in pids(state) {
+        // SAFETY: kill(2) with a pid listed in the container's own cgroup, frozen meanwhile.
+        unsafe { libc::kill(pid, sig) };
+    }
+    if frozen {
+        freeze(state, false)?;
+    }
+    Ok(())
+}
+
+/// Kill every process left in the cgroup and wait (bounded) until it is empty.
 pub fn kill_all(state: &CgroupState) {
-    for _ in 0..100 {
-        let pids = pids(state);
-        if pids.is_empty() {
+    for _ in 0..200 {
+        if pids(state).is_empty() {
             return;
         }
-        for pid in pids {
-            // SAFETY: kill(2) with a pid read from the container's cgroup.procs.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
+        let _ = signal_all(state, libc::SIGKILL);
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
 

@@ -69,7 +69,9 @@ pub fn create(g: &Global, o: &CreateOpts, id: &str) -> Result<Created> {
     let res = (|| -> Result<State> {
         let fifo = make_fifo(&container.fifo_path())?;
         cg.create()?;
-        cgroups::warn_unapplied(linux.resources().as_ref());
+        if let Some(res) = linux.resources() {
+            cg.apply(res)?;
+        }
         let launch = Launch {
             id,
             bundle: &bundle,

@@ -22,10 +22,7 @@ pub fn run(g: &Global, a: &KillArgs) -> Result<i32> {
         return Err(Error::NotRunning).with_context(|| a.id.clone());
     }
     if a.all {
-        for pid in cgroups::pids(&st.cgroup) {
-            // SAFETY: kill(2) on a pid listed in the container's own cgroup.
-            unsafe { libc::kill(pid, sig) };
-        }
+        cgroups::signal_all(&st.cgroup, sig).with_context(|| format!("kill --all {}", a.id))?;
         return Ok(0);
     }
     let pidfd = pidfd_open(st.pid)

@@ -1,0 +1,235 @@
+//! `linux.resources` on a cgroup v2 directory: controllers enabled top-down in every ancestor's
+//! `cgroup.subtree_control`, then memory (memory.swap.max is swap alone), cpu (shares converted
+//! to cpu.weight, cpu.max), cpuset, pids, io (blkio weight converted, io.max throttles),
+//! hugetlb, rdma, the `unified` key/value passthrough, and devices as an eBPF program.
+//! The mount root and the container directory are parameters, so unit tests run on a tempdir.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use oci_spec::runtime::{LinuxRdma, LinuxResources};
+
+use super::convert::{blkio_weight_to_io_weight, shares_to_weight, swap_to_v2, v2_limit};
+use super::set;
+use crate::error::{Context, Error, Result};
+
+/// Whether the hierarchy rooted at `root` offers `controller`.
+pub fn offers(root: &Path, controller: &str) -> bool {
+    std::fs::read_to_string(root.join("cgroup.controllers"))
+        .is_ok_and(|s| s.split_whitespace().any(|c| c == controller))
+}
+
+/// Enable `controllers` in the subtree_control of every ancestor of `dir` from `root` down.
+pub fn enable(root: &Path, dir: &Path, controllers: &[&str]) -> Result<()> {
+    let rel = dir.strip_prefix(root).map_err(|_| Error::Msg(format!("{} is not under {}", dir.display(), root.display())))?;
+    let mut cur = root.to_path_buf();
+    let mut parts: Vec<_> = rel.components().collect();
+    parts.pop(); // the container's own dir: it holds processes, it enables nothing
+    for part in std::iter::once(None).chain(parts.into_iter().map(Some)) {
+        if let Some(p) = part {
+            cur.push(p);
+        }
+        let file = cur.join("cgroup.subtree_control");
+        let have = std::fs::read_to_string(&file).unwrap_or_default();
+        for c in controllers {
+            if !have.split_whitespace().any(|x| x == *c) {
+                crate::fsutil::write_file(&file, &format!("+{c}"))
+                    .with_context(|| format!("enable the {c} controller"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The controllers a resources section needs on v2.
+fn needed(res: &LinuxResources) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if res.memory().is_some() {
+        v.push("memory");
+    }
+    if let Some(c) = res.cpu() {
+        if c.shares().is_some() || c.quota().is_some() || c.period().is_some() || c.burst().is_some() || c.idle().is_some() {
+            v.push("cpu");
+        }
+        if c.cpus().is_some() || c.mems().is_some() {
+            v.push("cpuset");
+        }
+    }
+    if res.pids().is_some() {
+        v.push("pids");
+    }
+    if res.block_io().is_some() {
+        v.push("io");
+    }
+    if res.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) {
+        v.push("hugetlb");
+    }
+    if res.rdma().as_ref().is_some_and(|r| !r.is_empty()) {
+        v.push("rdma");
+    }
+    v
+}
+
+/// One rdma.max line.
+pub fn rdma_line(dev: &str, l: &LinuxRdma) -> String {
+    let mut s = dev.to_string();
+    s.push_str(&match l.hca_handles() {
+        Some(n) => format!(" hca_handle={n}"),
+        None => " hca_handle=max".into(),
+    });
+    s.push_str(&match l.hca_objects() {
+        Some(n) => format!(" hca_object={n}"),
+        None => " hca_object=max".into(),
+    });
+    s
+}
+
+/// The `unified` map: each key is a file of the container's cgroup2 directory.
+pub fn unified_map(root: &Path, dir: &Path, map: &HashMap<String, String>) -> Result<()> {
+    let mut keys: Vec<_> = map.keys().collect();
+    keys.sort();
+    for k in keys {
+        let field = format!("linux.resources.unified.{k}");
+        if k.contains('/') || k.starts_with('.') || k.is_empty() {
+            return Err(Error::invalid(format!("{field}: not a cgroup file name")));
+        }
+        if let Some((controller, _)) = k.split_once('.') {
+            if controller != "cgroup" && offers(root, controller) {
+                enable(root, dir, &[controller]).context(field.clone())?;
+            }
+        }
+        if !dir.join(k).exists() {
+            return Err(Error::invalid(format!(
+                "{field}: {} does not exist (unknown key, or its controller is not on the cgroup v2 hierarchy)",
+                dir.join(k).display()
+            )));
+        }
+        set(dir, k, &map[k], &field)?;
+    }
+    Ok(())
+}
+
+fn check_offered(root: &Path, needed: &[&str]) -> Result<()> {
+    for c in needed {
+        if !offers(root, c) {
+            return Err(Error::invalid(format!(
+                "linux.resources: the {c} controller is not available in {}/cgroup.controllers",
+                root.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Apply every resource on a pure v2 host.
+pub fn apply(res: &LinuxResources, root: &Path, dir: &Path) -> Result<()> {
+    let needed = needed(res);
+    check_offered(root, &needed)?;
+    enable(root, dir, &needed)?;
+    if let Some(m) = res.memory() {
+        if m.kernel().is_some() || m.kernel_tcp().is_some() {
+            crate::logging::debug("linux.resources.memory.kernel/kernelTCP ignored: cgroup v2 has no kmem limits");
+        }
+        if m.swappiness().is_some_and(|s| s != 0) {
+            return Err(Error::invalid("linux.resources.memory.swappiness: cgroup v2 has no per-cgroup swappiness"));
+        }
+        if m.disable_oom_killer() == Some(true) {
+            return Err(Error::invalid("linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer"));
+        }
+        let limit = m.limit().unwrap_or(0);
+        if limit != 0 {
+            set(dir, "memory.max", &v2_limit(limit), "linux.resources.memory.limit")?;
+        }
+        let swap = swap_to_v2(m.swap().unwrap_or(0), limit)?;
+        if swap != 0 {
+            set(dir, "memory.swap.max", &v2_limit(swap), "linux.resources.memory.swap")?;
+        }
+        if let Some(r) = m.reservation().filter(|r| *r != 0) {
+            set(dir, "memory.low", &v2_limit(r), "linux.resources.memory.reservation")?;
+        }
+    }
+    if let Some(c) = res.cpu() {
+        super::v1::check_cpu(c)?;
+        if let Some(s) = c.shares().filter(|s| *s != 0) {
+            set(dir, "cpu.weight", &shares_to_weight(s).to_string(), "linux.resources.cpu.shares")?;
+        }
+        if c.quota().is_some() || c.period().is_some() {
+            let quota = match c.quota() {
+                Some(q) if q > 0 => q.to_string(),
+                _ => "max".into(),
+            };
+            let line = match c.period().filter(|p| *p != 0) {
+                Some(p) => format!("{quota} {p}"),
+                None => quota,
+            };
+            set(dir, "cpu.max", &line, "linux.resources.cpu.quota")?;
+        }
+        if let Some(b) = c.burst() {
+            set(dir, "cpu.max.burst", &b.to_string(), "linux.resources.cpu.burst")?;
+        }
+        if c.realtime_runtime().is_some_and(|r| r != 0) || c.realtime_period().is_some_and(|p| p != 0) {
+            return Err(Error::invalid("linux.resources.cpu.realtimeRuntime: cgroup v2 has no realtime bandwidth files"));
+        }
+        if let Some(i) = c.idle() {
+            set(dir, "cpu.idle", &i.to_string(), "linux.resources.cpu.idle")?;
+        }
+        if let Some(cpus) = c.cpus().as_deref().filter(|s| !s.is_empty()) {
+            set(dir, "cpuset.cpus", cpus, "linux.resources.cpu.cpus")?;
+        }
+        if let Some(mems) = c.mems().as_deref().filter(|s| !s.is_empty()) {
+            set(dir, "cpuset.mems", mems, "linux.resources.cpu.mems")?;
+        }
+    }
+    if let Some(p) = res.pids() {
+        set(dir, "pids.max", &v2_limit(if p.limit() <= 0 { -1 } else { p.limit() }), "linux.resources.pids.limit")?;
+    }
+    if let Some(b) = res.block_io() {
+        let bfq = dir.join("io.bfq.weight").exists();
+        if let Some(w) = b.weight().filter(|w| *w != 0) {
+            if bfq {
+                set(dir, "io.bfq.weight", &w.to_string(), "linux.resources.blockIO.weight")?;
+            } else {
+                set(dir, "io.weight", &blkio_weight_to_io_weight(w).to_string(), "linux.resources.blockIO.weight")?;
+            }
+        }
+        if b.leaf_weight().is_some_and(|w| w != 0) {
+            return Err(Error::invalid("linux.resources.blockIO.leafWeight: cgroup v2 has no leaf weight"));
+        }
+        for (i, d) in b.weight_device().iter().flatten().enumerate() {
+            if let Some(w) = d.weight() {
+                let field = format!("linux.resources.blockIO.weightDevice[{i}]");
+                if bfq {
+                    set(dir, "io.bfq.weight", &format!("{}:{} {w}", d.major(), d.minor()), &field)?;
+                } else {
+                    set(dir, "io.weight", &format!("{}:{} {}", d.major(), d.minor(), blkio_weight_to_io_weight(w)), &field)?;
+                }
+            }
+        }
+        for (name, key, list) in [
+            ("throttleReadBpsDevice", "rbps", b.throttle_read_bps_device()),
+            ("throttleWriteBpsDevice", "wbps", b.throttle_write_bps_device()),
+            ("throttleReadIOPSDevice", "riops", b.throttle_read_iops_device()),
+            ("throttleWriteIOPSDevice", "wiops", b.throttle_write_iops_device()),
+        ] {
+            for (i, d) in list.iter().flatten().enumerate() {
+                let field = format!("linux.resources.blockIO.{name}[{i}]");
+                set(dir, "io.max", &format!("{}:{} {key}={}", d.major(), d.minor(), d.rate()), &field)?;
+            }
+        }
+    }
+    for (i, h) in res.hugepage_limits().iter().flatten().enumerate() {
+        set(dir, &format!("hugetlb.{}.max", h.page_size()), &h.limit().to_string(), &format!("linux.resources.hugepageLimits[{i}]"))?;
+    }
+    if let Some(n) = res.network() {
+        if n.class_id().is_some() || n.priorities().as_ref().is_some_and(|p| !p.is_empty()) {
+            return Err(Error::invalid("linux.resources.network: net_cls/net_prio do not exist on cgroup v2"));
+        }
+    }
+    for (dev, l) in res.rdma().iter().flatten() {
+        set(dir, "rdma.max", &rdma_line(dev, l), &format!("linux.resources.rdma.{dev}"))?;
+    }
+    if let Some(u) = res.unified().as_ref().filter(|u| !u.is_empty()) {
+        unified_map(root, dir, u)?;
+    }
+    Ok(())
+}
