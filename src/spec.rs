@@ -230,6 +230,17 @@ pub fn validate(spec: &Spec) -> Result<()> {
             }
         }
     }
+    if let Some(cpu) = linux.resources().as_ref().and_then(|r| r.cpu().as_ref()) {
+        crate::cgroups::v1::check_cpu(cpu)?;
+    }
+    if let Some(m) = linux.resources().as_ref().and_then(|r| r.memory().as_ref()) {
+        let (limit, swap) = (m.limit().unwrap_or(0), m.swap().unwrap_or(0));
+        if limit > 0 && swap > 0 && swap < limit {
+            return invalid(format!(
+                "linux.resources.memory.swap: {swap} is below memory.limit {limit} (swap is memory+swap)"
+            ));
+        }
+    }
     if let Some(cp) = linux.cgroups_path() {
         crate::cgroups::validate_path(cp)?;
     }

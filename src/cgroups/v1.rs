@@ -130,7 +130,9 @@ fn memory(m: &LinuxMemory, dir_of: DirOf) -> Result<()> {
     Ok(())
 }
 
-/// Reject quota without period (runc would silently use the kernel's current period).
+/// For a new container: reject a quota without a period (runc silently keeps the kernel's
+/// default period) and a realtime runtime above its period. `update` may set a quota alone: the
+/// container's current period applies.
 pub fn check_cpu(c: &LinuxCpu) -> Result<()> {
     if c.quota().is_some_and(|q| q > 0) && c.period().is_none_or(|p| p == 0) {
         return Err(Error::invalid("linux.resources.cpu.quota: a quota needs a period (linux.resources.cpu.period)"));
@@ -146,7 +148,6 @@ pub fn check_cpu(c: &LinuxCpu) -> Result<()> {
 }
 
 fn cpu(c: &LinuxCpu, dir_of: DirOf) -> Result<()> {
-    check_cpu(c)?;
     let uses_cpu = c.shares().is_some_and(|s| s != 0)
         || c.quota().is_some_and(|q| q != 0)
         || c.period().is_some_and(|p| p != 0)

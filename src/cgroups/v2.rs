@@ -149,7 +149,6 @@ pub fn apply(res: &LinuxResources, root: &Path, dir: &Path) -> Result<()> {
         }
     }
     if let Some(c) = res.cpu() {
-        super::v1::check_cpu(c)?;
         if let Some(s) = c.shares().filter(|s| *s != 0) {
             set(dir, "cpu.weight", &shares_to_weight(s).to_string(), "linux.resources.cpu.shares")?;
         }
