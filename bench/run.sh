@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: hull against runc (and crun) when installed, side by side in one run.
 #   1. median wall time of `run` of /bin/true (hyperfine)
-#   2. median wall time of create + start + delete (hyperfine, through bash for all)
+#   2. median wall time of create + start + delete (hyperfine, through bash for all), without
+#      and with a memory + pids limit
 #   3. peak RSS of the runtime during `run` (GNU time's %M: the runtime and the clones it reaps;
 #      measured from a small C parent so no interpreter's pages are counted before the exec)
 #   4. the stripped binary size
@@ -34,6 +35,11 @@ c["process"]["args"] = ["/bin/true"]
 c["linux"]["cgroupsPath"] = "/hull-bench"
 c["ociVersion"] = "1.0.2"  # the oldest version every runtime here accepts
 json.dump(c, open(dst + "/config.json", "w"))
+# The same with a memory and a pids limit (issue #3's cgroup path).
+import os
+os.makedirs(dst + "-limits", exist_ok=True)
+c["linux"]["resources"] = {"memory": {"limit": 256 << 20}, "pids": {"limit": 128}}
+json.dump(c, open(dst + "-limits/config.json", "w"))
 PY
 
 RUNTIMES=("$HULL")
@@ -47,24 +53,28 @@ for rt in runc crun; do
     fi
 done
 
-run_cmds=(); cycle_cmds=(); names=()
+run_cmds=(); cycle_cmds=(); limit_cmds=(); names=()
 for rt in "${RUNTIMES[@]}"; do
     n=$(basename "$rt"); names+=("$n")
     st="$work/state-$n"
     run_cmds+=("$rt --root $st run -b $work/bundle hbench")
     cycle_cmds+=("$rt --root $st create -b $work/bundle hbench >/dev/null && $rt --root $st start hbench && $rt --root $st delete -f hbench")
+    limit_cmds+=("$rt --root $st create -b $work/bundle-limits hbench >/dev/null && $rt --root $st start hbench && $rt --root $st delete -f hbench")
 done
 
 echo "== run /bin/true (median of $RUNS)"
 hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$work/run.json" "${run_cmds[@]}" >/dev/null
 echo "== create + start + delete (median of $RUNS)"
 hyperfine --warmup 3 --runs "$RUNS" --export-json "$work/cycle.json" "${cycle_cmds[@]}" >/dev/null
+echo "== create + start + delete with memory and pids limits (median of $RUNS)"
+hyperfine --warmup 3 --runs "$RUNS" --export-json "$work/limits.json" "${limit_cmds[@]}" >/dev/null
 
 python3 - "$work" "${RUNTIMES[@]}" <<'PY'
 import json, os, subprocess, sys
 work, rts = sys.argv[1], sys.argv[2:]
 run = {r["command"].split()[0]: r for r in json.load(open(work + "/run.json"))["results"]}
 cyc = {r["command"].split()[0]: r for r in json.load(open(work + "/cycle.json"))["results"]}
+lim = {r["command"].split()[0]: r for r in json.load(open(work + "/limits.json"))["results"]}
 
 def peak_rss_kb(rt):
     best = 0
@@ -78,14 +88,15 @@ def peak_rss_kb(rt):
 rows = []
 for rt in rts:
     n = os.path.basename(rt)
-    rows.append((n, run[rt]["median"] * 1000, cyc[rt]["median"] * 1000, peak_rss_kb(rt) / 1024, os.path.getsize(rt) / 1e6))
-lines = ["| runtime | run /bin/true (median ms) | create+start+delete (median ms) | peak RSS (MB) | binary (MB) |",
-         "|---|---|---|---|---|"]
-for n, r, c, m, s in rows:
-    lines.append(f"| {n} | {r:.1f} | {c:.1f} | {m:.1f} | {s:.2f} |")
+    rows.append((n, run[rt]["median"] * 1000, cyc[rt]["median"] * 1000, peak_rss_kb(rt) / 1024, os.path.getsize(rt) / 1e6,
+                 lim[rt]["median"] * 1000))
+lines = ["| runtime | run /bin/true (median ms) | create+start+delete (median ms) | same with memory+pids limits (median ms) | peak RSS (MB) | binary (MB) |",
+         "|---|---|---|---|---|---|"]
+for n, r, c, m, s, l in rows:
+    lines.append(f"| {n} | {r:.1f} | {c:.1f} | {l:.1f} | {m:.1f} | {s:.2f} |")
 hull = rows[0]
-for n, r, c, m, s in rows[1:]:
-    lines.append(f"\nhull/{n}: run {hull[1] / r:.2f}x, create+start+delete {hull[2] / c:.2f}x")
+for n, r, c, m, s, l in rows[1:]:
+    lines.append(f"\nhull/{n}: run {hull[1] / r:.2f}x, create+start+delete {hull[2] / c:.2f}x, with limits {hull[5] / l:.2f}x")
 out = "\n".join(lines)
 print(out)
 open("bench/results.md", "w").write(out + "\n")
