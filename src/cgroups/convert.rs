@@ -43,7 +43,9 @@ pub fn swap_to_v2(swap: i64, memory: i64) -> Result<i64> {
         ));
     }
     if memory < 0 {
-        return Err(Error::invalid(format!("linux.resources.memory.limit: invalid value {memory}")));
+        return Err(Error::invalid(format!(
+            "linux.resources.memory.limit: invalid value {memory}"
+        )));
     }
     if swap < memory {
         return Err(Error::invalid(format!(

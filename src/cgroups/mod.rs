@@ -8,6 +8,7 @@
 //! Every filesystem root is a parameter so unit tests run against a tempdir tree.
 
 pub mod convert;
+pub mod devices;
 pub mod v1;
 pub mod v2;
 
@@ -364,10 +365,14 @@ impl Manager {
 
 /// Apply resources to a container's cgroups, whatever the layout.
 pub fn apply(state: &CgroupState, res: &oci_spec::runtime::LinuxResources) -> Result<()> {
-    let unified = state.unified_root.as_deref().and_then(|root| state.path_of("").map(|dir| (dir, root)));
+    let unified = state
+        .unified_root
+        .as_deref()
+        .and_then(|root| state.path_of("").map(|dir| (dir, root)));
     match state.mode {
         Mode::Unified => {
-            let (dir, root) = unified.ok_or_else(|| Error::Msg("no cgroup2 directory recorded".into()))?;
+            let (dir, root) =
+                unified.ok_or_else(|| Error::Msg("no cgroup2 directory recorded".into()))?;
             v2::apply(res, root, dir)
         }
         Mode::Hybrid | Mode::Legacy => {
@@ -381,7 +386,10 @@ pub fn apply(state: &CgroupState, res: &oci_spec::runtime::LinuxResources) -> Re
 pub(crate) fn set(dir: &Path, file: &str, value: &str, field: &str) -> Result<()> {
     let path = dir.join(file);
     if !path.exists() {
-        return Err(Error::invalid(format!("{field}: {} does not exist on this host", path.display())));
+        return Err(Error::invalid(format!(
+            "{field}: {} does not exist on this host",
+            path.display()
+        )));
     }
     write_file(&path, value).context(field.to_string())
 }
@@ -412,7 +420,9 @@ fn inherit_cpuset(dir: &Path) -> Result<()> {
 /// Pids in the container's cgroup and its sub-cgroups (cgroup2 when joined, else the first v1
 /// hierarchy).
 pub fn pids(state: &CgroupState) -> Vec<i32> {
-    let path = state.path_of("").or_else(|| state.hierarchies.first().map(|h| h.path.as_path()));
+    let path = state
+        .path_of("")
+        .or_else(|| state.hierarchies.first().map(|h| h.path.as_path()));
     let Some(path) = path else { return Vec::new() };
     let mut out = Vec::new();
     collect_pids(path, &mut out, 0);
@@ -459,20 +469,34 @@ pub fn freeze(state: &CgroupState, frozen: bool) -> Result<()> {
             }
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
-        return Err(Error::Msg(format!("{}: the freezer did not reach {want}", p.display())));
+        return Err(Error::Msg(format!(
+            "{}: the freezer did not reach {want}",
+            p.display()
+        )));
     }
-    if let Some(p) = state.path_of("").filter(|p| p.join("cgroup.freeze").exists()) {
+    if let Some(p) = state
+        .path_of("")
+        .filter(|p| p.join("cgroup.freeze").exists())
+    {
         write_file(&p.join("cgroup.freeze"), if frozen { "1" } else { "0" })?;
         let want = if frozen { "frozen 1" } else { "frozen 0" };
         for _ in 0..5000 {
-            if read_file(&p.join("cgroup.events"))?.lines().any(|l| l == want) {
+            if read_file(&p.join("cgroup.events"))?
+                .lines()
+                .any(|l| l == want)
+            {
                 return Ok(());
             }
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
-        return Err(Error::Msg(format!("{}: cgroup did not report {want}", p.display())));
+        return Err(Error::Msg(format!(
+            "{}: cgroup did not report {want}",
+            p.display()
+        )));
     }
-    Err(Error::invalid("no freezer: neither a v1 freezer hierarchy nor cgroup.freeze is available"))
+    Err(Error::invalid(
+        "no freezer: neither a v1 freezer hierarchy nor cgroup.freeze is available",
+    ))
 }
 
 /// Thaw a frozen cgroup (best effort; used before killing a paused container).

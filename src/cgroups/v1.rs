@@ -16,7 +16,9 @@ pub type DirOf<'a> = &'a dyn Fn(&str) -> Option<PathBuf>;
 
 fn need(dir_of: DirOf, controller: &str, field: &str) -> Result<PathBuf> {
     dir_of(controller).ok_or_else(|| {
-        Error::invalid(format!("{field}: the {controller} cgroup controller is not available on this host"))
+        Error::invalid(format!(
+            "{field}: the {controller} cgroup controller is not available on this host"
+        ))
     })
 }
 
@@ -31,7 +33,11 @@ pub fn apply(res: &LinuxResources, dir_of: DirOf, unified: Option<(&Path, &Path)
     }
     if let Some(p) = res.pids() {
         let dir = need(dir_of, "pids", "linux.resources.pids")?;
-        let v = if p.limit() <= 0 { "max".to_string() } else { p.limit().to_string() };
+        let v = if p.limit() <= 0 {
+            "max".to_string()
+        } else {
+            p.limit().to_string()
+        };
         set(&dir, "pids.max", &v, "linux.resources.pids.limit")?;
     }
     if let Some(b) = res.block_io() {
@@ -40,10 +46,20 @@ pub fn apply(res: &LinuxResources, dir_of: DirOf, unified: Option<(&Path, &Path)
     for (i, h) in res.hugepage_limits().iter().flatten().enumerate() {
         let field = format!("linux.resources.hugepageLimits[{i}]");
         if let Some(dir) = dir_of("hugetlb") {
-            set(&dir, &format!("hugetlb.{}.limit_in_bytes", h.page_size()), &h.limit().to_string(), &field)?;
+            set(
+                &dir,
+                &format!("hugetlb.{}.limit_in_bytes", h.page_size()),
+                &h.limit().to_string(),
+                &field,
+            )?;
         } else if let Some((dir, root)) = unified.filter(|(_, root)| v2::offers(root, "hugetlb")) {
             v2::enable(root, dir, &["hugetlb"])?;
-            set(dir, &format!("hugetlb.{}.max", h.page_size()), &h.limit().to_string(), &field)?;
+            set(
+                dir,
+                &format!("hugetlb.{}.max", h.page_size()),
+                &h.limit().to_string(),
+                &field,
+            )?;
         } else {
             need(dir_of, "hugetlb", &field)?;
         }
@@ -51,18 +67,33 @@ pub fn apply(res: &LinuxResources, dir_of: DirOf, unified: Option<(&Path, &Path)
     if let Some(n) = res.network() {
         if let Some(id) = n.class_id() {
             let dir = need(dir_of, "net_cls", "linux.resources.network.classID")?;
-            set(&dir, "net_cls.classid", &id.to_string(), "linux.resources.network.classID")?;
+            set(
+                &dir,
+                "net_cls.classid",
+                &id.to_string(),
+                "linux.resources.network.classID",
+            )?;
         }
         for (i, p) in n.priorities().iter().flatten().enumerate() {
             let field = format!("linux.resources.network.priorities[{i}]");
             let dir = need(dir_of, "net_prio", &field)?;
-            set(&dir, "net_prio.ifpriomap", &format!("{} {}", p.name(), p.priority()), &field)?;
+            set(
+                &dir,
+                "net_prio.ifpriomap",
+                &format!("{} {}", p.name(), p.priority()),
+                &field,
+            )?;
         }
     }
     if let Some(rdma) = res.rdma().as_ref().filter(|r| !r.is_empty()) {
         let dir = need(dir_of, "rdma", "linux.resources.rdma")?;
         for (dev, l) in rdma {
-            set(&dir, "rdma.max", &v2::rdma_line(dev, l), &format!("linux.resources.rdma.{dev}"))?;
+            set(
+                &dir,
+                "rdma.max",
+                &v2::rdma_line(dev, l),
+                &format!("linux.resources.rdma.{dev}"),
+            )?;
         }
     }
     if let Some(u) = res.unified().as_ref().filter(|u| !u.is_empty()) {
@@ -76,12 +107,30 @@ pub fn apply(res: &LinuxResources, dir_of: DirOf, unified: Option<(&Path, &Path)
             }
         }
     }
-    // DEVICES-V1
+    // Device rules are applied when the section is present; create always passes one (an
+    // empty list still yields runc's defaults on top of deny-all), update only when asked.
+    if let Some(list) = res.devices() {
+        match dir_of("devices") {
+            Some(dir) => {
+                super::devices::apply_v1(&dir, &super::devices::effective_rules(Some(list))?)?
+            }
+            None if !list.is_empty() => {
+                need(dir_of, "devices", "linux.resources.devices")?;
+            }
+            None => crate::logging::debug(
+                "no devices cgroup: the default device rules are not enforced",
+            ),
+        }
+    }
     Ok(())
 }
 
 fn memory(m: &LinuxMemory, dir_of: DirOf) -> Result<()> {
-    let any = m.limit().is_some() || m.reservation().is_some() || m.swap().is_some() || m.swappiness().is_some() || m.disable_oom_killer() == Some(true);
+    let any = m.limit().is_some()
+        || m.reservation().is_some()
+        || m.swap().is_some()
+        || m.swappiness().is_some()
+        || m.disable_oom_killer() == Some(true);
     if !any {
         return Ok(());
     }
@@ -98,11 +147,16 @@ fn memory(m: &LinuxMemory, dir_of: DirOf) -> Result<()> {
     }
     const LIMIT: &str = "memory.limit_in_bytes";
     const MEMSW: &str = "memory.memsw.limit_in_bytes";
-    let (lf, sf) = ("linux.resources.memory.limit", "linux.resources.memory.swap");
+    let (lf, sf) = (
+        "linux.resources.memory.limit",
+        "linux.resources.memory.swap",
+    );
     match (limit != 0, swap != 0) {
         (true, true) => {
             // Raise memsw before memory (and lower memory before memsw): memsw >= memory always.
-            let cur = std::fs::read_to_string(dir.join(MEMSW)).ok().and_then(|s| s.trim().parse::<i64>().ok());
+            let cur = std::fs::read_to_string(dir.join(MEMSW))
+                .ok()
+                .and_then(|s| s.trim().parse::<i64>().ok());
             if swap == -1 || cur.is_some_and(|c| swap > c) {
                 set(&dir, MEMSW, &swap.to_string(), sf)?;
                 set(&dir, LIMIT, &limit.to_string(), lf)?;
@@ -116,16 +170,33 @@ fn memory(m: &LinuxMemory, dir_of: DirOf) -> Result<()> {
         (false, false) => {}
     }
     if let Some(r) = m.reservation().filter(|r| *r != 0) {
-        set(&dir, "memory.soft_limit_in_bytes", &r.to_string(), "linux.resources.memory.reservation")?;
+        set(
+            &dir,
+            "memory.soft_limit_in_bytes",
+            &r.to_string(),
+            "linux.resources.memory.reservation",
+        )?;
     }
     if let Some(s) = m.swappiness() {
         if s > 100 {
-            return Err(Error::invalid(format!("linux.resources.memory.swappiness: {s} is above 100")));
+            return Err(Error::invalid(format!(
+                "linux.resources.memory.swappiness: {s} is above 100"
+            )));
         }
-        set(&dir, "memory.swappiness", &s.to_string(), "linux.resources.memory.swappiness")?;
+        set(
+            &dir,
+            "memory.swappiness",
+            &s.to_string(),
+            "linux.resources.memory.swappiness",
+        )?;
     }
     if m.disable_oom_killer() == Some(true) {
-        set(&dir, "memory.oom_control", "1", "linux.resources.memory.disableOOMKiller")?;
+        set(
+            &dir,
+            "memory.oom_control",
+            "1",
+            "linux.resources.memory.disableOOMKiller",
+        )?;
     }
     Ok(())
 }
@@ -135,7 +206,9 @@ fn memory(m: &LinuxMemory, dir_of: DirOf) -> Result<()> {
 /// container's current period applies.
 pub fn check_cpu(c: &LinuxCpu) -> Result<()> {
     if c.quota().is_some_and(|q| q > 0) && c.period().is_none_or(|p| p == 0) {
-        return Err(Error::invalid("linux.resources.cpu.quota: a quota needs a period (linux.resources.cpu.period)"));
+        return Err(Error::invalid(
+            "linux.resources.cpu.quota: a quota needs a period (linux.resources.cpu.period)",
+        ));
     }
     if let (Some(rt), Some(p)) = (c.realtime_runtime(), c.realtime_period()) {
         if p > 0 && rt > p as i64 {
@@ -158,7 +231,12 @@ fn cpu(c: &LinuxCpu, dir_of: DirOf) -> Result<()> {
     if uses_cpu {
         let dir = need(dir_of, "cpu", "linux.resources.cpu")?;
         if let Some(s) = c.shares().filter(|s| *s != 0) {
-            set(&dir, "cpu.shares", &s.to_string(), "linux.resources.cpu.shares")?;
+            set(
+                &dir,
+                "cpu.shares",
+                &s.to_string(),
+                "linux.resources.cpu.shares",
+            )?;
             let got = std::fs::read_to_string(dir.join("cpu.shares")).unwrap_or_default();
             if got.trim() != s.to_string() {
                 return Err(Error::invalid(format!(
@@ -170,25 +248,60 @@ fn cpu(c: &LinuxCpu, dir_of: DirOf) -> Result<()> {
         if let Some(p) = c.period().filter(|p| *p != 0) {
             let q = c.quota().unwrap_or(0);
             // A period the current quota does not fit is refused until the quota is set first.
-            if let Err(e) = set(&dir, "cpu.cfs_period_us", &p.to_string(), "linux.resources.cpu.period") {
+            if let Err(e) = set(
+                &dir,
+                "cpu.cfs_period_us",
+                &p.to_string(),
+                "linux.resources.cpu.period",
+            ) {
                 if q == 0 {
                     return Err(e);
                 }
-                set(&dir, "cpu.cfs_quota_us", &q.to_string(), "linux.resources.cpu.quota")?;
-                set(&dir, "cpu.cfs_period_us", &p.to_string(), "linux.resources.cpu.period")?;
+                set(
+                    &dir,
+                    "cpu.cfs_quota_us",
+                    &q.to_string(),
+                    "linux.resources.cpu.quota",
+                )?;
+                set(
+                    &dir,
+                    "cpu.cfs_period_us",
+                    &p.to_string(),
+                    "linux.resources.cpu.period",
+                )?;
             }
         }
         if let Some(q) = c.quota().filter(|q| *q != 0) {
-            set(&dir, "cpu.cfs_quota_us", &q.to_string(), "linux.resources.cpu.quota")?;
+            set(
+                &dir,
+                "cpu.cfs_quota_us",
+                &q.to_string(),
+                "linux.resources.cpu.quota",
+            )?;
         }
         if let Some(b) = c.burst() {
-            set(&dir, "cpu.cfs_burst_us", &b.to_string(), "linux.resources.cpu.burst")?;
+            set(
+                &dir,
+                "cpu.cfs_burst_us",
+                &b.to_string(),
+                "linux.resources.cpu.burst",
+            )?;
         }
         if let Some(p) = c.realtime_period().filter(|p| *p != 0) {
-            set(&dir, "cpu.rt_period_us", &p.to_string(), "linux.resources.cpu.realtimePeriod")?;
+            set(
+                &dir,
+                "cpu.rt_period_us",
+                &p.to_string(),
+                "linux.resources.cpu.realtimePeriod",
+            )?;
         }
         if let Some(r) = c.realtime_runtime().filter(|r| *r != 0) {
-            set(&dir, "cpu.rt_runtime_us", &r.to_string(), "linux.resources.cpu.realtimeRuntime")?;
+            set(
+                &dir,
+                "cpu.rt_runtime_us",
+                &r.to_string(),
+                "linux.resources.cpu.realtimeRuntime",
+            )?;
         }
         if let Some(i) = c.idle() {
             set(&dir, "cpu.idle", &i.to_string(), "linux.resources.cpu.idle")?;
@@ -209,16 +322,24 @@ fn blkio(b: &LinuxBlockIo, dir_of: DirOf) -> Result<()> {
     let weighted = b.weight().is_some_and(|w| w != 0)
         || b.leaf_weight().is_some_and(|w| w != 0)
         || b.weight_device().as_ref().is_some_and(|d| !d.is_empty());
-    let throttled = [b.throttle_read_bps_device(), b.throttle_write_bps_device(), b.throttle_read_iops_device(), b.throttle_write_iops_device()]
-        .iter()
-        .any(|d| d.as_ref().is_some_and(|d| !d.is_empty()));
+    let throttled = [
+        b.throttle_read_bps_device(),
+        b.throttle_write_bps_device(),
+        b.throttle_read_iops_device(),
+        b.throttle_write_iops_device(),
+    ]
+    .iter()
+    .any(|d| d.as_ref().is_some_and(|d| !d.is_empty()));
     if !weighted && !throttled {
         return Ok(());
     }
     let dir = need(dir_of, "blkio", "linux.resources.blockIO")?;
     // CFQ's blkio.weight is gone from modern kernels; BFQ offers blkio.bfq.weight.
     let weight_file = |plain: &str, bfq: &str| -> Option<String> {
-        [plain, bfq].iter().find(|f| dir.join(f).exists()).map(|f| f.to_string())
+        [plain, bfq]
+            .iter()
+            .find(|f| dir.join(f).exists())
+            .map(|f| f.to_string())
     };
     let no_weight = |field: &str| {
         Error::invalid(format!(
@@ -227,31 +348,69 @@ fn blkio(b: &LinuxBlockIo, dir_of: DirOf) -> Result<()> {
         ))
     };
     if let Some(w) = b.weight().filter(|w| *w != 0) {
-        let f = weight_file("blkio.weight", "blkio.bfq.weight").ok_or_else(|| no_weight("linux.resources.blockIO.weight"))?;
+        let f = weight_file("blkio.weight", "blkio.bfq.weight")
+            .ok_or_else(|| no_weight("linux.resources.blockIO.weight"))?;
         set(&dir, &f, &w.to_string(), "linux.resources.blockIO.weight")?;
     }
     if let Some(w) = b.leaf_weight().filter(|w| *w != 0) {
-        set(&dir, "blkio.leaf_weight", &w.to_string(), "linux.resources.blockIO.leafWeight")?;
+        set(
+            &dir,
+            "blkio.leaf_weight",
+            &w.to_string(),
+            "linux.resources.blockIO.leafWeight",
+        )?;
     }
     for (i, d) in b.weight_device().iter().flatten().enumerate() {
         let field = format!("linux.resources.blockIO.weightDevice[{i}]");
         if let Some(w) = d.weight() {
-            let f = weight_file("blkio.weight_device", "blkio.bfq.weight_device").ok_or_else(|| no_weight(&field))?;
-            set(&dir, &f, &format!("{}:{} {w}", d.major(), d.minor()), &field)?;
+            let f = weight_file("blkio.weight_device", "blkio.bfq.weight_device")
+                .ok_or_else(|| no_weight(&field))?;
+            set(
+                &dir,
+                &f,
+                &format!("{}:{} {w}", d.major(), d.minor()),
+                &field,
+            )?;
         }
         if let Some(w) = d.leaf_weight() {
-            set(&dir, "blkio.leaf_weight_device", &format!("{}:{} {w}", d.major(), d.minor()), &field)?;
+            set(
+                &dir,
+                "blkio.leaf_weight_device",
+                &format!("{}:{} {w}", d.major(), d.minor()),
+                &field,
+            )?;
         }
     }
     for (name, file, list) in [
-        ("throttleReadBpsDevice", "blkio.throttle.read_bps_device", b.throttle_read_bps_device()),
-        ("throttleWriteBpsDevice", "blkio.throttle.write_bps_device", b.throttle_write_bps_device()),
-        ("throttleReadIOPSDevice", "blkio.throttle.read_iops_device", b.throttle_read_iops_device()),
-        ("throttleWriteIOPSDevice", "blkio.throttle.write_iops_device", b.throttle_write_iops_device()),
+        (
+            "throttleReadBpsDevice",
+            "blkio.throttle.read_bps_device",
+            b.throttle_read_bps_device(),
+        ),
+        (
+            "throttleWriteBpsDevice",
+            "blkio.throttle.write_bps_device",
+            b.throttle_write_bps_device(),
+        ),
+        (
+            "throttleReadIOPSDevice",
+            "blkio.throttle.read_iops_device",
+            b.throttle_read_iops_device(),
+        ),
+        (
+            "throttleWriteIOPSDevice",
+            "blkio.throttle.write_iops_device",
+            b.throttle_write_iops_device(),
+        ),
     ] {
         for (i, d) in list.iter().flatten().enumerate() {
             let field = format!("linux.resources.blockIO.{name}[{i}]");
-            set(&dir, file, &format!("{}:{} {}", d.major(), d.minor(), d.rate()), &field)?;
+            set(
+                &dir,
+                file,
+                &format!("{}:{} {}", d.major(), d.minor(), d.rate()),
+                &field,
+            )?;
         }
     }
     Ok(())

@@ -21,7 +21,9 @@ pub fn offers(root: &Path, controller: &str) -> bool {
 
 /// Enable `controllers` in the subtree_control of every ancestor of `dir` from `root` down.
 pub fn enable(root: &Path, dir: &Path, controllers: &[&str]) -> Result<()> {
-    let rel = dir.strip_prefix(root).map_err(|_| Error::Msg(format!("{} is not under {}", dir.display(), root.display())))?;
+    let rel = dir
+        .strip_prefix(root)
+        .map_err(|_| Error::Msg(format!("{} is not under {}", dir.display(), root.display())))?;
     let mut cur = root.to_path_buf();
     let mut parts: Vec<_> = rel.components().collect();
     parts.pop(); // the container's own dir: it holds processes, it enables nothing
@@ -48,7 +50,12 @@ fn needed(res: &LinuxResources) -> Vec<&'static str> {
         v.push("memory");
     }
     if let Some(c) = res.cpu() {
-        if c.shares().is_some() || c.quota().is_some() || c.period().is_some() || c.burst().is_some() || c.idle().is_some() {
+        if c.shares().is_some()
+            || c.quota().is_some()
+            || c.period().is_some()
+            || c.burst().is_some()
+            || c.idle().is_some()
+        {
             v.push("cpu");
         }
         if c.cpus().is_some() || c.mems().is_some() {
@@ -61,7 +68,11 @@ fn needed(res: &LinuxResources) -> Vec<&'static str> {
     if res.block_io().is_some() {
         v.push("io");
     }
-    if res.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) {
+    if res
+        .hugepage_limits()
+        .as_ref()
+        .is_some_and(|h| !h.is_empty())
+    {
         v.push("hugetlb");
     }
     if res.rdma().as_ref().is_some_and(|r| !r.is_empty()) {
@@ -128,29 +139,55 @@ pub fn apply(res: &LinuxResources, root: &Path, dir: &Path) -> Result<()> {
     enable(root, dir, &needed)?;
     if let Some(m) = res.memory() {
         if m.kernel().is_some() || m.kernel_tcp().is_some() {
-            crate::logging::debug("linux.resources.memory.kernel/kernelTCP ignored: cgroup v2 has no kmem limits");
+            crate::logging::debug(
+                "linux.resources.memory.kernel/kernelTCP ignored: cgroup v2 has no kmem limits",
+            );
         }
         if m.swappiness().is_some_and(|s| s != 0) {
-            return Err(Error::invalid("linux.resources.memory.swappiness: cgroup v2 has no per-cgroup swappiness"));
+            return Err(Error::invalid(
+                "linux.resources.memory.swappiness: cgroup v2 has no per-cgroup swappiness",
+            ));
         }
         if m.disable_oom_killer() == Some(true) {
-            return Err(Error::invalid("linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer"));
+            return Err(Error::invalid(
+                "linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer",
+            ));
         }
         let limit = m.limit().unwrap_or(0);
         if limit != 0 {
-            set(dir, "memory.max", &v2_limit(limit), "linux.resources.memory.limit")?;
+            set(
+                dir,
+                "memory.max",
+                &v2_limit(limit),
+                "linux.resources.memory.limit",
+            )?;
         }
         let swap = swap_to_v2(m.swap().unwrap_or(0), limit)?;
         if swap != 0 {
-            set(dir, "memory.swap.max", &v2_limit(swap), "linux.resources.memory.swap")?;
+            set(
+                dir,
+                "memory.swap.max",
+                &v2_limit(swap),
+                "linux.resources.memory.swap",
+            )?;
         }
         if let Some(r) = m.reservation().filter(|r| *r != 0) {
-            set(dir, "memory.low", &v2_limit(r), "linux.resources.memory.reservation")?;
+            set(
+                dir,
+                "memory.low",
+                &v2_limit(r),
+                "linux.resources.memory.reservation",
+            )?;
         }
     }
     if let Some(c) = res.cpu() {
         if let Some(s) = c.shares().filter(|s| *s != 0) {
-            set(dir, "cpu.weight", &shares_to_weight(s).to_string(), "linux.resources.cpu.shares")?;
+            set(
+                dir,
+                "cpu.weight",
+                &shares_to_weight(s).to_string(),
+                "linux.resources.cpu.shares",
+            )?;
         }
         if c.quota().is_some() || c.period().is_some() {
             let quota = match c.quota() {
@@ -164,10 +201,19 @@ pub fn apply(res: &LinuxResources, root: &Path, dir: &Path) -> Result<()> {
             set(dir, "cpu.max", &line, "linux.resources.cpu.quota")?;
         }
         if let Some(b) = c.burst() {
-            set(dir, "cpu.max.burst", &b.to_string(), "linux.resources.cpu.burst")?;
+            set(
+                dir,
+                "cpu.max.burst",
+                &b.to_string(),
+                "linux.resources.cpu.burst",
+            )?;
         }
-        if c.realtime_runtime().is_some_and(|r| r != 0) || c.realtime_period().is_some_and(|p| p != 0) {
-            return Err(Error::invalid("linux.resources.cpu.realtimeRuntime: cgroup v2 has no realtime bandwidth files"));
+        if c.realtime_runtime().is_some_and(|r| r != 0)
+            || c.realtime_period().is_some_and(|p| p != 0)
+        {
+            return Err(Error::invalid(
+                "linux.resources.cpu.realtimeRuntime: cgroup v2 has no realtime bandwidth files",
+            ));
         }
         if let Some(i) = c.idle() {
             set(dir, "cpu.idle", &i.to_string(), "linux.resources.cpu.idle")?;
@@ -180,55 +226,125 @@ pub fn apply(res: &LinuxResources, root: &Path, dir: &Path) -> Result<()> {
         }
     }
     if let Some(p) = res.pids() {
-        set(dir, "pids.max", &v2_limit(if p.limit() <= 0 { -1 } else { p.limit() }), "linux.resources.pids.limit")?;
+        set(
+            dir,
+            "pids.max",
+            &v2_limit(if p.limit() <= 0 { -1 } else { p.limit() }),
+            "linux.resources.pids.limit",
+        )?;
     }
     if let Some(b) = res.block_io() {
         let bfq = dir.join("io.bfq.weight").exists();
         if let Some(w) = b.weight().filter(|w| *w != 0) {
             if bfq {
-                set(dir, "io.bfq.weight", &w.to_string(), "linux.resources.blockIO.weight")?;
+                set(
+                    dir,
+                    "io.bfq.weight",
+                    &w.to_string(),
+                    "linux.resources.blockIO.weight",
+                )?;
             } else {
-                set(dir, "io.weight", &blkio_weight_to_io_weight(w).to_string(), "linux.resources.blockIO.weight")?;
+                set(
+                    dir,
+                    "io.weight",
+                    &blkio_weight_to_io_weight(w).to_string(),
+                    "linux.resources.blockIO.weight",
+                )?;
             }
         }
         if b.leaf_weight().is_some_and(|w| w != 0) {
-            return Err(Error::invalid("linux.resources.blockIO.leafWeight: cgroup v2 has no leaf weight"));
+            return Err(Error::invalid(
+                "linux.resources.blockIO.leafWeight: cgroup v2 has no leaf weight",
+            ));
         }
         for (i, d) in b.weight_device().iter().flatten().enumerate() {
             if let Some(w) = d.weight() {
                 let field = format!("linux.resources.blockIO.weightDevice[{i}]");
                 if bfq {
-                    set(dir, "io.bfq.weight", &format!("{}:{} {w}", d.major(), d.minor()), &field)?;
+                    set(
+                        dir,
+                        "io.bfq.weight",
+                        &format!("{}:{} {w}", d.major(), d.minor()),
+                        &field,
+                    )?;
                 } else {
-                    set(dir, "io.weight", &format!("{}:{} {}", d.major(), d.minor(), blkio_weight_to_io_weight(w)), &field)?;
+                    set(
+                        dir,
+                        "io.weight",
+                        &format!(
+                            "{}:{} {}",
+                            d.major(),
+                            d.minor(),
+                            blkio_weight_to_io_weight(w)
+                        ),
+                        &field,
+                    )?;
                 }
             }
         }
         for (name, key, list) in [
-            ("throttleReadBpsDevice", "rbps", b.throttle_read_bps_device()),
-            ("throttleWriteBpsDevice", "wbps", b.throttle_write_bps_device()),
-            ("throttleReadIOPSDevice", "riops", b.throttle_read_iops_device()),
-            ("throttleWriteIOPSDevice", "wiops", b.throttle_write_iops_device()),
+            (
+                "throttleReadBpsDevice",
+                "rbps",
+                b.throttle_read_bps_device(),
+            ),
+            (
+                "throttleWriteBpsDevice",
+                "wbps",
+                b.throttle_write_bps_device(),
+            ),
+            (
+                "throttleReadIOPSDevice",
+                "riops",
+                b.throttle_read_iops_device(),
+            ),
+            (
+                "throttleWriteIOPSDevice",
+                "wiops",
+                b.throttle_write_iops_device(),
+            ),
         ] {
             for (i, d) in list.iter().flatten().enumerate() {
                 let field = format!("linux.resources.blockIO.{name}[{i}]");
-                set(dir, "io.max", &format!("{}:{} {key}={}", d.major(), d.minor(), d.rate()), &field)?;
+                set(
+                    dir,
+                    "io.max",
+                    &format!("{}:{} {key}={}", d.major(), d.minor(), d.rate()),
+                    &field,
+                )?;
             }
         }
     }
     for (i, h) in res.hugepage_limits().iter().flatten().enumerate() {
-        set(dir, &format!("hugetlb.{}.max", h.page_size()), &h.limit().to_string(), &format!("linux.resources.hugepageLimits[{i}]"))?;
+        set(
+            dir,
+            &format!("hugetlb.{}.max", h.page_size()),
+            &h.limit().to_string(),
+            &format!("linux.resources.hugepageLimits[{i}]"),
+        )?;
     }
     if let Some(n) = res.network() {
         if n.class_id().is_some() || n.priorities().as_ref().is_some_and(|p| !p.is_empty()) {
-            return Err(Error::invalid("linux.resources.network: net_cls/net_prio do not exist on cgroup v2"));
+            return Err(Error::invalid(
+                "linux.resources.network: net_cls/net_prio do not exist on cgroup v2",
+            ));
         }
     }
     for (dev, l) in res.rdma().iter().flatten() {
-        set(dir, "rdma.max", &rdma_line(dev, l), &format!("linux.resources.rdma.{dev}"))?;
+        set(
+            dir,
+            "rdma.max",
+            &rdma_line(dev, l),
+            &format!("linux.resources.rdma.{dev}"),
+        )?;
     }
     if let Some(u) = res.unified().as_ref().filter(|u| !u.is_empty()) {
         unified_map(root, dir, u)?;
+    }
+    if let Some(list) = res.devices() {
+        // The program stays attached to the cgroup after its fd is closed.
+        super::devices::load_and_attach(dir, &super::devices::effective_rules(Some(list))?)
+            .context("linux.resources.devices")?;
     }
     Ok(())
 }

@@ -69,9 +69,13 @@ pub fn create(g: &Global, o: &CreateOpts, id: &str) -> Result<Created> {
     let res = (|| -> Result<State> {
         let fifo = make_fifo(&container.fifo_path())?;
         cg.create()?;
-        if let Some(res) = linux.resources() {
-            cg.apply(res)?;
+        // Always apply: with no device rules in the config the container still gets
+        // deny-all plus runc's default device allowlist.
+        let mut res = linux.resources().clone().unwrap_or_default();
+        if res.devices().is_none() {
+            res.set_devices(Some(Vec::new()));
         }
+        cg.apply(&res)?;
         let launch = Launch {
             id,
             bundle: &bundle,

@@ -18,11 +18,21 @@ pub fn run(g: &Global, a: &KillArgs) -> Result<i32> {
         .load()?
         .ok_or(Error::NotFound)
         .with_context(|| a.id.clone())?;
-    if status::derive(&st, &c.dir) == Status::Stopped {
+    let s = status::derive(&st, &c.dir);
+    if s == Status::Stopped {
         return Err(Error::NotRunning).with_context(|| a.id.clone());
     }
+    // A task frozen by the v1 freezer does not die of SIGKILL (not even through the unified
+    // cgroup.kill of a hybrid host) until thawed: thaw a paused container after killing it, as
+    // runc does.
+    let thaw_if_killed = || {
+        if sig == libc::SIGKILL && s == Status::Paused {
+            cgroups::thaw(&st.cgroup);
+        }
+    };
     if a.all {
         cgroups::signal_all(&st.cgroup, sig).with_context(|| format!("kill --all {}", a.id))?;
+        thaw_if_killed();
         return Ok(0);
     }
     let pidfd = pidfd_open(st.pid)
@@ -32,5 +42,6 @@ pub fn run(g: &Global, a: &KillArgs) -> Result<i32> {
         return Err(Error::NotRunning).with_context(|| a.id.clone());
     }
     pidfd_send_signal(&pidfd, sig).with_context(|| format!("kill {}", a.id))?;
+    thaw_if_killed();
     Ok(0)
 }

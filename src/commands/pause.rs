@@ -8,7 +8,10 @@ use crate::error::{Context, Error, Result};
 
 fn open(g: &Global, id: &str) -> Result<(Container, crate::container::State, Status)> {
     let c = Container::open(&g.root, id)?;
-    let st = c.load()?.ok_or(Error::NotFound).with_context(|| id.to_string())?;
+    let st = c
+        .load()?
+        .ok_or(Error::NotFound)
+        .with_context(|| id.to_string())?;
     let s = status::derive(&st, &c.dir);
     Ok((c, st, s))
 }
@@ -27,7 +30,10 @@ pub fn pause(g: &Global, id: &str) -> Result<i32> {
 pub fn resume(g: &Global, id: &str) -> Result<i32> {
     let (_c, st, s) = open(g, id)?;
     if s != Status::Paused {
-        return Err(Error::invalid(format!("resume {id}: container not paused (it is {})", s.as_str())));
+        return Err(Error::invalid(format!(
+            "resume {id}: container not paused (it is {})",
+            s.as_str()
+        )));
     }
     cgroups::freeze(&st.cgroup, false).with_context(|| format!("resume {id}"))?;
     Ok(0)

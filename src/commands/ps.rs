@@ -18,16 +18,31 @@ pub fn run(g: &Global, a: &PsArgs) -> Result<i32> {
     match a.format.as_str() {
         "json" => println!("{}", serde_json::to_string(&pids).expect("serializes")),
         "table" => print!("{}", table(&pids, &a.ps_args)?),
-        f => return Err(Error::invalid(format!("--format: invalid format {f:?} (table or json)"))),
+        f => {
+            return Err(Error::invalid(format!(
+                "--format: invalid format {f:?} (table or json)"
+            )))
+        }
     }
     Ok(0)
 }
 
 fn table(pids: &[i32], args: &[String]) -> Result<String> {
-    let args: Vec<String> = if args.is_empty() { vec!["-ef".into()] } else { args.to_vec() };
-    let out = std::process::Command::new("ps").args(&args).output().context("run ps")?;
+    let args: Vec<String> = if args.is_empty() {
+        vec!["-ef".into()]
+    } else {
+        args.to_vec()
+    };
+    let out = std::process::Command::new("ps")
+        .args(&args)
+        .output()
+        .context("run ps")?;
     if !out.status.success() {
-        return Err(Error::Msg(format!("ps {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim())));
+        return Err(Error::Msg(format!(
+            "ps {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
     }
     filter(&String::from_utf8_lossy(&out.stdout), pids)
 }
@@ -42,7 +57,11 @@ pub fn filter(ps_out: &str, pids: &[i32]) -> Result<String> {
         .ok_or_else(|| Error::invalid("ps: its output has no PID column"))?;
     let mut out = format!("{header}\n");
     for l in lines {
-        if l.split_whitespace().nth(col).and_then(|p| p.parse::<i32>().ok()).is_some_and(|p| pids.contains(&p)) {
+        if l.split_whitespace()
+            .nth(col)
+            .and_then(|p| p.parse::<i32>().ok())
+            .is_some_and(|p| pids.contains(&p))
+        {
             out.push_str(l);
             out.push('\n');
         }
@@ -55,7 +74,10 @@ mod tests {
     #[test]
     fn filters_by_the_pid_column() {
         let ps = "UID   PID  PPID C STIME TTY TIME CMD\nroot    1     0 0 10:00 ?   00:00:01 init\nroot   42     1 0 10:00 ?   00:00:00 sleep 9\n";
-        assert_eq!(super::filter(ps, &[42]).unwrap(), "UID   PID  PPID C STIME TTY TIME CMD\nroot   42     1 0 10:00 ?   00:00:00 sleep 9\n");
+        assert_eq!(
+            super::filter(ps, &[42]).unwrap(),
+            "UID   PID  PPID C STIME TTY TIME CMD\nroot   42     1 0 10:00 ?   00:00:00 sleep 9\n"
+        );
         assert!(super::filter("A B\n1 2\n", &[1]).is_err());
     }
 }

@@ -15,34 +15,45 @@ use crate::error::{Context, Error, Result};
 /// Apply new resources.
 pub fn run(g: &Global, a: &UpdateArgs) -> Result<i32> {
     if a.l3_cache_schema.is_some() || a.mem_bw_schema.is_some() {
-        return Err(Error::invalid("--l3-cache-schema/--mem-bw-schema: Intel RDT is not supported"));
+        return Err(Error::invalid(
+            "--l3-cache-schema/--mem-bw-schema: Intel RDT is not supported",
+        ));
     }
     let mut v = match a.resources.as_deref() {
         None => json!({}),
         Some(src) => {
             let text = if src == "-" {
                 let mut s = String::new();
-                std::io::stdin().read_to_string(&mut s).context("read resources from stdin")?;
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .context("read resources from stdin")?;
                 s
             } else {
                 std::fs::read_to_string(src).with_context(|| format!("--resources {src}"))?
             };
-            serde_json::from_str(&text).map_err(|e| Error::invalid(format!("--resources: malformed JSON: {e}")))?
+            serde_json::from_str(&text)
+                .map_err(|e| Error::invalid(format!("--resources: malformed JSON: {e}")))?
         }
     };
     apply_flags(&mut v, a)?;
     prune_zeros(&mut v);
-    let res: oci_spec::runtime::LinuxResources = serde_path_to_error::deserialize(v.clone()).map_err(|e| {
-        Error::invalid(format!("--resources: {}: {}", e.path(), e.inner()))
-    })?;
+    let res: oci_spec::runtime::LinuxResources = serde_path_to_error::deserialize(v.clone())
+        .map_err(|e| Error::invalid(format!("--resources: {}: {}", e.path(), e.inner())))?;
 
     let c = Container::open(&g.root, &a.id)?;
-    let st = c.load()?.ok_or(Error::NotFound).with_context(|| a.id.clone())?;
+    let st = c
+        .load()?
+        .ok_or(Error::NotFound)
+        .with_context(|| a.id.clone())?;
     if status::derive(&st, &c.dir) == Status::Stopped {
         return Err(Error::NotRunning).with_context(|| format!("update {}", a.id));
     }
     if let Some(limit) = v.pointer("/memory/limit").and_then(Value::as_i64) {
-        if v.pointer("/memory/checkBeforeUpdate").and_then(Value::as_bool) == Some(true) && limit > 0 {
+        if v.pointer("/memory/checkBeforeUpdate")
+            .and_then(Value::as_bool)
+            == Some(true)
+            && limit > 0
+        {
             check_usage_below(&st.cgroup, limit)?;
         }
     }
@@ -76,12 +87,20 @@ fn apply_flags(v: &mut Value, a: &UpdateArgs) -> Result<()> {
     if let Some(w) = a.blkio_weight {
         set(v, "blockIO", "weight", json!(w));
     }
-    for (key, val) in [("period", a.cpu_period), ("burst", a.cpu_burst), ("shares", a.cpu_share), ("realtimePeriod", a.cpu_rt_period)] {
+    for (key, val) in [
+        ("period", a.cpu_period),
+        ("burst", a.cpu_burst),
+        ("shares", a.cpu_share),
+        ("realtimePeriod", a.cpu_rt_period),
+    ] {
         if let Some(x) = val {
             set(v, "cpu", key, json!(x));
         }
     }
-    for (key, val) in [("quota", a.cpu_quota), ("realtimeRuntime", a.cpu_rt_runtime)] {
+    for (key, val) in [
+        ("quota", a.cpu_quota),
+        ("realtimeRuntime", a.cpu_rt_runtime),
+    ] {
         if let Some(x) = val {
             set(v, "cpu", key, json!(x));
         }
@@ -127,7 +146,9 @@ pub fn parse_bytes(s: &str) -> Result<i64> {
     if t == "-1" {
         return Ok(-1);
     }
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: f64 = num.parse().map_err(|_| bad())?;
     let unit = unit.trim().to_ascii_lowercase();
@@ -171,8 +192,16 @@ mod tests {
     #[test]
     fn flags_override_the_file() {
         let mut v = json!({"memory": {"limit": 1}});
-        let a = UpdateArgs { memory: Some("64m".into()), pids_limit: Some(10), cpu_quota: Some(-1), ..Default::default() };
+        let a = UpdateArgs {
+            memory: Some("64m".into()),
+            pids_limit: Some(10),
+            cpu_quota: Some(-1),
+            ..Default::default()
+        };
         apply_flags(&mut v, &a).unwrap();
-        assert_eq!(v, json!({"memory": {"limit": 64 << 20}, "pids": {"limit": 10}, "cpu": {"quota": -1}}));
+        assert_eq!(
+            v,
+            json!({"memory": {"limit": 64 << 20}, "pids": {"limit": 10}, "cpu": {"quota": -1}})
+        );
     }
 }
