@@ -1025,3 +1025,31 @@ fn kill_with_sigkill_of_a_paused_container_kills_it() {
         assert_no_leftovers(&env, &id);
     }
 }
+
+#[test]
+fn kill_all_with_a_catchable_signal_keeps_a_paused_container_paused() {
+    require_root!();
+    let env = Env::new();
+    let b = env.bundle(&["sh", "-c", "trap 'echo got-term; exit 0' TERM; echo ready; while :; do sleep 0.05; done"]);
+    let id = env.id("killpaused");
+    let out = env.create_ok(&b, &id);
+    assert!(env.hull(&["start", &id]).status.success());
+    for _ in 0..200 {
+        if std::fs::read_to_string(&out).unwrap().contains("ready") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(env.hull(&["pause", &id]).status.success());
+    let o = env.hull(&["kill", "--all", &id, "TERM"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // Still paused: the signal waits for resume.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(env.status(&id), "paused");
+    assert!(!std::fs::read_to_string(&out).unwrap().contains("got-term"));
+    assert!(env.hull(&["resume", &id]).status.success());
+    env.wait_status(&id, "stopped");
+    assert!(std::fs::read_to_string(&out).unwrap().contains("got-term"));
+    assert!(env.hull(&["delete", &id]).status.success());
+    assert_no_leftovers(&env, &id);
+}

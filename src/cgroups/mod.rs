@@ -513,12 +513,14 @@ pub fn signal_all(state: &CgroupState, sig: i32) -> Result<()> {
             return write_file(&p.join("cgroup.kill"), "1");
         }
     }
-    let frozen = freeze(state, true).is_ok();
+    // Freeze so nothing forks past the signal; a container that was paused stays paused.
+    let was_frozen = is_frozen(state);
+    let froze = !was_frozen && freeze(state, true).is_ok();
     for pid in pids(state) {
         // SAFETY: kill(2) with a pid listed in the container's own cgroup, frozen meanwhile.
         unsafe { libc::kill(pid, sig) };
     }
-    if frozen {
+    if froze {
         freeze(state, false)?;
     }
     Ok(())
