@@ -37,10 +37,12 @@ pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     res.with_context(|| format!("write {}", path.display()))
 }
 
-/// Write `data` to an existing kernel interface file (no create, no truncate games).
+/// Write `data` to an existing kernel interface file (no create; O_TRUNC is a no-op on procfs
+/// and cgroupfs and keeps fake trees in unit tests faithful).
 pub fn write_file(path: &Path, data: &str) -> Result<()> {
     let mut f = OpenOptions::new()
         .write(true)
+        .truncate(true)
         .custom_flags(libc::O_CLOEXEC)
         .open(path)
         .with_context(|| format!("open {}", path.display()))?;

@@ -1030,7 +1030,11 @@ fn kill_with_sigkill_of_a_paused_container_kills_it() {
 fn kill_all_with_a_catchable_signal_keeps_a_paused_container_paused() {
     require_root!();
     let env = Env::new();
-    let b = env.bundle(&["sh", "-c", "trap 'echo got-term; exit 0' TERM; echo ready; while :; do sleep 0.05; done"]);
+    let b = env.bundle(&[
+        "sh",
+        "-c",
+        "trap 'echo got-term; exit 0' TERM; echo ready; while :; do sleep 0.05; done",
+    ]);
     let id = env.id("killpaused");
     let out = env.create_ok(&b, &id);
     assert!(env.hull(&["start", &id]).status.success());
@@ -1052,4 +1056,51 @@ fn kill_all_with_a_catchable_signal_keeps_a_paused_container_paused() {
     assert!(std::fs::read_to_string(&out).unwrap().contains("got-term"));
     assert!(env.hull(&["delete", &id]).status.success());
     assert_no_leftovers(&env, &id);
+}
+
+#[test]
+fn an_existing_cgroup_is_joined_and_left_in_place() {
+    require_root!();
+    let env = Env::new();
+    let id = env.id("joinexisting");
+    let rel = format!("hull-pre-{id}");
+    // Made beforehand (as an engine or an operator would), in every hierarchy.
+    let made: Vec<std::path::PathBuf> = std::fs::read_dir("/sys/fs/cgroup")
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("cgroup.procs").exists() && std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir()))
+        .map(|p| p.join(&rel))
+        .collect();
+    struct Cleanup(Vec<std::path::PathBuf>);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            for d in &self.0 {
+                let _ = std::fs::remove_dir(d);
+            }
+        }
+    }
+    let _guard = Cleanup(made.clone());
+    for d in &made {
+        std::fs::create_dir(d).unwrap();
+        if d.starts_with("/sys/fs/cgroup/cpuset") {
+            for f in ["cpuset.cpus", "cpuset.mems"] {
+                let v = std::fs::read_to_string(d.parent().unwrap().join(f)).unwrap();
+                std::fs::write(d.join(f), v.trim()).unwrap();
+            }
+        }
+    }
+    let mut b = env.bundle(&["sleep", "100"]);
+    b.edit(|c| c["linux"]["cgroupsPath"] = format!("/{rel}").into());
+    env.create_ok(&b, &id);
+    let pid = env.state(&id)["pid"].as_i64().unwrap().to_string();
+    for d in &made {
+        let procs = std::fs::read_to_string(d.join("cgroup.procs")).unwrap();
+        assert!(procs.lines().any(|l| l == pid), "{} does not hold {pid}", d.display());
+    }
+    assert!(env.hull(&["delete", &id]).status.success());
+    // hull did not create them, so hull does not remove them.
+    for d in &made {
+        assert!(d.exists(), "{} was removed", d.display());
+    }
 }

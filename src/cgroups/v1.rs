@@ -415,3 +415,128 @@ fn blkio(b: &LinuxBlockIo, dir_of: DirOf) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// A fake v1 layout: one directory per controller with its files.
+    fn tree(files: &[(&str, &[&str])]) -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        for (ctrl, names) in files {
+            let d = t.path().join(ctrl);
+            fs::create_dir_all(&d).unwrap();
+            for n in *names {
+                fs::write(d.join(n), "").unwrap();
+            }
+        }
+        t
+    }
+
+    fn res(v: serde_json::Value) -> LinuxResources {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn run(t: &tempfile::TempDir, r: &LinuxResources) -> Result<()> {
+        let root = t.path().to_path_buf();
+        let dir_of = move |c: &str| Some(root.join(c)).filter(|p| p.exists());
+        apply(r, &dir_of, None)
+    }
+
+    #[test]
+    fn memory_cpu_pids_land_in_v1_files() {
+        let t = tree(&[
+            (
+                "memory",
+                &[
+                    "memory.limit_in_bytes",
+                    "memory.memsw.limit_in_bytes",
+                    "memory.soft_limit_in_bytes",
+                    "memory.swappiness",
+                    "memory.oom_control",
+                ],
+            ),
+            (
+                "cpu",
+                &["cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us"],
+            ),
+            ("cpuset", &["cpuset.cpus", "cpuset.mems"]),
+            ("pids", &["pids.max"]),
+        ]);
+        fs::write(t.path().join("cpu/cpu.shares"), "512").unwrap(); // the fake kernel "keeps" it
+        let r = res(serde_json::json!({
+            "memory": {"limit": 1000, "swap": 2000, "reservation": 500, "swappiness": 0, "disableOOMKiller": true},
+            "cpu": {"shares": 512, "quota": 5000, "period": 10000, "cpus": "1"},
+            "pids": {"limit": 7}
+        }));
+        run(&t, &r).unwrap();
+        let read = |f: &str| fs::read_to_string(t.path().join(f)).unwrap();
+        assert_eq!(read("memory/memory.limit_in_bytes"), "1000");
+        assert_eq!(read("memory/memory.memsw.limit_in_bytes"), "2000");
+        assert_eq!(read("memory/memory.soft_limit_in_bytes"), "500");
+        assert_eq!(read("memory/memory.swappiness"), "0");
+        assert_eq!(read("memory/memory.oom_control"), "1");
+        assert_eq!(read("cpu/cpu.cfs_quota_us"), "5000");
+        assert_eq!(read("cpu/cpu.cfs_period_us"), "10000");
+        assert_eq!(read("cpuset/cpuset.cpus"), "1");
+        assert_eq!(read("pids/pids.max"), "7");
+    }
+
+    #[test]
+    fn missing_controllers_and_files_are_named() {
+        let t = tree(&[
+            ("memory", &["memory.limit_in_bytes"]),
+            ("blkio", &["blkio.throttle.read_bps_device"]),
+        ]);
+        for (v, want) in [
+            (
+                serde_json::json!({"pids": {"limit": 3}}),
+                "linux.resources.pids: the pids cgroup controller is not available",
+            ),
+            (
+                serde_json::json!({"memory": {"limit": 10, "swap": 20}}),
+                "linux.resources.memory.swap: ",
+            ),
+            (
+                serde_json::json!({"blockIO": {"weight": 100}}),
+                "linux.resources.blockIO.weight: this host's blkio cgroup has neither",
+            ),
+            (
+                serde_json::json!({"network": {"classID": 1}}),
+                "linux.resources.network.classID: the net_cls cgroup controller",
+            ),
+            (
+                serde_json::json!({"unified": {"memory.high": "1"}}),
+                "linux.resources.unified: cgroup v2 keys need",
+            ),
+            (
+                serde_json::json!({"memory": {"swappiness": 101}}),
+                "linux.resources.memory.swappiness: 101 is above 100",
+            ),
+        ] {
+            let e = run(&t, &res(v)).unwrap_err().render();
+            assert!(e.starts_with(want), "{e}");
+        }
+        // Zero and unset values need nothing from the host.
+        run(
+            &t,
+            &res(serde_json::json!({"pids": null, "cpu": {"shares": 0}, "memory": {}})),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn bfq_weight_file_is_used_when_cfq_is_gone() {
+        let t = tree(&[("blkio", &["blkio.bfq.weight", "blkio.bfq.weight_device"])]);
+        run(&t, &res(serde_json::json!({"blockIO": {"weight": 300, "weightDevice": [{"major": 8, "minor": 0, "weight": 200}]}}))).unwrap();
+        assert_eq!(
+            fs::read_to_string(t.path().join("blkio/blkio.bfq.weight")).unwrap(),
+            "300"
+        );
+        assert_eq!(
+            fs::read_to_string(t.path().join("blkio/blkio.bfq.weight_device")).unwrap(),
+            "8:0 200"
+        );
+    }
+}

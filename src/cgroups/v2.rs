@@ -33,11 +33,19 @@ pub fn enable(root: &Path, dir: &Path, controllers: &[&str]) -> Result<()> {
         }
         let file = cur.join("cgroup.subtree_control");
         let have = std::fs::read_to_string(&file).unwrap_or_default();
-        for c in controllers {
-            if !have.split_whitespace().any(|x| x == *c) {
-                crate::fsutil::write_file(&file, &format!("+{c}"))
-                    .with_context(|| format!("enable the {c} controller"))?;
-            }
+        let missing: Vec<String> = controllers
+            .iter()
+            .filter(|c| {
+                !have
+                    .split_whitespace()
+                    .any(|x| x.trim_start_matches('+') == **c)
+            })
+            .map(|c| format!("+{c}"))
+            .collect();
+        if !missing.is_empty() {
+            // One write: the kernel takes a space-separated list.
+            crate::fsutil::write_file(&file, &missing.join(" "))
+                .with_context(|| format!("enable {} in {}", missing.join(" "), file.display()))?;
         }
     }
     Ok(())
@@ -347,4 +355,166 @@ pub fn apply(res: &LinuxResources, root: &Path, dir: &Path) -> Result<()> {
             .context("linux.resources.devices")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// A fake cgroup2 tree: root offering every controller, /hull/c1 with the interface files.
+    fn tree() -> (tempfile::TempDir, std::path::PathBuf) {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().to_path_buf();
+        fs::write(
+            root.join("cgroup.controllers"),
+            "cpuset cpu io memory hugetlb pids rdma misc\n",
+        )
+        .unwrap();
+        fs::write(root.join("cgroup.subtree_control"), "").unwrap();
+        let dir = root.join("hull/c1");
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(root.join("hull/cgroup.subtree_control"), "").unwrap();
+        for f in [
+            "memory.max",
+            "memory.swap.max",
+            "memory.low",
+            "cpu.weight",
+            "cpu.max",
+            "cpu.max.burst",
+            "cpu.idle",
+            "cpuset.cpus",
+            "cpuset.mems",
+            "pids.max",
+            "io.weight",
+            "io.max",
+            "hugetlb.2MB.max",
+            "rdma.max",
+            "memory.high",
+        ] {
+            fs::write(dir.join(f), "").unwrap();
+        }
+        (t, dir)
+    }
+
+    fn res(v: serde_json::Value) -> LinuxResources {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn read(dir: &Path, f: &str) -> String {
+        fs::read_to_string(dir.join(f)).unwrap()
+    }
+
+    #[test]
+    fn every_resource_lands_in_its_v2_file() {
+        let (t, dir) = tree();
+        let r = res(serde_json::json!({
+            "memory": {"limit": 1048576, "swap": 3145728, "reservation": 524288},
+            "cpu": {"shares": 1024, "quota": 50000, "period": 100000, "burst": 1000, "idle": 0, "cpus": "0-1", "mems": "0"},
+            "pids": {"limit": 0},
+            "blockIO": {"weight": 500, "throttleWriteIOPSDevice": [{"major": 8, "minor": 0, "rate": 100}]},
+            "hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}],
+            "rdma": {"mlx5_0": {"hcaHandles": 3}},
+            "unified": {"memory.high": "2097152"}
+        }));
+        apply(&r, t.path(), &dir).unwrap();
+        assert_eq!(read(&dir, "memory.max"), "1048576");
+        assert_eq!(
+            read(&dir, "memory.swap.max"),
+            "2097152",
+            "swap.max is swap minus memory"
+        );
+        assert_eq!(read(&dir, "memory.low"), "524288");
+        assert_eq!(read(&dir, "cpu.weight"), "100");
+        assert_eq!(read(&dir, "cpu.max"), "50000 100000");
+        assert_eq!(read(&dir, "cpu.max.burst"), "1000");
+        assert_eq!(read(&dir, "cpuset.cpus"), "0-1");
+        assert_eq!(read(&dir, "pids.max"), "max");
+        assert_eq!(read(&dir, "io.weight"), "4950");
+        assert_eq!(read(&dir, "io.max"), "8:0 wiops=100");
+        assert_eq!(read(&dir, "hugetlb.2MB.max"), "4194304");
+        assert_eq!(read(&dir, "rdma.max"), "mlx5_0 hca_handle=3 hca_object=max");
+        assert_eq!(read(&dir, "memory.high"), "2097152");
+        // Controllers enabled in every ancestor, not in the container's own dir.
+        for sc in [
+            t.path().join("cgroup.subtree_control"),
+            t.path().join("hull/cgroup.subtree_control"),
+        ] {
+            let line = fs::read_to_string(sc).unwrap();
+            for c in [
+                "+memory", "+cpu", "+cpuset", "+pids", "+io", "+hugetlb", "+rdma",
+            ] {
+                assert!(line.split(' ').any(|x| x == c), "{c} missing in {line:?}");
+            }
+        }
+        assert!(!dir.join("cgroup.subtree_control").exists());
+    }
+
+    #[test]
+    fn quota_max_and_unlimited_memory() {
+        let (t, dir) = tree();
+        apply(
+            &res(
+                serde_json::json!({"memory": {"limit": -1}, "cpu": {"quota": -1, "period": 20000}}),
+            ),
+            t.path(),
+            &dir,
+        )
+        .unwrap();
+        assert_eq!(read(&dir, "memory.max"), "max");
+        assert_eq!(
+            read(&dir, "memory.swap.max"),
+            "max",
+            "unlimited memory with unset swap: both unlimited"
+        );
+        assert_eq!(read(&dir, "cpu.max"), "max 20000");
+    }
+
+    #[test]
+    fn v1_only_fields_are_refused_by_name() {
+        let (t, dir) = tree();
+        for (v, field) in [
+            (
+                serde_json::json!({"memory": {"swappiness": 10}}),
+                "linux.resources.memory.swappiness",
+            ),
+            (
+                serde_json::json!({"memory": {"disableOOMKiller": true}}),
+                "linux.resources.memory.disableOOMKiller",
+            ),
+            (
+                serde_json::json!({"cpu": {"realtimeRuntime": 100}}),
+                "linux.resources.cpu.realtimeRuntime",
+            ),
+            (
+                serde_json::json!({"network": {"classID": 5}}),
+                "linux.resources.network",
+            ),
+            (
+                serde_json::json!({"unified": {"nope.file": "1"}}),
+                "linux.resources.unified.nope.file",
+            ),
+            (
+                serde_json::json!({"unified": {"../x": "1"}}),
+                "linux.resources.unified.../x",
+            ),
+        ] {
+            let e = apply(&res(v), t.path(), &dir).unwrap_err().render();
+            assert!(e.starts_with(field), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_controller_the_host_lacks_is_named() {
+        let (t, dir) = tree();
+        fs::write(t.path().join("cgroup.controllers"), "cpu memory\n").unwrap();
+        let e = apply(
+            &res(serde_json::json!({"pids": {"limit": 5}})),
+            t.path(),
+            &dir,
+        )
+        .unwrap_err()
+        .render();
+        assert!(e.contains("pids controller is not available"), "{e}");
+    }
 }
