@@ -18,7 +18,11 @@ macro_rules! require_v2 {
     () => {
         require_root!();
         if !is_pure_v2() {
-            eprintln!("skipped: needs a pure cgroup v2 host (this host mounts cgroup v1 at /sys/fs/cgroup)");
+            // Straight to fd 2: libtest captures eprintln!, and a skip must be seen.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                b"skipped: needs a pure cgroup v2 host (this host mounts cgroup v1 at /sys/fs/cgroup)\n",
+            );
             return;
         }
     };
