@@ -1069,7 +1069,10 @@ fn an_existing_cgroup_is_joined_and_left_in_place() {
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.join("cgroup.procs").exists() && std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir()))
+        .filter(|p| {
+            p.join("cgroup.procs").exists()
+                && std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir())
+        })
         .map(|p| p.join(&rel))
         .collect();
     struct Cleanup(Vec<std::path::PathBuf>);
@@ -1096,7 +1099,11 @@ fn an_existing_cgroup_is_joined_and_left_in_place() {
     let pid = env.state(&id)["pid"].as_i64().unwrap().to_string();
     for d in &made {
         let procs = std::fs::read_to_string(d.join("cgroup.procs")).unwrap();
-        assert!(procs.lines().any(|l| l == pid), "{} does not hold {pid}", d.display());
+        assert!(
+            procs.lines().any(|l| l == pid),
+            "{} does not hold {pid}",
+            d.display()
+        );
     }
     assert!(env.hull(&["delete", &id]).status.success());
     // hull did not create them, so hull does not remove them.

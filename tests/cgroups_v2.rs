@@ -29,7 +29,10 @@ macro_rules! require_v2 {
 }
 
 fn cg(id: &str, file: &str) -> String {
-    std::fs::read_to_string(format!("/sys/fs/cgroup/hull/{id}/{file}")).unwrap().trim().to_string()
+    std::fs::read_to_string(format!("/sys/fs/cgroup/hull/{id}/{file}"))
+        .unwrap()
+        .trim()
+        .to_string()
 }
 
 #[test]
@@ -58,13 +61,23 @@ fn v2_limits_land_in_the_unified_files() {
 fn v2_device_filter_denies_what_the_rules_deny() {
     require_v2!();
     let env = Env::new();
-    let out = env.sh("head -c 1 /dev/zero | wc -c; mknod /tmp/sda b 8 0 && head -c 1 /tmp/sda; echo rc=$?", |c| {
-        for set in ["bounding", "effective", "permitted"] {
-            c["process"]["capabilities"][set] = serde_json::json!(["CAP_MKNOD", "CAP_DAC_OVERRIDE"]);
-        }
-    });
-    assert!(out.starts_with("1\n"), "/dev/zero is in the default allowlist: {out}");
-    assert!(out.contains("rc=1"), "block device 8:0 must be denied: {out}");
+    let out = env.sh(
+        "head -c 1 /dev/zero | wc -c; mknod /tmp/sda b 8 0 && head -c 1 /tmp/sda; echo rc=$?",
+        |c| {
+            for set in ["bounding", "effective", "permitted"] {
+                c["process"]["capabilities"][set] =
+                    serde_json::json!(["CAP_MKNOD", "CAP_DAC_OVERRIDE"]);
+            }
+        },
+    );
+    assert!(
+        out.starts_with("1\n"),
+        "/dev/zero is in the default allowlist: {out}"
+    );
+    assert!(
+        out.contains("rc=1"),
+        "block device 8:0 must be denied: {out}"
+    );
 }
 
 #[test]

@@ -9,6 +9,7 @@
 
 pub mod convert;
 pub mod devices;
+pub mod stats;
 pub mod v1;
 pub mod v2;
 
