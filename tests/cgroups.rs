@@ -1111,3 +1111,70 @@ fn an_existing_cgroup_is_joined_and_left_in_place() {
         assert!(d.exists(), "{} was removed", d.display());
     }
 }
+
+#[test]
+fn realtime_runtime_and_period_are_written_with_a_budget_lent_by_the_parents() {
+    require_root!();
+    let env = Env::new();
+    let out = env.sh(
+        "cat /sys/fs/cgroup/cpu/cpu.rt_period_us /sys/fs/cgroup/cpu/cpu.rt_runtime_us",
+        |c| {
+            c["linux"]["resources"] =
+                serde_json::json!({"cpu": {"realtimePeriod": 1000000, "realtimeRuntime": 20000}});
+        },
+    );
+    assert_eq!(out, "1000000\n20000\n");
+    // Above its period is refused before anything is made.
+    let mut b = env.bundle(&["true"]);
+    b.edit(|c| {
+        c["linux"]["resources"] =
+            serde_json::json!({"cpu": {"realtimePeriod": 1000, "realtimeRuntime": 2000}})
+    });
+    let id = env.id("rtbad");
+    let (code, _, err) = env.run(&b, &id);
+    assert_eq!(code, 1);
+    assert!(err.contains("linux.resources.cpu.realtimeRuntime"), "{err}");
+    assert_no_leftovers(&env, &id);
+}
+
+#[test]
+fn a_device_denied_by_the_rules_cannot_be_opened_in_the_container() {
+    require_root!();
+    let env = Env::new();
+    // CAP_MKNOD lets the shell make the nodes; the devices cgroup decides whether they open.
+    let script = "mknod /tmp/sda b 8 0; mknod /tmp/fuse c 10 229; \
+                  ls -l /tmp/sda; echo sda: $(head -c 0 /tmp/sda 2>&1 && echo open); \
+                  echo fuse: $(head -c 0 /tmp/fuse 2>&1); \
+                  head -c 1 /dev/zero | wc -c; cat /sys/fs/cgroup/devices/devices.list";
+    let out = env.sh(script, |c| {
+        for set in ["bounding", "effective", "permitted"] {
+            c["process"]["capabilities"][set] =
+                serde_json::json!(["CAP_MKNOD", "CAP_DAC_OVERRIDE"]);
+        }
+        // Allow the fuse node explicitly; nothing allows block device 8:0.
+        c["linux"]["resources"] = serde_json::json!({"devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rw"}
+        ]});
+    });
+    assert!(
+        out.lines().any(|l| l.starts_with("brw")),
+        "mknod must have worked: {out}"
+    );
+    let sda = out.lines().find(|l| l.starts_with("sda:")).unwrap();
+    assert!(
+        sda.contains("denied") || sda.contains("not permitted"),
+        "{out}"
+    );
+    // fuse passes the cgroup: it opens, or the driver answers (ENODEV), never EPERM.
+    let fuse = out.lines().find(|l| l.starts_with("fuse:")).unwrap();
+    assert!(!fuse.contains("not permitted"), "{out}");
+    assert!(out.contains("c 10:229 rw"), "{out}");
+    assert!(
+        out.contains("c 1:5 rwm"),
+        "the default allowlist is appended: {out}"
+    );
+    assert!(!out.contains("a *:* rwm"), "deny-all first: {out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.contains(&"1"), "/dev/zero must open: {out}");
+}

@@ -201,6 +201,27 @@ fn memory(m: &LinuxMemory, dir_of: DirOf) -> Result<()> {
     Ok(())
 }
 
+/// Give every ancestor of `dir` whose RT runtime is below `need` its own parent's runtime,
+/// from the top down (best effort: the retried write reports what still fails).
+fn raise_rt_budget(dir: &Path, need: i64) {
+    let read = |d: &Path| -> Option<i64> {
+        std::fs::read_to_string(d.join("cpu.rt_runtime_us"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    let Some(parent) = dir.parent() else { return };
+    let Some(have) = read(parent) else { return };
+    if have >= need {
+        return;
+    }
+    raise_rt_budget(parent, need);
+    if let Some(grand) = parent.parent().and_then(read) {
+        let _ = crate::fsutil::write_file(&parent.join("cpu.rt_runtime_us"), &grand.to_string());
+    }
+}
+
 /// For a new container: reject a quota without a period (runc silently keeps the kernel's
 /// default period) and a realtime runtime above its period. `update` may set a quota alone: the
 /// container's current period applies.
@@ -296,12 +317,13 @@ fn cpu(c: &LinuxCpu, dir_of: DirOf) -> Result<()> {
             )?;
         }
         if let Some(r) = c.realtime_runtime().filter(|r| *r != 0) {
-            set(
-                &dir,
-                "cpu.rt_runtime_us",
-                &r.to_string(),
-                "linux.resources.cpu.realtimeRuntime",
-            )?;
+            let field = "linux.resources.cpu.realtimeRuntime";
+            if set(&dir, "cpu.rt_runtime_us", &r.to_string(), field).is_err() {
+                // A new cgroup's parents (e.g. /hull) have no RT budget: the kernel wants each
+                // child's runtime to fit its parent's, so lend the ancestors theirs, top-down.
+                raise_rt_budget(&dir, r);
+                set(&dir, "cpu.rt_runtime_us", &r.to_string(), field)?;
+            }
         }
         if let Some(i) = c.idle() {
             set(&dir, "cpu.idle", &i.to_string(), "linux.resources.cpu.idle")?;
