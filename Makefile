@@ -5,7 +5,7 @@ HULL_RELEASE := target/release/hull
 ROOTFS := bundles/busybox/rootfs
 DEMO_ROOT ?= /run/hull-demo
 
-.PHONY: all build run test unit lint deps bundles bench size clean
+.PHONY: all build run test unit lint deps bundles bench size clean tables
 
 all: build
 
@@ -17,6 +17,10 @@ deps:
 	@if [ ! -x /bin/busybox ] || ! dpkg -s busybox-static >/dev/null 2>&1; then \
 		echo "make: installing busybox-static (static busybox for the test rootfs)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null; \
+	fi
+	@if ! dpkg -s libseccomp-dev >/dev/null 2>&1; then \
+		echo "make: installing libseccomp-dev (libseccomp, the reference in tests/seccomp_diff.rs)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp-dev >/dev/null; \
 	fi
 
 $(ROOTFS): bundles/make-rootfs.sh | deps
@@ -39,6 +43,10 @@ unit:
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+
+# Regenerate src/seccomp/tables.rs (syscall numbers) from this machine's kernel UAPI headers.
+tables:
+	python3 tools/gen-syscall-tables.py
 
 bench: build bundles
 	./bench/run.sh

@@ -256,9 +256,6 @@ pub fn validate(spec: &Spec) -> Result<()> {
             ));
         }
     }
-    if linux.seccomp().is_some() {
-        return invalid("linux.seccomp: seccomp is not supported yet, and hull never runs a container less confined than its config asks".into());
-    }
     if linux.intel_rdt().is_some() {
         return invalid("linux.intelRdt: Intel RDT is not supported".into());
     }
@@ -433,13 +430,11 @@ mod tests {
     }
 
     #[test]
-    fn seccomp_is_refused_until_implemented() {
+    fn unknown_seccomp_action_names_the_field() {
         let mut v = minimal();
-        v["linux"]["seccomp"] = serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW"});
-        assert!(check(&v)
-            .unwrap_err()
-            .render()
-            .starts_with("linux.seccomp:"));
+        v["linux"]["seccomp"] = serde_json::json!({"defaultAction": "SCMP_ACT_BOGUS"});
+        let e = check(&v).unwrap_err().render();
+        assert!(e.starts_with("linux.seccomp.defaultAction: unknown variant"), "{e}");
     }
 
     #[test]

@@ -397,16 +397,30 @@ fn missing_binary_by_absolute_path_fails_at_create_and_leaves_nothing() {
 }
 
 #[test]
-fn seccomp_is_refused_by_name_and_leaves_nothing() {
+fn bad_seccomp_profiles_are_refused_by_name_and_leave_nothing() {
     require_root!();
     let env = Env::new();
-    let (line, _) = create_fails(
-        &env,
-        &["true"],
-        |c| c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW"}),
-        "seccomp",
-    );
-    assert_mentions(&line, &["linux.seccomp", "not supported"]);
+    for (profile, words) in [
+        (json!({"defaultAction": "SCMP_ACT_BOGUS"}), &["linux.seccomp.defaultAction", "SCMP_ACT_BOGUS"][..]),
+        (
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "errnoRet": 1}]}),
+            &["linux.seccomp.syscalls[0].errnoRet"][..],
+        ),
+        (json!({"defaultAction": "SCMP_ACT_NOTIFY", "listenerPath": "/x"}), &["linux.seccomp.defaultAction", "NOTIFY"][..]),
+        (
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}),
+            &["linux.seccomp.listenerPath"][..],
+        ),
+        (
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO",
+                   "args": [{"index": 6, "value": 0, "op": "SCMP_CMP_EQ"}]}]}),
+            &["linux.seccomp.syscalls[0].args[0].index"][..],
+        ),
+    ] {
+        let p = profile.clone();
+        let (line, _) = create_fails(&env, &["true"], move |c| c["linux"]["seccomp"] = p, "seccomp");
+        assert_mentions(&line, words);
+    }
 }
 
 #[test]

@@ -63,6 +63,11 @@ pub fn create(g: &Global, o: &CreateOpts, id: &str) -> Result<Created> {
         .as_ref()
         .expect("validated: linux present");
     let ns = namespaces::plan(linux.namespaces().as_deref().unwrap_or_default())?;
+    // Compiled before anything exists: a profile hull cannot enforce leaves nothing behind.
+    let seccomp = match linux.seccomp() {
+        Some(s) => Some(crate::seccomp::compile(s, &crate::seccomp::Options::default())?),
+        None => None,
+    };
     let mut cg = cgroups::Manager::new(linux.cgroups_path().as_deref(), id)?;
     let container = Container::create(&g.root, id)?;
     let mut init: Option<Init> = None;
@@ -86,6 +91,7 @@ pub fn create(g: &Global, o: &CreateOpts, id: &str) -> Result<Created> {
             no_new_keyring: o.no_new_keyring,
             preserve_fds: o.preserve_fds,
             close_fds: vec![container.lock_fd()],
+            seccomp: seccomp.as_ref(),
         };
         let child = process::launch(&launch, &cg)?;
         let pid = child.pid;

@@ -77,6 +77,12 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
     let env = process.env().clone().unwrap_or_default();
     let exe = find_executable(&args[0], &env)?;
     attrs::apply_sched(process, linux.personality().as_ref().map(|p| p.domain()))?;
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the
+    // capabilities go (runc's and youki's order). The profile must allow what follows.
+    if let Some(c) = l.seccomp.filter(|_| !nnp) {
+        load_seccomp(c, chan)?;
+    }
     creds::apply_bounding(process.capabilities().as_ref())?;
     creds::apply_user_and_caps(process, true)?;
     // SAFETY: umask takes an integer.
@@ -88,6 +94,14 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
     let envp = cstrings(&env)?;
     // SAFETY: prctl with integers: from here on init outlives hull when `create` returns.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) };
+    // A notifying filter's fd must reach the listener through hull, which is gone after
+    // Ready: with no_new_privs such a filter is loaded now rather than after the fifo.
+    let mut nnp_set = false;
+    if let Some(c) = l.seccomp.filter(|c| nnp && c.notify) {
+        set_no_new_privs()?;
+        nnp_set = true;
+        load_seccomp(c, chan)?;
+    }
     chan.send(&Msg::Ready)?;
 
     // Blocks until `start` opens the read side (runc's direction).
@@ -106,14 +120,15 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
     {
         attrs::set_affinity(&fin, "process.execCPUAffinity.final")?;
     }
-    if process.no_new_privileges().unwrap_or(false) {
-        // SAFETY: prctl with integers.
-        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-            return Err(std::io::Error::last_os_error()).context("process.noNewPrivileges");
-        }
+    if nnp && !nnp_set {
+        set_no_new_privs()?;
     }
     reset_signals();
     close_extra_fds(3 + l.preserve_fds);
+    // With no_new_privs, as late as possible: only execve follows (crun's order).
+    if let Some(c) = l.seccomp.filter(|c| nnp && !c.notify) {
+        crate::seccomp::install(c)?;
+    }
     let mut argv_p: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     argv_p.push(std::ptr::null());
     let mut envp_p: Vec<*const libc::c_char> = envp.iter().map(|a| a.as_ptr()).collect();
@@ -132,6 +147,24 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
         Error::from(e).render()
     ));
     super::fork::exit_now(code)
+}
+
+fn set_no_new_privs() -> Result<()> {
+    // SAFETY: prctl with integers.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+        return Err(std::io::Error::last_os_error()).context("process.noNewPrivileges");
+    }
+    Ok(())
+}
+
+/// Load the filter; a notifying one sends its listener fd up and waits until hull has passed
+/// it on to the listener.
+fn load_seccomp(c: &crate::seccomp::Compiled, chan: &Channel) -> Result<()> {
+    if let Some(fd) = crate::seccomp::install(c)? {
+        chan.send_fd(&Msg::SeccompFd, &fd)?;
+        chan.expect(&Msg::SeccompFdDone)?;
+    }
+    Ok(())
 }
 
 trait CloexecExt {

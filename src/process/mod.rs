@@ -40,6 +40,8 @@ pub struct Launch<'a> {
     pub preserve_fds: u32,
     /// Fds of the parent the children must close at once (the state-dir lock).
     pub close_fds: Vec<RawFd>,
+    /// The compiled `linux.seccomp` filter, if any.
+    pub seccomp: Option<&'a crate::seccomp::Compiled>,
 }
 
 /// The container's init, as seen by the parent.
@@ -92,7 +94,17 @@ fn handshake(l: &Launch, cg: &cgroups::Manager, chan: &sync::Channel, stage1: i3
     let res = (|| {
         cg.add(pid)?;
         chan.send(&Msg::Go)?;
-        chan.expect(&Msg::Ready)
+        loop {
+            match chan.recv_fd()? {
+                (Msg::Ready, _) => return Ok(()),
+                (Msg::SeccompFd, Some(fd)) => {
+                    send_listener_fd(l, pid, &fd)?;
+                    chan.send(&Msg::SeccompFdDone)?;
+                }
+                (Msg::Error { msg, .. }, _) => return Err(Error::Msg(msg)),
+                (other, _) => return Err(Error::Msg(format!("sync: unexpected {other:?} from init"))),
+            }
+        }
     })();
     match res {
         Ok(()) => Ok(init),
@@ -101,6 +113,28 @@ fn handshake(l: &Launch, cg: &cgroups::Manager, chan: &sync::Channel, stage1: i3
             Err(e)
         }
     }
+}
+
+/// Hand a notifying filter's listener fd to `linux.seccomp.listenerPath` with the container
+/// process state (runtime-spec: `containerProcessState`).
+fn send_listener_fd(l: &Launch, pid: i32, fd: &OwnedFd) -> Result<()> {
+    let Some(c) = l.seccomp else { return Err(Error::Msg("sync: a seccomp fd without a filter".into())) };
+    let Some(path) = &c.listener_path else { return Err(Error::Msg("sync: no listener path".into())) };
+    let state = serde_json::json!({
+        "ociVersion": crate::OCI_VERSION,
+        "fds": ["seccompFd"],
+        "pid": pid,
+        "metadata": c.listener_metadata.clone().unwrap_or_default(),
+        "state": {
+            "ociVersion": crate::OCI_VERSION,
+            "id": l.id,
+            "status": "creating",
+            "pid": pid,
+            "bundle": l.bundle.dir,
+            "annotations": l.bundle.spec.annotations().clone().unwrap_or_default(),
+        }
+    });
+    crate::seccomp::load::send_listener_fd(path, state.to_string().as_bytes(), fd)
 }
 
 /// SIGKILL init and reap it (it is our child thanks to CLONE_PARENT).

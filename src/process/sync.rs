@@ -6,6 +6,8 @@
 //! parent -> stage1   MapIdsDone
 //! stage1 -> parent   InitPid { pid }         (init cloned with CLONE_PARENT; stage1 then exits)
 //! parent -> init     Go                      (init is in its cgroups; continue)
+//! init   -> parent   SeccompFd + SCM_RIGHTS   (a notifying filter is loaded: its listener fd)
+//! parent -> init     SeccompFdDone            (the fd reached linux.seccomp.listenerPath)
 //! init   -> parent   Ready                   (everything but the final execve is done)
 //! child  -> parent   Error { errno, msg }    (instead of any of the above; the child then _exits)
 //! ```
@@ -32,6 +34,10 @@ pub enum Msg {
     },
     /// The parent placed init in its cgroups.
     Go,
+    /// Init loaded a notifying seccomp filter; its listener fd rides along (SCM_RIGHTS).
+    SeccompFd,
+    /// The parent handed the listener fd to the listener.
+    SeccompFdDone,
     /// Init is ready to wait on the exec fifo.
     Ready,
     /// A child failed; it exits after sending this.
@@ -87,26 +93,50 @@ impl Channel {
         Ok(())
     }
 
+    /// Send one message with an fd (SCM_RIGHTS).
+    pub fn send_fd(&self, msg: &Msg, fd: &OwnedFd) -> Result<()> {
+        let data = serde_json::to_vec(msg).map_err(|e| Error::Msg(e.to_string()))?;
+        crate::seccomp::load::send_with_fd(self.fd.as_raw_fd(), &data, fd.as_raw_fd())
+            .context("send to sync socket")
+    }
+
     /// Receive one message; end of stream means every child holding the other end is gone.
     pub fn recv(&self) -> Result<Msg> {
+        Ok(self.recv_fd()?.0)
+    }
+
+    /// Receive one message and the fd that came with it, if any.
+    pub fn recv_fd(&self) -> Result<(Msg, Option<OwnedFd>)> {
+        use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
         let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            // SAFETY: recv(2) writes at most `buf.len()` bytes into our buffer.
-            let n =
-                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if n < 0 {
-                let e = std::io::Error::last_os_error();
-                if e.raw_os_error() == Some(libc::EINTR) {
-                    continue;
+        let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+        let (n, fd) = loop {
+            let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+            let flags = MsgFlags::MSG_CMSG_CLOEXEC;
+            match recvmsg::<()>(self.fd.as_raw_fd(), &mut iov, Some(&mut cmsg), flags) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(Error::from(e)).context("receive from sync socket"),
+                Ok(m) => {
+                    let mut fd = None;
+                    for c in m.cmsgs().into_iter().flatten() {
+                        if let ControlMessageOwned::ScmRights(fds) = c {
+                            for f in fds {
+                                // SAFETY: the kernel installed this fd for us; owned once.
+                                let owned = unsafe { OwnedFd::from_raw_fd(f) };
+                                fd.get_or_insert(owned);
+                            }
+                        }
+                    }
+                    break (m.bytes, fd);
                 }
-                return Err(e).context("receive from sync socket");
             }
-            if n == 0 {
-                return Err(Error::Msg("container init exited before reporting".into()));
-            }
-            return serde_json::from_slice(&buf[..n as usize])
-                .map_err(|e| Error::Msg(format!("bad sync message: {e}")));
+        };
+        if n == 0 {
+            return Err(Error::Msg("container init exited before reporting".into()));
         }
+        let m = serde_json::from_slice(&buf[..n])
+            .map_err(|e| Error::Msg(format!("bad sync message: {e}")))?;
+        Ok((m, fd))
     }
 
     /// Receive and require a specific message; a child's `Error` becomes ours.

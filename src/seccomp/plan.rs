@@ -1,0 +1,370 @@
+//! The front end: `linux.seccomp` → a `Plan`, one table per architecture mapping each syscall
+//! number to one action and its rules. Validation names the field. Resolution follows what
+//! libseccomp (and so runc and crun) does with the same profile:
+//! - a rule whose `args` compare one index more than once becomes one rule per comparison
+//!   (runc splits them the same way; they are OR-ed);
+//! - for one syscall, the first unconditional rule decides and its conditional rules are dropped
+//!   (libseccomp keeps the first of identical rules and lets an unconditional one win);
+//! - conditional rules with different actions on one syscall are refused: libseccomp's
+//!   precedence between overlapping comparisons is not something hull reproduces;
+//! - rules whose action equals the default are dropped; names unknown for an architecture are
+//!   skipped with a debug line (profiles outlive kernels).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction as A, LinuxSeccompFilterFlag as F, LinuxSeccompOperator as O};
+
+use super::tables::{self, Arch};
+use crate::error::{Error, Result};
+
+/// A seccomp return action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    /// SECCOMP_RET_KILL_PROCESS
+    KillProcess,
+    /// SECCOMP_RET_KILL_THREAD (SCMP_ACT_KILL too)
+    KillThread,
+    /// SECCOMP_RET_TRAP
+    Trap,
+    /// SECCOMP_RET_ERRNO with the errno
+    Errno(u16),
+    /// SECCOMP_RET_USER_NOTIF
+    Notify,
+    /// SECCOMP_RET_TRACE with the message
+    Trace(u16),
+    /// SECCOMP_RET_LOG
+    Log,
+    /// SECCOMP_RET_ALLOW
+    Allow,
+}
+
+impl Action {
+    /// The filter's return value.
+    pub fn ret(self) -> u32 {
+        match self {
+            Action::KillProcess => 0x8000_0000,
+            Action::KillThread => 0x0000_0000,
+            Action::Trap => 0x0003_0000,
+            Action::Errno(e) => 0x0005_0000 | u32::from(e),
+            Action::Notify => 0x7fc0_0000,
+            Action::Trace(m) => 0x7ff0_0000 | u32::from(m),
+            Action::Log => 0x7ffc_0000,
+            Action::Allow => 0x7fff_0000,
+        }
+    }
+}
+
+/// A comparison operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// !=
+    Ne,
+    /// <
+    Lt,
+    /// <=
+    Le,
+    /// ==
+    Eq,
+    /// >=
+    Ge,
+    /// >
+    Gt,
+    /// (arg & value) == value_two
+    MaskedEq,
+}
+
+/// One comparison of a syscall argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cond {
+    /// Argument index, 0..=5.
+    pub index: u8,
+    /// Operator.
+    pub op: Op,
+    /// The value (the mask for MaskedEq).
+    pub value: u64,
+    /// The compared value for MaskedEq.
+    pub value_two: u64,
+}
+
+/// What one syscall does on one architecture: an action, unconditionally (no rules) or when
+/// any of the rules (each an AND of comparisons) matches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The action.
+    pub action: Action,
+    /// Empty: unconditional.
+    pub rules: Vec<Vec<Cond>>,
+}
+
+/// The plan for one architecture.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchPlan {
+    /// The architecture.
+    pub arch: Arch,
+    /// Syscall number → entry (only entries whose action differs from the default).
+    pub syscalls: BTreeMap<u32, Entry>,
+    /// The highest syscall number the profile names for this architecture.
+    pub max_named: Option<u32>,
+}
+
+/// The whole plan.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Action for syscalls no rule matches.
+    pub default: Action,
+    /// One plan per architecture the filter accepts.
+    pub arches: Vec<ArchPlan>,
+    /// seccomp(2) filter flags from `flags`.
+    pub flags: u32,
+    /// Whether any rule notifies (the filter is loaded with NEW_LISTENER).
+    pub notify: bool,
+    /// `listenerPath`.
+    pub listener_path: Option<PathBuf>,
+    /// `listenerMetadata`.
+    pub listener_metadata: Option<String>,
+}
+
+/// Flag values for seccomp(2).
+pub mod flag {
+    /// SECCOMP_FILTER_FLAG_TSYNC
+    pub const TSYNC: u32 = 1;
+    /// SECCOMP_FILTER_FLAG_LOG
+    pub const LOG: u32 = 2;
+    /// SECCOMP_FILTER_FLAG_SPEC_ALLOW
+    pub const SPEC_ALLOW: u32 = 4;
+    /// SECCOMP_FILTER_FLAG_NEW_LISTENER
+    pub const NEW_LISTENER: u32 = 8;
+    /// SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+    pub const TSYNC_ESRCH: u32 = 16;
+    /// SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+    pub const WAIT_KILLABLE_RECV: u32 = 32;
+}
+
+fn action(a: A, errno: Option<u32>, field: &str) -> Result<Action> {
+    let small = |e: u32| -> Result<u16> {
+        u16::try_from(e).map_err(|_| Error::invalid(format!("{field}: errnoRet {e} is out of range")))
+    };
+    Ok(match a {
+        A::ScmpActErrno => Action::Errno(small(errno.unwrap_or(libc::EPERM as u32))?),
+        A::ScmpActTrace => Action::Trace(small(errno.unwrap_or(libc::EPERM as u32))?),
+        other => {
+            if errno.is_some() {
+                return Err(Error::invalid(format!(
+                    "{field}: errnoRet is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not {other:?}"
+                )));
+            }
+            match other {
+                A::ScmpActKill | A::ScmpActKillThread => Action::KillThread,
+                A::ScmpActKillProcess => Action::KillProcess,
+                A::ScmpActTrap => Action::Trap,
+                A::ScmpActNotify => Action::Notify,
+                A::ScmpActLog => Action::Log,
+                A::ScmpActAllow => Action::Allow,
+                A::ScmpActErrno | A::ScmpActTrace => unreachable!(),
+            }
+        }
+    })
+}
+
+fn op(o: O) -> Op {
+    match o {
+        O::ScmpCmpNe => Op::Ne,
+        O::ScmpCmpLt => Op::Lt,
+        O::ScmpCmpLe => Op::Le,
+        O::ScmpCmpEq => Op::Eq,
+        O::ScmpCmpGe => Op::Ge,
+        O::ScmpCmpGt => Op::Gt,
+        O::ScmpCmpMaskedEq => Op::MaskedEq,
+    }
+}
+
+/// The architectures the filter accepts: the listed ones hull knows (others are skipped), or
+/// the native one when none is listed.
+fn arches(s: &LinuxSeccomp) -> Vec<Arch> {
+    let mut out = Vec::new();
+    for a in s.architectures().iter().flatten() {
+        let name = serde_json::to_value(a).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        match Arch::from_oci(&name) {
+            Some(x) if !out.contains(&x) => out.push(x),
+            Some(_) => {}
+            None if name == "SCMP_ARCH_NATIVE" => {
+                if !out.contains(&Arch::native()) {
+                    out.push(Arch::native())
+                }
+            }
+            None => crate::logging::debug(&format!("linux.seccomp.architectures: {name} is not this host's; skipped")),
+        }
+    }
+    if out.is_empty() {
+        out.push(Arch::native());
+    }
+    out
+}
+
+/// Build the plan, validating every field.
+pub fn plan(s: &LinuxSeccomp) -> Result<Plan> {
+    let default = action(s.default_action(), s.default_errno_ret(), "linux.seccomp.defaultErrnoRet")?;
+    if default == Action::Notify {
+        return Err(Error::invalid("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action"));
+    }
+    let mut flags = 0;
+    for f in s.flags().iter().flatten() {
+        flags |= match f {
+            F::SeccompFilterFlagTsync => flag::TSYNC,
+            F::SeccompFilterFlagLog => flag::LOG,
+            F::SeccompFilterFlagSpecAllow => flag::SPEC_ALLOW,
+            F::SeccompFilterFlagWaitKillableRecv => flag::WAIT_KILLABLE_RECV,
+        };
+    }
+
+    // Every rule, in profile order, validated: (names, action, alternatives of AND-ed conds).
+    struct Raw<'a> {
+        names: &'a [String],
+        action: Action,
+        rules: Vec<Vec<Cond>>,
+    }
+    let mut raws = Vec::new();
+    let mut notify = false;
+    for (i, sc) in s.syscalls().iter().flatten().enumerate() {
+        let field = format!("linux.seccomp.syscalls[{i}]");
+        let act = action(sc.action(), sc.errno_ret(), &format!("{field}.errnoRet"))?;
+        if act == Action::Notify {
+            notify = true;
+            if sc.names().iter().any(|n| n == "write") {
+                return Err(Error::invalid(format!(
+                    "{field}.names: SCMP_ACT_NOTIFY on write would deadlock the runtime; refused as runc does"
+                )));
+            }
+        }
+        let mut conds = Vec::new();
+        for (j, a) in sc.args().iter().flatten().enumerate() {
+            if a.index() > 5 {
+                return Err(Error::invalid(format!(
+                    "{field}.args[{j}].index: {} is above 5 (syscalls have six arguments)",
+                    a.index()
+                )));
+            }
+            conds.push(Cond { index: a.index() as u8, op: op(a.op()), value: a.value(), value_two: a.value_two().unwrap_or(0) });
+        }
+        let repeated = conds.iter().enumerate().any(|(k, c)| conds[..k].iter().any(|d| d.index == c.index));
+        let rules = if conds.is_empty() {
+            Vec::new()
+        } else if repeated {
+            conds.into_iter().map(|c| vec![c]).collect()
+        } else {
+            vec![conds]
+        };
+        raws.push(Raw { names: sc.names(), action: act, rules });
+    }
+    if notify && s.listener_path().as_ref().is_none_or(|p| p.as_os_str().is_empty()) {
+        return Err(Error::invalid("linux.seccomp.listenerPath: SCMP_ACT_NOTIFY needs a listener path"));
+    }
+
+    let mut out = Vec::new();
+    for arch in arches(s) {
+        // number → (first unconditional action, conditional rules in order)
+        let mut seen: BTreeMap<u32, (Option<Action>, Vec<(Action, Vec<Cond>)>, String)> = BTreeMap::new();
+        let mut max_named = None;
+        for r in &raws {
+            for name in r.names {
+                let Some(nr) = tables::number(arch, name) else {
+                    crate::logging::debug(&format!("seccomp: {name} is unknown on {}; skipped", arch.oci_name()));
+                    continue;
+                };
+                max_named = max_named.max(Some(nr));
+                let e = seen.entry(nr).or_insert((None, Vec::new(), name.clone()));
+                if r.rules.is_empty() {
+                    e.0.get_or_insert(r.action);
+                } else {
+                    e.1.extend(r.rules.iter().map(|c| (r.action, c.clone())));
+                }
+            }
+        }
+        let mut syscalls = BTreeMap::new();
+        for (nr, (uncond, conds, name)) in seen {
+            let entry = match uncond {
+                Some(action) => Entry { action, rules: Vec::new() },
+                None => {
+                    let action = conds[0].0;
+                    if let Some((other, _)) = conds.iter().find(|(a, _)| *a != action) {
+                        return Err(Error::invalid(format!(
+                            "linux.seccomp.syscalls: {name} has conditional rules with different actions ({action:?} and {other:?}); hull does not guess libseccomp's precedence between them"
+                        )));
+                    }
+                    Entry { action, rules: conds.into_iter().map(|(_, c)| c).collect() }
+                }
+            };
+            if entry.action != default {
+                syscalls.insert(nr, entry);
+            }
+        }
+        out.push(ArchPlan { arch, syscalls, max_named });
+    }
+    Ok(Plan {
+        default,
+        arches: out,
+        flags,
+        notify,
+        listener_path: s.listener_path().clone(),
+        listener_metadata: s.listener_metadata().clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(v: serde_json::Value) -> Result<Plan> {
+        plan(&serde_json::from_value(v).unwrap())
+    }
+
+    #[test]
+    fn groups_defaults_and_first_unconditional_wins() {
+        let pl = p(serde_json::json!({
+            "defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [
+                {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
+                {"names": ["setns"], "action": "SCMP_ACT_ALLOW"},
+                {"names": ["setns"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+                {"names": ["close"], "action": "SCMP_ACT_ERRNO"},
+                {"names": ["no_such_syscall"], "action": "SCMP_ACT_ALLOW"}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(pl.default, Action::Errno(1));
+        let a = &pl.arches[0];
+        assert_eq!(a.syscalls[&0].action, Action::Allow);
+        assert_eq!(a.syscalls[&tables::number(Arch::X86_64, "setns").unwrap()].action, Action::Allow);
+        assert!(!a.syscalls.contains_key(&3), "close equals the default: dropped");
+    }
+
+    #[test]
+    fn repeated_indexes_split_into_alternatives() {
+        let pl = p(serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["personality"], "action": "SCMP_ACT_ERRNO", "args": [
+                {"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}, {"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}]
+        }))
+        .unwrap();
+        let e = pl.arches[0].syscalls.values().next().unwrap();
+        assert_eq!(e.rules.len(), 2);
+    }
+
+    #[test]
+    fn bad_input_names_the_field() {
+        for (v, want) in [
+            (serde_json::json!({"defaultAction": "SCMP_ACT_NOTIFY", "listenerPath": "/x"}), "linux.seccomp.defaultAction"),
+            (serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "errnoRet": 1}]}), "linux.seccomp.syscalls[0].errnoRet"),
+            (serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_NOTIFY"}]}), "linux.seccomp.listenerPath"),
+            (serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/x", "syscalls": [{"names": ["write"], "action": "SCMP_ACT_NOTIFY"}]}), "linux.seccomp.syscalls[0].names"),
+            (serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}]}]}), "linux.seccomp.syscalls[0].args[0].index"),
+            (serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+                {"names": ["read"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]},
+                {"names": ["read"], "action": "SCMP_ACT_KILL", "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}]}), "linux.seccomp.syscalls: read has conditional rules"),
+        ] {
+            let e = p(v).unwrap_err().render();
+            assert!(e.starts_with(want), "{e}");
+        }
+    }
+}
