@@ -26,7 +26,16 @@ deps:
 $(ROOTFS): bundles/make-rootfs.sh | deps
 	./bundles/make-rootfs.sh $(ROOTFS)
 
-bundles: deps $(ROOTFS)
+# The in-container probe (tests/inside): one raw syscall, built static.
+PROBE := target/inside/x86_64-unknown-linux-gnu/release/probe
+$(PROBE): tests/inside/src/main.rs tests/inside/Cargo.toml
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --manifest-path tests/inside/Cargo.toml \
+		--target x86_64-unknown-linux-gnu --target-dir target/inside
+
+$(ROOTFS)/bin/probe: $(PROBE) | $(ROOTFS)
+	cp $(PROBE) $@
+
+bundles: deps $(ROOTFS) $(ROOTFS)/bin/probe
 
 # The demo: a busybox container in the foreground, removed when it exits.
 run: build bundles

@@ -69,6 +69,42 @@ hyperfine --warmup 3 --runs "$RUNS" --export-json "$work/cycle.json" "${cycle_cm
 echo "== create + start + delete with memory and pids limits (median of $RUNS)"
 hyperfine --warmup 3 --runs "$RUNS" --export-json "$work/limits.json" "${limit_cmds[@]}" >/dev/null
 
+# Seccomp: per-syscall cost inside a container with docker's generated config and profile,
+# a getpid loop and an argument-checked personality loop, against the same without seccomp.
+seccomp_rows=""
+if [ -f ../shared/engine-configs/docker-run.json ]; then
+    mkdir -p "$work/sc" "$work/nosc"
+    python3 - "$PWD/bundles/busybox/rootfs" "$work" <<'PY2'
+import json, sys
+rootfs, work = sys.argv[1], sys.argv[2]
+c = json.load(open("../shared/engine-configs/docker-run.json"))
+c["root"]["path"] = rootfs
+c["linux"]["cgroupsPath"] = "/hull-bench-seccomp"
+c["ociVersion"] = "1.0.2"
+json.dump(c, open(work + "/sc/config.json", "w"))
+del c["linux"]["seccomp"]
+json.dump(c, open(work + "/nosc/config.json", "w"))
+PY2
+    echo "== seccomp: ns per syscall inside a container (docker profile), median of 5"
+    for rt in "${RUNTIMES[@]}"; do
+        n=$(basename "$rt")
+        for b in sc nosc; do
+            for call in "getpid" "personality 0xffffffff"; do
+                vals=$(for i in 1 2 3 4 5; do
+                    python3 - "$work/$b/config.json" "$call" <<'PY3'
+import json, sys
+c = json.load(open(sys.argv[1])); c["process"]["args"] = ["probe", "--loop", "2000000"] + sys.argv[2].split()
+json.dump(c, open(sys.argv[1], "w"))
+PY3
+                    "$rt" --root "$work/state-$n" run -b "$work/$b" hbench-sc | sed -n 's/ns_per_call=//p'
+                done | sort -n | sed -n 3p)
+                seccomp_rows+="$n $b ${call%% *} $vals"$'\n'
+            done
+        done
+    done
+fi
+export SECCOMP_ROWS="$seccomp_rows"
+
 python3 - "$work" "${RUNTIMES[@]}" <<'PY'
 import json, os, subprocess, sys
 work, rts = sys.argv[1], sys.argv[2:]
@@ -97,6 +133,15 @@ for n, r, c, m, s, l in rows:
 hull = rows[0]
 for n, r, c, m, s, l in rows[1:]:
     lines.append(f"\nhull/{n}: run {hull[1] / r:.2f}x, create+start+delete {hull[2] / c:.2f}x, with limits {hull[5] / l:.2f}x")
+rows_sc = [l.split() for l in os.environ.get("SECCOMP_ROWS", "").splitlines() if l.strip()]
+if rows_sc:
+    ns = {(r[0], r[1], r[2]): float(r[3]) for r in rows_sc}
+    lines.append("\n| runtime | getpid ns/call (docker profile) | overhead vs none | personality ns/call (arg-checked) | overhead vs none |")
+    lines.append("|---|---|---|---|---|")
+    for n in dict.fromkeys(r[0] for r in rows_sc):
+        g, gn = ns[(n, "sc", "getpid")], ns[(n, "nosc", "getpid")]
+        p_, pn = ns[(n, "sc", "personality")], ns[(n, "nosc", "personality")]
+        lines.append(f"| {n} | {g:.0f} | {g - gn:+.0f} | {p_:.0f} | {p_ - pn:+.0f} |")
 out = "\n".join(lines)
 print(out)
 open("bench/results.md", "w").write(out + "\n")
