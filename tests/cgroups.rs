@@ -259,7 +259,9 @@ fn memory_limit_gets_a_process_over_it_oom_killed() {
     let env = Env::new();
     // The inner shell buffers 64 MiB of command substitution: over a 32 MiB limit (no swap
     // here, memsw equal) the kernel kills it; under a 256 MiB limit it survives.
-    let script = "sh -c 'x=$(head -c 67108864 /dev/zero | tr \"\\0\" a); echo survived ${#x}'; \
+    // The inner shell volunteers as the OOM victim (oom_score_adj 1000), so the kernel never
+    // picks the container's pid 1 under load.
+    let script = "sh -c 'echo 1000 > /proc/self/oom_score_adj; x=$(head -c 67108864 /dev/zero | tr \"\\0\" a); echo survived ${#x}'; \
                   echo rc=$?; grep -E '^oom_kill ' /sys/fs/cgroup/memory/memory.oom_control";
     let small = 32 << 20;
     let out = env.sh(script, |c| {

@@ -9,10 +9,10 @@
 //!   jeq X86_64 → x86_64 block      (x86_64 and x32 share AUDIT_ARCH_X86_64)
 //!   jeq I386   → i386 block
 //!   ret KILL_THREAD                (any other architecture, libseccomp's bad-arch action)
-//! x86_64 block: ld nr; nr ≥ 0x40000000 → x32 block, or KILL_THREAD when x32 is not listed
-//!   (the x32 guard: `nr | 0x40000000` can never slip past a deny rule);
+//! x86_64 block: ld nr; nr ≥ 0x40000000 (but not -1) → x32 block, or KILL_THREAD when x32
+//!   is not listed (the x32 guard: `nr | 0x40000000` can never slip past a deny rule);
 //!   [nr > highest named → ERRNO(ENOSYS)]; groups; ret default
-//! x32 block / i386 block: the same with their numbers (i386 compares 32-bit arguments)
+//! x32 block / i386 block: the same with their numbers (both compare 32-bit arguments)
 //! ```
 //! The ENOSYS stub (runc's) makes a syscall newer than every one the profile names fail with
 //! ENOSYS instead of the default errno, so new libcs fall back to older calls.
@@ -91,8 +91,10 @@ fn jump(code: u16, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
 }
 
 fn condition(c: &Cond, arch: Arch) -> Result<SeccompCondition> {
-    let (len, mask) = if arch == Arch::X86 {
-        // 32-bit syscalls carry 32-bit arguments: compare the low word only.
+    let (len, mask) = if matches!(arch, Arch::X86 | Arch::X32) {
+        // 32-bit ABIs carry 32-bit arguments: compare the low word only. libseccomp (so runc
+        // and crun) treats x32 as a 32-bit architecture too, whatever the upper halves of the
+        // registers hold.
         (SeccompCmpArgLen::Dword, u64::from(u32::MAX))
     } else {
         (SeccompCmpArgLen::Qword, u64::MAX)
@@ -113,7 +115,8 @@ fn condition(c: &Cond, arch: Arch) -> Result<SeccompCondition> {
 /// The stitched group bodies of one architecture (ending by falling through).
 fn groups(ap: &ArchPlan) -> Result<Vec<libc::sock_filter>> {
     let mut by_action: BTreeMap<Action, BTreeMap<i64, Vec<SeccompRule>>> = BTreeMap::new();
-    for (nr, e) in &ap.syscalls {
+    // `also` holds a syscall's entries for other actions: each lands in its action's group.
+    for (nr, e) in ap.syscalls.iter().chain(ap.also.iter().map(|(nr, e)| (nr, e))) {
         let rules = e
             .rules
             .iter()
@@ -177,8 +180,10 @@ fn assemble(arches: &[ArchPlan], default: Action, absent: Action, o: &Options) -
     };
 
     let mut x86_64_entry = vec![stmt(BPF_LD_W_ABS, DATA_NR)];
-    // The x32 guard: nr ≥ X32_BIT is x32's, never x86_64's.
-    x86_64_entry.push(jump(BPF_JMP_JGE_K, X32_BIT, 0, 1));
+    // The x32 guard: nr ≥ X32_BIT is x32's, never x86_64's, except nr = -1 (what a tracer
+    // sets to skip a syscall), which libseccomp hands to the x86_64 rules.
+    x86_64_entry.push(jump(BPF_JMP_JGE_K, X32_BIT, 0, 2));
+    x86_64_entry.push(jump(BPF_JMP_JEQ_K, u32::MAX, 1, 0));
     if x32.is_some() {
         x86_64_entry.push(stmt(BPF_JMP_JA, native.len() as u32)); // over the native block
     } else {
@@ -237,7 +242,7 @@ pub fn compile(s: &LinuxSeccomp, o: &Options) -> Result<Compiled> {
             if plan.default == Action::Allow {
                 ap.syscalls.retain(|_, e| e.action != Action::Allow);
             }
-            notify_arches.push(ArchPlan { arch: ap.arch, syscalls: notify, max_named: None });
+            notify_arches.push(ArchPlan { arch: ap.arch, syscalls: notify, max_named: None, also: Vec::new() });
         }
     }
     let mut filters = Vec::new();
@@ -246,7 +251,7 @@ pub fn compile(s: &LinuxSeccomp, o: &Options) -> Result<Compiled> {
         filters.push(Filter { program: single, new_listener: false });
     } else {
         let guard_plans: Vec<ArchPlan> =
-            main.iter().map(|ap| ArchPlan { arch: ap.arch, syscalls: BTreeMap::new(), max_named: None }).collect();
+            main.iter().map(|ap| ArchPlan { arch: ap.arch, syscalls: BTreeMap::new(), max_named: None, also: Vec::new() }).collect();
         filters.push(Filter { program: assemble(&guard_plans, Action::Allow, Action::KillThread, o)?, new_listener: false });
         for ap in &main {
             let prog = assemble(std::slice::from_ref(ap), plan.default, Action::Allow, o)?;
@@ -270,4 +275,67 @@ pub fn compile(s: &LinuxSeccomp, o: &Options) -> Result<Compiled> {
         listener_path: plan.listener_path,
         listener_metadata: plan.listener_metadata,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn program(v: serde_json::Value) -> Vec<libc::sock_filter> {
+        let c = compile(&serde_json::from_value(v).unwrap(), &Options { enosys_stub: false }).unwrap();
+        assert_eq!(c.filters.len(), 1);
+        c.filters.into_iter().next().unwrap().program
+    }
+
+    fn ins(p: &[libc::sock_filter]) -> Vec<(u16, u8, u8, u32)> {
+        p.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect()
+    }
+
+    #[test]
+    fn x86_64_alone_has_the_x32_guard() {
+        let p = program(serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"]}));
+        let kill = Action::KillThread.ret();
+        assert_eq!(
+            ins(&p),
+            vec![
+                (BPF_LD_W_ABS, 0, 0, DATA_ARCH),
+                (BPF_JMP_JEQ_K, 0, 1, Arch::X86_64.audit_arch()),
+                (BPF_JMP_JA, 0, 0, 1),
+                (BPF_RET_K, 0, 0, kill), // another architecture
+                (BPF_LD_W_ABS, 0, 0, DATA_NR),
+                (BPF_JMP_JGE_K, 0, 2, X32_BIT), // below the x32 bit: x86_64's
+                (BPF_JMP_JEQ_K, 1, 0, u32::MAX), // -1: x86_64's too (libseccomp)
+                (BPF_RET_K, 0, 0, kill),         // x32 is not listed
+                (BPF_RET_K, 0, 0, Action::Allow.ret()),
+            ]
+        );
+    }
+
+    #[test]
+    fn x32_listed_jumps_over_the_native_block() {
+        let p = program(serde_json::json!({"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X32"],
+            "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}));
+        // dispatch (4), ld nr, jge, jeq -1, ja over the native block, native block, x32 block.
+        let ja = p[7];
+        assert_eq!((ja.code, p[5].code, p[6].k), (BPF_JMP_JA, BPF_JMP_JGE_K, u32::MAX));
+        let x32_at = 8 + ja.k as usize;
+        assert_eq!(p[x32_at - 1].k, Action::Errno(1).ret(), "the native block ends with its default");
+        assert!(p[x32_at..].iter().any(|i| i.code == BPF_JMP_JEQ_K && i.k == X32_BIT), "x32 read is 0x40000000");
+        assert_eq!(p.last().unwrap().k, Action::Errno(1).ret());
+    }
+
+    #[test]
+    fn x32_and_i386_compare_low_words_only() {
+        // EQ on a 64-bit value: x86_64 loads both words of a0 (offsets 16 and 20); the 32-bit
+        // ABIs load only the low one.
+        let p = program(serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86"],
+            "syscalls": [{"names": ["personality"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]}]}));
+        let loads = |from: usize, to: usize| p[from..to].iter().filter(|i| i.code == BPF_LD_W_ABS && i.k == 20).count();
+        let i386_at = {
+            let ja = p[4];
+            5 + ja.k as usize
+        };
+        assert!(loads(0, i386_at) > 0, "x86_64 compares the high word");
+        assert_eq!(loads(i386_at, p.len()), 0, "i386 does not");
+    }
 }

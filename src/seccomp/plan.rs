@@ -7,8 +7,11 @@
 //!   (libseccomp keeps the first of identical rules and lets an unconditional one win);
 //! - conditional rules with different actions on one syscall are refused: libseccomp's
 //!   precedence between overlapping comparisons is not something hull reproduces;
-//! - rules whose action equals the default are dropped; names unknown for an architecture are
-//!   skipped with a debug line (profiles outlive kernels).
+//! - on i386, a rule on a socket or SysV IPC syscall is also a rule on socketcall/ipc with
+//!   `a0 == call` in place of its own comparison of a0 (libseccomp's x86 multiplexing);
+//! - rules whose action equals the default are dropped before all this (runc skips them), so
+//!   they neither win nor refuse anything; names unknown for an architecture are skipped with
+//!   a debug line (profiles outlive kernels).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -106,6 +109,9 @@ pub struct ArchPlan {
     pub syscalls: BTreeMap<u32, Entry>,
     /// The highest syscall number the profile names for this architecture.
     pub max_named: Option<u32>,
+    /// More entries for syscalls of `syscalls` whose disjoint rules have other actions (only
+    /// i386's socketcall/ipc: `a0 == call` rules derived from several socket or IPC syscalls).
+    pub also: Vec<(u32, Entry)>,
 }
 
 /// The whole plan.
@@ -179,28 +185,81 @@ fn op(o: O) -> Op {
     }
 }
 
-/// The architectures the filter accepts: the listed ones hull knows (others are skipped), or
-/// the native one when none is listed.
+/// The architectures the filter accepts: the native one (always: runc and crun start from
+/// `seccomp_init`, whose filter has it, and only add the listed ones), then the listed ones
+/// hull knows (others are skipped).
 fn arches(s: &LinuxSeccomp) -> Vec<Arch> {
-    let mut out = Vec::new();
+    let mut out = vec![Arch::native()];
     for a in s.architectures().iter().flatten() {
         let name = serde_json::to_value(a).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         match Arch::from_oci(&name) {
             Some(x) if !out.contains(&x) => out.push(x),
             Some(_) => {}
-            None if name == "SCMP_ARCH_NATIVE" => {
-                if !out.contains(&Arch::native()) {
-                    out.push(Arch::native())
-                }
-            }
+            None if name == "SCMP_ARCH_NATIVE" => {}
             None => crate::logging::debug(&format!("linux.seccomp.architectures: {name} is not this host's; skipped")),
         }
     }
-    if out.is_empty() {
-        out.push(Arch::native());
-    }
     out
 }
+
+/// i386's socketcall(2) and ipc(2).
+const SOCKETCALL_X86: u32 = 102;
+const IPC_X86: u32 = 117;
+
+fn mux_name(nr: u32) -> &'static str {
+    if nr == SOCKETCALL_X86 {
+        "socketcall"
+    } else {
+        "ipc"
+    }
+}
+
+/// The i386 multiplexer serving `name`, and its call number (linux/net.h SYS_*, the kernel's
+/// ipc/syscall.c calls), as libseccomp's x86 tables have them.
+fn multiplexed(name: &str) -> Option<(u32, u64)> {
+    const SOCKET: [&str; 20] = [
+        "socket", "bind", "connect", "listen", "accept", "getsockname", "getpeername", "socketpair", "send", "recv",
+        "sendto", "recvfrom", "shutdown", "setsockopt", "getsockopt", "sendmsg", "recvmsg", "accept4", "recvmmsg",
+        "sendmmsg",
+    ];
+    const IPC: [(&str, u64); 12] = [
+        ("semop", 1),
+        ("semget", 2),
+        ("semctl", 3),
+        ("semtimedop", 4),
+        ("msgsnd", 11),
+        ("msgrcv", 12),
+        ("msgget", 13),
+        ("msgctl", 14),
+        ("shmat", 21),
+        ("shmdt", 22),
+        ("shmget", 23),
+        ("shmctl", 24),
+    ];
+    if let Some(i) = SOCKET.iter().position(|n| *n == name) {
+        return Some((SOCKETCALL_X86, i as u64 + 1));
+    }
+    IPC.iter().find(|(n, _)| *n == name).map(|(_, c)| (IPC_X86, *c))
+}
+
+/// Whether conditional rules each require `a0 == k` (their only comparison of a0), with no `k`
+/// under two actions, and none notifies (notify has its own filter): then rules with different
+/// actions never both match.
+fn calls_disjoint(conds: &[(Action, Vec<Cond>)]) -> bool {
+    let call = |c: &[Cond]| match c.iter().filter(|c| c.index == 0).collect::<Vec<_>>()[..] {
+        [Cond { op: Op::Eq, value, .. }] => Some(*value),
+        _ => None,
+    };
+    conds.iter().all(|(a, c)| {
+        *a != Action::Notify
+            && call(c).is_some()
+            && conds.iter().all(|(b, d)| b == a || call(d) != call(c))
+    })
+}
+
+/// What the rules say about one syscall: the first unconditional action, the conditional
+/// rules in order, and the name it was first seen by.
+type Seen = (Option<Action>, Vec<(Action, Vec<Cond>)>, String);
 
 /// Build the plan, validating every field.
 pub fn plan(s: &LinuxSeccomp) -> Result<Plan> {
@@ -264,15 +323,34 @@ pub fn plan(s: &LinuxSeccomp) -> Result<Plan> {
     let mut out = Vec::new();
     for arch in arches(s) {
         // number → (first unconditional action, conditional rules in order)
-        let mut seen: BTreeMap<u32, (Option<Action>, Vec<(Action, Vec<Cond>)>, String)> = BTreeMap::new();
+        let mut seen: BTreeMap<u32, Seen> = BTreeMap::new();
         let mut max_named = None;
         for r in &raws {
             for name in r.names {
+                if let (Arch::X86, Some((mux, call)), true) = (arch, multiplexed(name), r.action != default) {
+                    // libseccomp on i386: a rule on a socket or SysV IPC syscall also covers
+                    // its socketcall(2)/ipc(2) form: the same comparisons, with the one on a0
+                    // (if any) replaced by a0 == call, the others kept as they are.
+                    let e = seen.entry(mux).or_insert((None, Vec::new(), mux_name(mux).to_string()));
+                    let by_call = Cond { index: 0, op: Op::Eq, value: call, value_two: 0 };
+                    if r.rules.is_empty() {
+                        e.1.push((r.action, vec![by_call.clone()]));
+                    }
+                    for conds in &r.rules {
+                        let rest = conds.iter().filter(|c| c.index != 0).cloned();
+                        e.1.push((r.action, std::iter::once(by_call.clone()).chain(rest).collect()));
+                    }
+                }
                 let Some(nr) = tables::number(arch, name) else {
                     crate::logging::debug(&format!("seccomp: {name} is unknown on {}; skipped", arch.oci_name()));
                     continue;
                 };
                 max_named = max_named.max(Some(nr));
+                if r.action == default {
+                    // runc never hands these to libseccomp: they take no part in resolution
+                    // (an ALLOW-default profile's `allow X; errno X` denies X).
+                    continue;
+                }
                 let e = seen.entry(nr).or_insert((None, Vec::new(), name.clone()));
                 if r.rules.is_empty() {
                     e.0.get_or_insert(r.action);
@@ -282,14 +360,34 @@ pub fn plan(s: &LinuxSeccomp) -> Result<Plan> {
             }
         }
         let mut syscalls = BTreeMap::new();
+        let mut also = Vec::new();
         for (nr, (uncond, conds, name)) in seen {
             let entry = match uncond {
                 Some(action) => Entry { action, rules: Vec::new() },
+                None if arch == Arch::X86 && (nr == SOCKETCALL_X86 || nr == IPC_X86) && calls_disjoint(&conds) => {
+                    // One entry per action, in order of appearance: the rules compare a0 with
+                    // different call numbers per action, so no order between them matters.
+                    let mut by_action: Vec<Entry> = Vec::new();
+                    for (a, c) in conds {
+                        match by_action.iter_mut().find(|e| e.action == a) {
+                            Some(e) => e.rules.push(c),
+                            None => by_action.push(Entry { action: a, rules: vec![c] }),
+                        }
+                    }
+                    let first = by_action.remove(0);
+                    also.extend(by_action.into_iter().map(|e| (nr, e)));
+                    first
+                }
                 None => {
                     let action = conds[0].0;
                     if let Some((other, _)) = conds.iter().find(|(a, _)| *a != action) {
+                        let why = if arch == Arch::X86 && (nr == SOCKETCALL_X86 || nr == IPC_X86) {
+                            " (on x86, as in libseccomp, rules on socket and SysV IPC syscalls are rules on socketcall/ipc too)"
+                        } else {
+                            ""
+                        };
                         return Err(Error::invalid(format!(
-                            "linux.seccomp.syscalls: {name} has conditional rules with different actions ({action:?} and {other:?}); hull does not guess libseccomp's precedence between them"
+                            "linux.seccomp.syscalls: {name} has conditional rules with different actions ({action:?} and {other:?}){why}; hull does not guess libseccomp's precedence between them"
                         )));
                     }
                     Entry { action, rules: conds.into_iter().map(|(_, c)| c).collect() }
@@ -299,7 +397,7 @@ pub fn plan(s: &LinuxSeccomp) -> Result<Plan> {
                 syscalls.insert(nr, entry);
             }
         }
-        out.push(ArchPlan { arch, syscalls, max_named });
+        out.push(ArchPlan { arch, syscalls, max_named, also });
     }
     Ok(Plan {
         default,
@@ -366,5 +464,51 @@ mod tests {
             let e = p(v).unwrap_err().render();
             assert!(e.starts_with(want), "{e}");
         }
+    }
+
+    #[test]
+    fn default_action_rules_take_no_part() {
+        // runc skips `allow getppid` under an ALLOW default: the later errno rule applies.
+        let pl = p(serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["getppid"], "action": "SCMP_ACT_ALLOW"},
+            {"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5}]}))
+        .unwrap();
+        assert_eq!(pl.arches[0].syscalls[&110].action, Action::Errno(5));
+    }
+
+    #[test]
+    fn native_is_always_there() {
+        let pl = p(serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86"]})).unwrap();
+        let arches: Vec<Arch> = pl.arches.iter().map(|a| a.arch).collect();
+        assert_eq!(arches, [Arch::native(), Arch::X86]);
+    }
+
+    #[test]
+    fn i386_socket_rules_cover_socketcall() {
+        let pl = p(serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86"], "syscalls": [
+            {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 16, "op": "SCMP_CMP_EQ"}]},
+            {"names": ["send", "shmget"], "action": "SCMP_ACT_ERRNO"}]}))
+        .unwrap();
+        let x86 = pl.arches.iter().find(|a| a.arch == Arch::X86).unwrap();
+        let eq = |v| vec![Cond { index: 0, op: Op::Eq, value: v, value_two: 0 }];
+        assert_eq!(x86.syscalls[&SOCKETCALL_X86].rules, [eq(1), eq(9)], "socket's own comparison is dropped there");
+        assert_eq!(x86.syscalls[&IPC_X86].rules, [eq(23)]);
+        assert_eq!(x86.syscalls[&359].rules, [eq(16)], "the direct socket(2) keeps it");
+        assert!(!pl.arches[0].syscalls.contains_key(&SOCKETCALL_X86), "x86_64 has no multiplexer");
+        // Different actions for different calls: one entry per action.
+        let pl = p(serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86"], "syscalls": [
+            {"names": ["socket"], "action": "SCMP_ACT_ERRNO"}, {"names": ["bind", "shmat"], "action": "SCMP_ACT_KILL"}]}))
+        .unwrap();
+        let x86 = pl.arches.iter().find(|a| a.arch == Arch::X86).unwrap();
+        assert_eq!(x86.syscalls[&SOCKETCALL_X86], Entry { action: Action::Errno(1), rules: vec![eq(1)] });
+        assert_eq!(x86.also, [(SOCKETCALL_X86, Entry { action: Action::KillThread, rules: vec![eq(2)] })]);
+        assert_eq!(x86.syscalls[&IPC_X86], Entry { action: Action::KillThread, rules: vec![eq(21)] });
+        // Different actions for one call: refused, saying why.
+        let e = p(serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86"], "syscalls": [
+            {"names": ["socket"], "action": "SCMP_ACT_ERRNO"},
+            {"names": ["socketcall"], "action": "SCMP_ACT_KILL", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}]}))
+        .unwrap_err()
+        .render();
+        assert!(e.contains("socketcall") && e.contains("on x86"), "{e}");
     }
 }
