@@ -12,7 +12,7 @@ fi
 rm -rf "$dest.tmp"
 mkdir -p "$dest.tmp"
 cd "$dest.tmp"
-mkdir -p bin sbin usr/bin usr/sbin etc proc sys dev tmp root var/tmp home
+mkdir -p bin sbin usr/bin usr/sbin etc proc sys dev tmp root var/tmp home run
 chmod 1777 tmp var/tmp
 cp "$bb" bin/busybox
 for applet in $(bin/busybox --list); do
@@ -21,6 +21,9 @@ done
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\nuser:x:1000:1000:user:/home:/bin/sh\n' > etc/passwd
 printf 'root:x:0:\ntty:x:5:\nnogroup:x:65534:\nuser:x:1000:\n' > etc/group
 printf 'NAME="hull test rootfs (busybox)"\n' > etc/os-release
+# Targets the engine-generated configs bind over (as real images have them), so that running
+# those configs never has to create them in this shared rootfs.
+touch etc/hostname etc/hosts etc/resolv.conf run/.containerenv
 cd ..
 rm -rf "$dest"
 mv "$dest.tmp" "$dest"

@@ -878,7 +878,7 @@ fn no_pivot_runs_inside_the_rootfs() {
         .collect();
     assert_eq!(
         listing,
-        ["bin", "dev", "etc", "home", "proc", "root", "sbin", "sys", "tmp", "usr", "var"],
+        ["bin", "dev", "etc", "home", "proc", "root", "run", "sbin", "sys", "tmp", "usr", "var"],
         "{out}"
     );
     assert!(out.contains("hull test rootfs"), "{out}");
