@@ -434,7 +434,10 @@ mod tests {
         let mut v = minimal();
         v["linux"]["seccomp"] = serde_json::json!({"defaultAction": "SCMP_ACT_BOGUS"});
         let e = check(&v).unwrap_err().render();
-        assert!(e.starts_with("linux.seccomp.defaultAction: unknown variant"), "{e}");
+        assert!(
+            e.starts_with("linux.seccomp.defaultAction: unknown variant"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -401,12 +401,18 @@ fn bad_seccomp_profiles_are_refused_by_name_and_leave_nothing() {
     require_root!();
     let env = Env::new();
     for (profile, words) in [
-        (json!({"defaultAction": "SCMP_ACT_BOGUS"}), &["linux.seccomp.defaultAction", "SCMP_ACT_BOGUS"][..]),
+        (
+            json!({"defaultAction": "SCMP_ACT_BOGUS"}),
+            &["linux.seccomp.defaultAction", "SCMP_ACT_BOGUS"][..],
+        ),
         (
             json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "errnoRet": 1}]}),
             &["linux.seccomp.syscalls[0].errnoRet"][..],
         ),
-        (json!({"defaultAction": "SCMP_ACT_NOTIFY", "listenerPath": "/x"}), &["linux.seccomp.defaultAction", "NOTIFY"][..]),
+        (
+            json!({"defaultAction": "SCMP_ACT_NOTIFY", "listenerPath": "/x"}),
+            &["linux.seccomp.defaultAction", "NOTIFY"][..],
+        ),
         (
             json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}),
             &["linux.seccomp.listenerPath"][..],
@@ -418,7 +424,12 @@ fn bad_seccomp_profiles_are_refused_by_name_and_leave_nothing() {
         ),
     ] {
         let p = profile.clone();
-        let (line, _) = create_fails(&env, &["true"], move |c| c["linux"]["seccomp"] = p, "seccomp");
+        let (line, _) = create_fails(
+            &env,
+            &["true"],
+            move |c| c["linux"]["seccomp"] = p,
+            "seccomp",
+        );
         assert_mentions(&line, words);
     }
 }

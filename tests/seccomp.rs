@@ -18,9 +18,15 @@ fn shared(rel: &str) -> Option<PathBuf> {
         return Some(p);
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{} is missing: CI must have ../shared beside the clone", p.display());
+        panic!(
+            "{} is missing: CI must have ../shared beside the clone",
+            p.display()
+        );
     }
-    let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("skipped: {} is missing\n", p.display()).as_bytes());
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!("skipped: {} is missing\n", p.display()).as_bytes(),
+    );
     None
 }
 
@@ -34,7 +40,10 @@ fn engine_bundle(env: &Env, engine: &str, script: &str) -> Option<Bundle> {
     c["root"]["readonly"] = true.into();
     c["process"]["args"] = json!(["sh", "-c", script]);
     for set in ["bounding", "effective", "permitted"] {
-        c["process"]["capabilities"][set].as_array_mut().unwrap().push("CAP_SYS_ADMIN".into());
+        c["process"]["capabilities"][set]
+            .as_array_mut()
+            .unwrap()
+            .push("CAP_SYS_ADMIN".into());
     }
     // Each test its own cgroup (the shared files name one per engine).
     c["linux"]["cgroupsPath"] = format!("/hull-test-{}-{engine}", std::process::id()).into();
@@ -89,8 +98,16 @@ fn profile_errno(profile: &Value, name: &str, arg0: Option<u64>) -> Option<i64> 
             other => panic!("unexpected action {other} in an engine profile"),
         }
     };
-    let rules: Vec<&Value> = profile["syscalls"].as_array().unwrap().iter().filter(|r| r["names"].as_array().unwrap().iter().any(|n| n == name)).collect();
-    if let Some(r) = rules.iter().find(|r| r["args"].as_array().is_none_or(|a| a.is_empty())) {
+    let rules: Vec<&Value> = profile["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["names"].as_array().unwrap().iter().any(|n| n == name))
+        .collect();
+    if let Some(r) = rules
+        .iter()
+        .find(|r| r["args"].as_array().is_none_or(|a| a.is_empty()))
+    {
         return act(r);
     }
     for r in &rules {
@@ -99,7 +116,9 @@ fn profile_errno(profile: &Value, name: &str, arg0: Option<u64>) -> Option<i64> 
         let v = a["value"].as_u64().unwrap();
         let hit = match a["op"].as_str().unwrap() {
             "SCMP_CMP_EQ" => arg0 == Some(v),
-            "SCMP_CMP_MASKED_EQ" => arg0.is_some_and(|x| x & v == a["valueTwo"].as_u64().unwrap_or(0)),
+            "SCMP_CMP_MASKED_EQ" => {
+                arg0.is_some_and(|x| x & v == a["valueTwo"].as_u64().unwrap_or(0))
+            }
             op => panic!("unexpected op {op}"),
         };
         if hit {
@@ -115,7 +134,9 @@ fn profile_errno(profile: &Value, name: &str, arg0: Option<u64>) -> Option<i64> 
 
 fn engine_profile_matches(engine: &str) {
     let env = Env::new();
-    let Some(b) = engine_bundle(&env, engine, &probe_script()) else { return };
+    let Some(b) = engine_bundle(&env, engine, &probe_script()) else {
+        return;
+    };
     let profile = b.config["linux"]["seccomp"].clone();
     let id = env.id(engine);
     let (code, out, err) = env.run(&b, &id);
@@ -135,19 +156,31 @@ fn engine_profile_matches(engine: &str) {
     for ((key, e), (_, be)) in got.iter().zip(&baseline) {
         let mut parts = key.split(' ');
         let name = parts.next().unwrap();
-        let arg0 = parts.next().filter(|s| !s.is_empty()).map(|s| match s.strip_prefix("0x") {
-            Some(h) => u64::from_str_radix(h, 16).unwrap(),
-            None => s.parse::<i64>().unwrap() as u64,
-        });
+        let arg0 = parts
+            .next()
+            .filter(|s| !s.is_empty())
+            .map(|s| match s.strip_prefix("0x") {
+                Some(h) => u64::from_str_radix(h, 16).unwrap(),
+                None => s.parse::<i64>().unwrap() as u64,
+            });
         match profile_errno(&profile, name, arg0) {
             Some(want) => {
                 denied += 1;
-                assert_eq!(*e, want, "{engine}: {key}: the profile denies it with errno {want}\n{out}");
+                assert_eq!(
+                    *e, want,
+                    "{engine}: {key}: the profile denies it with errno {want}\n{out}"
+                );
             }
-            None => assert_eq!(e, be, "{engine}: {key}: allowed, so the kernel's answer ({be}) must come through\n{out}"),
+            None => assert_eq!(
+                e, be,
+                "{engine}: {key}: allowed, so the kernel's answer ({be}) must come through\n{out}"
+            ),
         }
     }
-    assert!(denied >= 4, "{engine}: the probes should hit several denials: {out}");
+    assert!(
+        denied >= 4,
+        "{engine}: the probes should hit several denials: {out}"
+    );
     assert_no_leftovers(&env, &id);
 }
 
@@ -177,7 +210,10 @@ fn filter_is_loaded_with_and_without_no_new_privileges() {
                 "syscalls": [{"names": ["sethostname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 95}]});
         });
         assert!(out.contains("Seccomp:\t2"), "{out}");
-        assert!(out.contains(&format!("NoNewPrivs:\t{}", u8::from(nnp))), "{out}");
+        assert!(
+            out.contains(&format!("NoNewPrivs:\t{}", u8::from(nnp))),
+            "{out}"
+        );
         assert!(out.contains("errno=95"), "{out}");
     }
 }
@@ -190,13 +226,25 @@ fn trap_kill_process_and_log_actions_in_a_container() {
         {"names": ["acct"], "action": "SCMP_ACT_TRAP"},
         {"names": ["syslog"], "action": "SCMP_ACT_KILL_PROCESS"},
         {"names": ["uname"], "action": "SCMP_ACT_LOG"}]});
-    let out = env.sh("probe acct 0; echo trap=$?; probe syslog 0 0 0; echo kill=$?; probe uname 0; echo log=$?", |c| {
-        c["linux"]["seccomp"] = profile.clone();
-    });
-    assert!(out.contains(&format!("trap={}", 128 + libc::SIGSYS)), "{out}");
-    assert!(out.contains(&format!("kill={}", 128 + libc::SIGSYS)), "{out}");
+    let out = env.sh(
+        "probe acct 0; echo trap=$?; probe syslog 0 0 0; echo kill=$?; probe uname 0; echo log=$?",
+        |c| {
+            c["linux"]["seccomp"] = profile.clone();
+        },
+    );
+    assert!(
+        out.contains(&format!("trap={}", 128 + libc::SIGSYS)),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("kill={}", 128 + libc::SIGSYS)),
+        "{out}"
+    );
     // LOG allows: uname(NULL) reaches the kernel and fails with EFAULT.
-    assert!(out.contains(&format!("errno={}\nlog=0", libc::EFAULT)), "{out}");
+    assert!(
+        out.contains(&format!("errno={}\nlog=0", libc::EFAULT)),
+        "{out}"
+    );
 }
 
 #[repr(C)]
@@ -235,7 +283,13 @@ fn agent(listener: std::os::unix::net::UnixListener, val: i64) -> (Value, i32) {
     let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
     let (n, fd) = {
         let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-        let m = recvmsg::<()>(conn.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty()).unwrap();
+        let m = recvmsg::<()>(
+            conn.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::empty(),
+        )
+        .unwrap();
         let mut fd = None;
         for c in m.cmsgs().unwrap() {
             if let ControlMessageOwned::ScmRights(fds) = c {
@@ -251,7 +305,12 @@ fn agent(listener: std::os::unix::net::UnixListener, val: i64) -> (Value, i32) {
     // SAFETY: ioctl on the listener fd with a struct of the size the request encodes.
     let r = unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_RECV, &mut req as *mut Notif) };
     assert_eq!(r, 0, "NOTIF_RECV: {}", std::io::Error::last_os_error());
-    let resp = NotifResp { id: req.id, val, error: 0, flags: 0 };
+    let resp = NotifResp {
+        id: req.id,
+        val,
+        error: 0,
+        flags: 0,
+    };
     // SAFETY: as above, for the response.
     let r = unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_SEND, &resp as *const NotifResp) };
     assert_eq!(r, 0, "NOTIF_SEND: {}", std::io::Error::last_os_error());
@@ -275,7 +334,10 @@ fn notify_hands_the_listener_to_an_agent_whose_answer_the_container_sees() {
     let (code, out, err) = env.run(&b, &id);
     let (state, nr) = agent.join().unwrap();
     assert_eq!(code, 0, "{out}\n{err}");
-    assert_eq!(out, "ret=42 errno=0\n", "the agent's answer, not the kernel's");
+    assert_eq!(
+        out, "ret=42 errno=0\n",
+        "the agent's answer, not the kernel's"
+    );
     assert_eq!(nr as i64, libc::SYS_mkdir);
     assert_eq!(state["fds"], json!(["seccompFd"]));
     assert_eq!(state["metadata"], "hello-agent");

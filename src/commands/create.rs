@@ -65,7 +65,10 @@ pub fn create(g: &Global, o: &CreateOpts, id: &str) -> Result<Created> {
     let ns = namespaces::plan(linux.namespaces().as_deref().unwrap_or_default())?;
     // Compiled before anything exists: a profile hull cannot enforce leaves nothing behind.
     let seccomp = match linux.seccomp() {
-        Some(s) => Some(crate::seccomp::compile(s, &crate::seccomp::Options::default())?),
+        Some(s) => Some(crate::seccomp::compile(
+            s,
+            &crate::seccomp::Options::default(),
+        )?),
         None => None,
     };
     let mut cg = cgroups::Manager::new(linux.cgroups_path().as_deref(), id)?;

@@ -102,7 +102,9 @@ fn handshake(l: &Launch, cg: &cgroups::Manager, chan: &sync::Channel, stage1: i3
                     chan.send(&Msg::SeccompFdDone)?;
                 }
                 (Msg::Error { msg, .. }, _) => return Err(Error::Msg(msg)),
-                (other, _) => return Err(Error::Msg(format!("sync: unexpected {other:?} from init"))),
+                (other, _) => {
+                    return Err(Error::Msg(format!("sync: unexpected {other:?} from init")))
+                }
             }
         }
     })();
@@ -118,8 +120,12 @@ fn handshake(l: &Launch, cg: &cgroups::Manager, chan: &sync::Channel, stage1: i3
 /// Hand a notifying filter's listener fd to `linux.seccomp.listenerPath` with the container
 /// process state (runtime-spec: `containerProcessState`).
 fn send_listener_fd(l: &Launch, pid: i32, fd: &OwnedFd) -> Result<()> {
-    let Some(c) = l.seccomp else { return Err(Error::Msg("sync: a seccomp fd without a filter".into())) };
-    let Some(path) = &c.listener_path else { return Err(Error::Msg("sync: no listener path".into())) };
+    let Some(c) = l.seccomp else {
+        return Err(Error::Msg("sync: a seccomp fd without a filter".into()));
+    };
+    let Some(path) = &c.listener_path else {
+        return Err(Error::Msg("sync: no listener path".into()));
+    };
     let state = serde_json::json!({
         "ociVersion": crate::OCI_VERSION,
         "fds": ["seccompFd"],

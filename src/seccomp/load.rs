@@ -34,10 +34,20 @@ pub fn install(c: &Compiled) -> Result<Option<OwnedFd>> {
 }
 
 fn load_one(program: &[libc::sock_filter], flags: u32) -> Result<i64> {
-    let prog = libc::sock_fprog { len: program.len() as u16, filter: program.as_ptr() as *mut libc::sock_filter };
+    let prog = libc::sock_fprog {
+        len: program.len() as u16,
+        filter: program.as_ptr() as *mut libc::sock_filter,
+    };
     // SAFETY: seccomp(SECCOMP_SET_MODE_FILTER) reads the sock_fprog and the program it points
     // to, both alive for the call.
-    let r = unsafe { libc::syscall(libc::SYS_seccomp, 1u32, flags, &prog as *const libc::sock_fprog) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            1u32,
+            flags,
+            &prog as *const libc::sock_fprog,
+        )
+    };
     if r < 0 {
         let e = std::io::Error::last_os_error();
         let why = match e.raw_os_error() {
@@ -64,9 +74,18 @@ pub fn send_with_fd(sock: RawFd, data: &[u8], fd: RawFd) -> Result<()> {
     let iov = [IoSlice::new(data)];
     let fds = [fd];
     let cmsg = [nix::sys::socket::ControlMessage::ScmRights(&fds)];
-    let n = nix::sys::socket::sendmsg::<()>(sock, &iov, &cmsg, nix::sys::socket::MsgFlags::empty(), None)?;
+    let n = nix::sys::socket::sendmsg::<()>(
+        sock,
+        &iov,
+        &cmsg,
+        nix::sys::socket::MsgFlags::empty(),
+        None,
+    )?;
     if n != data.len() {
-        return Err(Error::Msg(format!("short send: {n} of {} bytes", data.len())));
+        return Err(Error::Msg(format!(
+            "short send: {n} of {} bytes",
+            data.len()
+        )));
     }
     Ok(())
 }

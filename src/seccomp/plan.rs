@@ -16,7 +16,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction as A, LinuxSeccompFilterFlag as F, LinuxSeccompOperator as O};
+use oci_spec::runtime::{
+    LinuxSeccomp, LinuxSeccompAction as A, LinuxSeccompFilterFlag as F, LinuxSeccompOperator as O,
+};
 
 use super::tables::{self, Arch};
 use crate::error::{Error, Result};
@@ -149,7 +151,8 @@ pub mod flag {
 
 fn action(a: A, errno: Option<u32>, field: &str) -> Result<Action> {
     let small = |e: u32| -> Result<u16> {
-        u16::try_from(e).map_err(|_| Error::invalid(format!("{field}: errnoRet {e} is out of range")))
+        u16::try_from(e)
+            .map_err(|_| Error::invalid(format!("{field}: errnoRet {e} is out of range")))
     };
     Ok(match a {
         A::ScmpActErrno => Action::Errno(small(errno.unwrap_or(libc::EPERM as u32))?),
@@ -191,12 +194,17 @@ fn op(o: O) -> Op {
 fn arches(s: &LinuxSeccomp) -> Vec<Arch> {
     let mut out = vec![Arch::native()];
     for a in s.architectures().iter().flatten() {
-        let name = serde_json::to_value(a).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let name = serde_json::to_value(a)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
         match Arch::from_oci(&name) {
             Some(x) if !out.contains(&x) => out.push(x),
             Some(_) => {}
             None if name == "SCMP_ARCH_NATIVE" => {}
-            None => crate::logging::debug(&format!("linux.seccomp.architectures: {name} is not this host's; skipped")),
+            None => crate::logging::debug(&format!(
+                "linux.seccomp.architectures: {name} is not this host's; skipped"
+            )),
         }
     }
     out
@@ -218,8 +226,25 @@ fn mux_name(nr: u32) -> &'static str {
 /// ipc/syscall.c calls), as libseccomp's x86 tables have them.
 fn multiplexed(name: &str) -> Option<(u32, u64)> {
     const SOCKET: [&str; 20] = [
-        "socket", "bind", "connect", "listen", "accept", "getsockname", "getpeername", "socketpair", "send", "recv",
-        "sendto", "recvfrom", "shutdown", "setsockopt", "getsockopt", "sendmsg", "recvmsg", "accept4", "recvmmsg",
+        "socket",
+        "bind",
+        "connect",
+        "listen",
+        "accept",
+        "getsockname",
+        "getpeername",
+        "socketpair",
+        "send",
+        "recv",
+        "sendto",
+        "recvfrom",
+        "shutdown",
+        "setsockopt",
+        "getsockopt",
+        "sendmsg",
+        "recvmsg",
+        "accept4",
+        "recvmmsg",
         "sendmmsg",
     ];
     const IPC: [(&str, u64); 12] = [
@@ -239,7 +264,9 @@ fn multiplexed(name: &str) -> Option<(u32, u64)> {
     if let Some(i) = SOCKET.iter().position(|n| *n == name) {
         return Some((SOCKETCALL_X86, i as u64 + 1));
     }
-    IPC.iter().find(|(n, _)| *n == name).map(|(_, c)| (IPC_X86, *c))
+    IPC.iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, c)| (IPC_X86, *c))
 }
 
 /// Whether conditional rules each require `a0 == k` (their only comparison of a0), with no `k`
@@ -247,7 +274,9 @@ fn multiplexed(name: &str) -> Option<(u32, u64)> {
 /// actions never both match.
 fn calls_disjoint(conds: &[(Action, Vec<Cond>)]) -> bool {
     let call = |c: &[Cond]| match c.iter().filter(|c| c.index == 0).collect::<Vec<_>>()[..] {
-        [Cond { op: Op::Eq, value, .. }] => Some(*value),
+        [Cond {
+            op: Op::Eq, value, ..
+        }] => Some(*value),
         _ => None,
     };
     conds.iter().all(|(a, c)| {
@@ -263,9 +292,15 @@ type Seen = (Option<Action>, Vec<(Action, Vec<Cond>)>, String);
 
 /// Build the plan, validating every field.
 pub fn plan(s: &LinuxSeccomp) -> Result<Plan> {
-    let default = action(s.default_action(), s.default_errno_ret(), "linux.seccomp.defaultErrnoRet")?;
+    let default = action(
+        s.default_action(),
+        s.default_errno_ret(),
+        "linux.seccomp.defaultErrnoRet",
+    )?;
     if default == Action::Notify {
-        return Err(Error::invalid("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action"));
+        return Err(Error::invalid(
+            "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action",
+        ));
     }
     let mut flags = 0;
     for f in s.flags().iter().flatten() {
@@ -304,9 +339,17 @@ pub fn plan(s: &LinuxSeccomp) -> Result<Plan> {
                     a.index()
                 )));
             }
-            conds.push(Cond { index: a.index() as u8, op: op(a.op()), value: a.value(), value_two: a.value_two().unwrap_or(0) });
+            conds.push(Cond {
+                index: a.index() as u8,
+                op: op(a.op()),
+                value: a.value(),
+                value_two: a.value_two().unwrap_or(0),
+            });
         }
-        let repeated = conds.iter().enumerate().any(|(k, c)| conds[..k].iter().any(|d| d.index == c.index));
+        let repeated = conds
+            .iter()
+            .enumerate()
+            .any(|(k, c)| conds[..k].iter().any(|d| d.index == c.index));
         let rules = if conds.is_empty() {
             Vec::new()
         } else if repeated {
@@ -314,10 +357,20 @@ pub fn plan(s: &LinuxSeccomp) -> Result<Plan> {
         } else {
             vec![conds]
         };
-        raws.push(Raw { names: sc.names(), action: act, rules });
+        raws.push(Raw {
+            names: sc.names(),
+            action: act,
+            rules,
+        });
     }
-    if notify && s.listener_path().as_ref().is_none_or(|p| p.as_os_str().is_empty()) {
-        return Err(Error::invalid("linux.seccomp.listenerPath: SCMP_ACT_NOTIFY needs a listener path"));
+    if notify
+        && s.listener_path()
+            .as_ref()
+            .is_none_or(|p| p.as_os_str().is_empty())
+    {
+        return Err(Error::invalid(
+            "linux.seccomp.listenerPath: SCMP_ACT_NOTIFY needs a listener path",
+        ));
     }
 
     let mut out = Vec::new();
@@ -327,22 +380,37 @@ pub fn plan(s: &LinuxSeccomp) -> Result<Plan> {
         let mut max_named = None;
         for r in &raws {
             for name in r.names {
-                if let (Arch::X86, Some((mux, call)), true) = (arch, multiplexed(name), r.action != default) {
+                if let (Arch::X86, Some((mux, call)), true) =
+                    (arch, multiplexed(name), r.action != default)
+                {
                     // libseccomp on i386: a rule on a socket or SysV IPC syscall also covers
                     // its socketcall(2)/ipc(2) form: the same comparisons, with the one on a0
                     // (if any) replaced by a0 == call, the others kept as they are.
-                    let e = seen.entry(mux).or_insert((None, Vec::new(), mux_name(mux).to_string()));
-                    let by_call = Cond { index: 0, op: Op::Eq, value: call, value_two: 0 };
+                    let e =
+                        seen.entry(mux)
+                            .or_insert((None, Vec::new(), mux_name(mux).to_string()));
+                    let by_call = Cond {
+                        index: 0,
+                        op: Op::Eq,
+                        value: call,
+                        value_two: 0,
+                    };
                     if r.rules.is_empty() {
                         e.1.push((r.action, vec![by_call.clone()]));
                     }
                     for conds in &r.rules {
                         let rest = conds.iter().filter(|c| c.index != 0).cloned();
-                        e.1.push((r.action, std::iter::once(by_call.clone()).chain(rest).collect()));
+                        e.1.push((
+                            r.action,
+                            std::iter::once(by_call.clone()).chain(rest).collect(),
+                        ));
                     }
                 }
                 let Some(nr) = tables::number(arch, name) else {
-                    crate::logging::debug(&format!("seccomp: {name} is unknown on {}; skipped", arch.oci_name()));
+                    crate::logging::debug(&format!(
+                        "seccomp: {name} is unknown on {}; skipped",
+                        arch.oci_name()
+                    ));
                     continue;
                 };
                 max_named = max_named.max(Some(nr));
@@ -363,15 +431,24 @@ pub fn plan(s: &LinuxSeccomp) -> Result<Plan> {
         let mut also = Vec::new();
         for (nr, (uncond, conds, name)) in seen {
             let entry = match uncond {
-                Some(action) => Entry { action, rules: Vec::new() },
-                None if arch == Arch::X86 && (nr == SOCKETCALL_X86 || nr == IPC_X86) && calls_disjoint(&conds) => {
+                Some(action) => Entry {
+                    action,
+                    rules: Vec::new(),
+                },
+                None if arch == Arch::X86
+                    && (nr == SOCKETCALL_X86 || nr == IPC_X86)
+                    && calls_disjoint(&conds) =>
+                {
                     // One entry per action, in order of appearance: the rules compare a0 with
                     // different call numbers per action, so no order between them matters.
                     let mut by_action: Vec<Entry> = Vec::new();
                     for (a, c) in conds {
                         match by_action.iter_mut().find(|e| e.action == a) {
                             Some(e) => e.rules.push(c),
-                            None => by_action.push(Entry { action: a, rules: vec![c] }),
+                            None => by_action.push(Entry {
+                                action: a,
+                                rules: vec![c],
+                            }),
                         }
                     }
                     let first = by_action.remove(0);
@@ -390,14 +467,22 @@ pub fn plan(s: &LinuxSeccomp) -> Result<Plan> {
                             "linux.seccomp.syscalls: {name} has conditional rules with different actions ({action:?} and {other:?}){why}; hull does not guess libseccomp's precedence between them"
                         )));
                     }
-                    Entry { action, rules: conds.into_iter().map(|(_, c)| c).collect() }
+                    Entry {
+                        action,
+                        rules: conds.into_iter().map(|(_, c)| c).collect(),
+                    }
                 }
             };
             if entry.action != default {
                 syscalls.insert(nr, entry);
             }
         }
-        out.push(ArchPlan { arch, syscalls, max_named, also });
+        out.push(ArchPlan {
+            arch,
+            syscalls,
+            max_named,
+            also,
+        });
     }
     Ok(Plan {
         default,
@@ -433,8 +518,14 @@ mod tests {
         assert_eq!(pl.default, Action::Errno(1));
         let a = &pl.arches[0];
         assert_eq!(a.syscalls[&0].action, Action::Allow);
-        assert_eq!(a.syscalls[&tables::number(Arch::X86_64, "setns").unwrap()].action, Action::Allow);
-        assert!(!a.syscalls.contains_key(&3), "close equals the default: dropped");
+        assert_eq!(
+            a.syscalls[&tables::number(Arch::X86_64, "setns").unwrap()].action,
+            Action::Allow
+        );
+        assert!(
+            !a.syscalls.contains_key(&3),
+            "close equals the default: dropped"
+        );
     }
 
     #[test]
@@ -452,14 +543,32 @@ mod tests {
     #[test]
     fn bad_input_names_the_field() {
         for (v, want) in [
-            (serde_json::json!({"defaultAction": "SCMP_ACT_NOTIFY", "listenerPath": "/x"}), "linux.seccomp.defaultAction"),
-            (serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "errnoRet": 1}]}), "linux.seccomp.syscalls[0].errnoRet"),
-            (serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_NOTIFY"}]}), "linux.seccomp.listenerPath"),
-            (serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/x", "syscalls": [{"names": ["write"], "action": "SCMP_ACT_NOTIFY"}]}), "linux.seccomp.syscalls[0].names"),
-            (serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}]}]}), "linux.seccomp.syscalls[0].args[0].index"),
-            (serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            (
+                serde_json::json!({"defaultAction": "SCMP_ACT_NOTIFY", "listenerPath": "/x"}),
+                "linux.seccomp.defaultAction",
+            ),
+            (
+                serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "errnoRet": 1}]}),
+                "linux.seccomp.syscalls[0].errnoRet",
+            ),
+            (
+                serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_NOTIFY"}]}),
+                "linux.seccomp.listenerPath",
+            ),
+            (
+                serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/x", "syscalls": [{"names": ["write"], "action": "SCMP_ACT_NOTIFY"}]}),
+                "linux.seccomp.syscalls[0].names",
+            ),
+            (
+                serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}]}]}),
+                "linux.seccomp.syscalls[0].args[0].index",
+            ),
+            (
+                serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
                 {"names": ["read"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]},
-                {"names": ["read"], "action": "SCMP_ACT_KILL", "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}]}), "linux.seccomp.syscalls: read has conditional rules"),
+                {"names": ["read"], "action": "SCMP_ACT_KILL", "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}]}),
+                "linux.seccomp.syscalls: read has conditional rules",
+            ),
         ] {
             let e = p(v).unwrap_err().render();
             assert!(e.starts_with(want), "{e}");
@@ -469,9 +578,11 @@ mod tests {
     #[test]
     fn default_action_rules_take_no_part() {
         // runc skips `allow getppid` under an ALLOW default: the later errno rule applies.
-        let pl = p(serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        let pl = p(
+            serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
             {"names": ["getppid"], "action": "SCMP_ACT_ALLOW"},
-            {"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5}]}))
+            {"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5}]}),
+        )
         .unwrap();
         assert_eq!(pl.arches[0].syscalls[&110].action, Action::Errno(5));
     }
@@ -490,19 +601,58 @@ mod tests {
             {"names": ["send", "shmget"], "action": "SCMP_ACT_ERRNO"}]}))
         .unwrap();
         let x86 = pl.arches.iter().find(|a| a.arch == Arch::X86).unwrap();
-        let eq = |v| vec![Cond { index: 0, op: Op::Eq, value: v, value_two: 0 }];
-        assert_eq!(x86.syscalls[&SOCKETCALL_X86].rules, [eq(1), eq(9)], "socket's own comparison is dropped there");
+        let eq = |v| {
+            vec![Cond {
+                index: 0,
+                op: Op::Eq,
+                value: v,
+                value_two: 0,
+            }]
+        };
+        assert_eq!(
+            x86.syscalls[&SOCKETCALL_X86].rules,
+            [eq(1), eq(9)],
+            "socket's own comparison is dropped there"
+        );
         assert_eq!(x86.syscalls[&IPC_X86].rules, [eq(23)]);
-        assert_eq!(x86.syscalls[&359].rules, [eq(16)], "the direct socket(2) keeps it");
-        assert!(!pl.arches[0].syscalls.contains_key(&SOCKETCALL_X86), "x86_64 has no multiplexer");
+        assert_eq!(
+            x86.syscalls[&359].rules,
+            [eq(16)],
+            "the direct socket(2) keeps it"
+        );
+        assert!(
+            !pl.arches[0].syscalls.contains_key(&SOCKETCALL_X86),
+            "x86_64 has no multiplexer"
+        );
         // Different actions for different calls: one entry per action.
         let pl = p(serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86"], "syscalls": [
             {"names": ["socket"], "action": "SCMP_ACT_ERRNO"}, {"names": ["bind", "shmat"], "action": "SCMP_ACT_KILL"}]}))
         .unwrap();
         let x86 = pl.arches.iter().find(|a| a.arch == Arch::X86).unwrap();
-        assert_eq!(x86.syscalls[&SOCKETCALL_X86], Entry { action: Action::Errno(1), rules: vec![eq(1)] });
-        assert_eq!(x86.also, [(SOCKETCALL_X86, Entry { action: Action::KillThread, rules: vec![eq(2)] })]);
-        assert_eq!(x86.syscalls[&IPC_X86], Entry { action: Action::KillThread, rules: vec![eq(21)] });
+        assert_eq!(
+            x86.syscalls[&SOCKETCALL_X86],
+            Entry {
+                action: Action::Errno(1),
+                rules: vec![eq(1)]
+            }
+        );
+        assert_eq!(
+            x86.also,
+            [(
+                SOCKETCALL_X86,
+                Entry {
+                    action: Action::KillThread,
+                    rules: vec![eq(2)]
+                }
+            )]
+        );
+        assert_eq!(
+            x86.syscalls[&IPC_X86],
+            Entry {
+                action: Action::KillThread,
+                rules: vec![eq(21)]
+            }
+        );
         // Different actions for one call: refused, saying why.
         let e = p(serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86"], "syscalls": [
             {"names": ["socket"], "action": "SCMP_ACT_ERRNO"},
