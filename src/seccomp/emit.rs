@@ -228,20 +228,43 @@ fn clamp(ivs: Vec<(u32, Target)>, (lo, hi): (u32, u32), outside: Target) -> Vec<
     out
 }
 
-/// A binary search over interval starts: about 2·log2(n) instructions per syscall.
-fn tree(asm: &mut Asm, ivs: &[(u32, Target)], to: &dyn Fn(Target) -> Label) {
+/// Instructions `tree` emits for these intervals.
+fn tree_len(ivs: &[(u32, Target)]) -> usize {
     if ivs.len() == 1 {
-        let l = to(ivs[0].1);
-        asm.ja(l);
+        return 1;
+    }
+    let (l, r) = ivs.split_at(ivs.len() / 2);
+    let left = tree_len(l);
+    1 + usize::from(left > 255) + left + tree_len(r)
+}
+
+/// A binary search over interval starts: about log2(n) compares per syscall. A leaf returns
+/// straight away or jumps to its argument chain; a node jumps right with its own 8-bit offset
+/// when the left subtree is short enough, else through a `ja`.
+fn tree(asm: &mut Asm, ivs: &[(u32, Target)], to: &dyn Fn(Target) -> Label) {
+    if let [(_, t)] = ivs {
+        match *t {
+            Target::Ret(k) => asm.push(stmt(BPF_RET_K, k)),
+            Target::Chain(_) => {
+                let l = to(*t);
+                asm.ja(l);
+            }
+        }
         return;
     }
-    let mid = ivs.len() / 2;
-    asm.push(jump(BPF_JMP_JGE_K, ivs[mid].0, 0, 1));
-    let right = asm.label();
-    asm.ja(right);
-    tree(asm, &ivs[..mid], to);
-    asm.place(right);
-    tree(asm, &ivs[mid..], to);
+    let (left, right) = ivs.split_at(ivs.len() / 2);
+    let left_len = tree_len(left);
+    if let Ok(jt) = u8::try_from(left_len) {
+        asm.push(jump(BPF_JMP_JGE_K, right[0].0, jt, 0));
+        tree(asm, left, to);
+    } else {
+        asm.push(jump(BPF_JMP_JGE_K, right[0].0, 0, 1));
+        let r = asm.label();
+        asm.ja(r);
+        tree(asm, left, to);
+        asm.place(r);
+    }
+    tree(asm, right, to);
 }
 
 /// Where a chain goes when no rule matches: the next rule set of the same syscall, or a return
@@ -345,9 +368,13 @@ fn block(
         return Ok(vec![stmt(BPF_RET_K, *k)]);
     }
     let mut asm = Asm::default();
-    // One label per distinct target.
+    // One label per argument chain (returns are inlined in the tree).
     let mut labels: Vec<(Target, Label)> = Vec::new();
-    for t in ivs.iter().map(|(_, t)| *t) {
+    for t in ivs
+        .iter()
+        .map(|(_, t)| *t)
+        .filter(|t| matches!(t, Target::Chain(_)))
+    {
         if !labels.iter().any(|(x, _)| *x == t) {
             let l = asm.label();
             labels.push((t, l));
