@@ -219,6 +219,22 @@ fn filter_is_loaded_with_and_without_no_new_privileges() {
 }
 
 #[test]
+fn filter_flags_are_accepted_and_the_filter_still_enforces() {
+    require_root!();
+    let env = Env::new();
+    let out = env.sh("probe sethostname 0 0", |c| {
+        for set in ["bounding", "effective", "permitted"] {
+            c["process"]["capabilities"][set] = json!(["CAP_SYS_ADMIN"]);
+        }
+        c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "flags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+                      "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+            "syscalls": [{"names": ["sethostname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 77}]});
+    });
+    assert_eq!(out, "ret=-1 errno=77\n");
+}
+
+#[test]
 fn trap_kill_process_and_log_actions_in_a_container() {
     require_root!();
     let env = Env::new();
@@ -327,7 +343,7 @@ fn notify_hands_the_listener_to_an_agent_whose_answer_the_container_sees() {
     let mut b = env.bundle(&["probe", "mkdir", "0", "0"]);
     b.edit(|c| {
         c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock.to_str().unwrap(),
-            "listenerMetadata": "hello-agent",
+            "listenerMetadata": "hello-agent", "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
             "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]});
     });
     let id = env.id("notify");

@@ -23,6 +23,9 @@ pub fn install(c: &Compiled) -> Result<Option<OwnedFd>> {
                 // TSYNC and NEW_LISTENER together need TSYNC_ESRCH.
                 flags |= flag::TSYNC_ESRCH;
             }
+        } else {
+            // WAIT_KILLABLE_RECV is about the listener; the kernel refuses it on other filters.
+            flags &= !flag::WAIT_KILLABLE_RECV;
         }
         let r = load_one(&f.program, flags)?;
         if f.new_listener {
