@@ -75,6 +75,71 @@ pub enum Command {
     Events(EventsArgs),
     /// Change a running container's resource limits.
     Update(UpdateArgs),
+    /// Run a new process inside a running container.
+    Exec(ExecArgs),
+    /// Print the features this runtime implements (OCI features JSON).
+    Features,
+}
+
+/// `exec` flags (runc's).
+#[derive(Args, Debug, Default)]
+pub struct ExecArgs {
+    /// Unix socket that receives the pty master when a terminal is requested.
+    #[arg(long = "console-socket", value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+    /// Unix socket that receives a pidfd of the new process.
+    #[arg(long = "pidfd-socket", value_name = "PATH")]
+    pub pidfd_socket: Option<PathBuf>,
+    /// Working directory in the container.
+    #[arg(long)]
+    pub cwd: Option<String>,
+    /// Extra environment variables (KEY=VALUE), repeatable.
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Allocate a pseudo-terminal.
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// UID[:GID] to run as.
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Additional gids, repeatable.
+    #[arg(short = 'g', long = "additional-gids")]
+    pub additional_gids: Vec<u32>,
+    /// An OCI Process JSON file describing the process (its terminal field counts).
+    #[arg(short = 'p', long)]
+    pub process: Option<PathBuf>,
+    /// Detach from the process.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// File to write the new process's pid to.
+    #[arg(long = "pid-file", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// SELinux label (not supported on this host).
+    #[arg(long = "process-label")]
+    pub process_label: Option<String>,
+    /// AppArmor profile (not supported on this host).
+    #[arg(long)]
+    pub apparmor: Option<String>,
+    /// Set no_new_privs for the process.
+    #[arg(long = "no-new-privs")]
+    pub no_new_privs: bool,
+    /// Add a capability, repeatable (e.g. CAP_NET_ADMIN).
+    #[arg(short = 'c', long = "cap")]
+    pub cap: Vec<String>,
+    /// Pass N extra file descriptors (3 .. 3+N-1).
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Run in this sub-cgroup of the container (v2) or controller:path list.
+    #[arg(long)]
+    pub cgroup: Vec<String>,
+    /// Allow exec in a paused container.
+    #[arg(long = "ignore-paused")]
+    pub ignore_paused: bool,
+    /// Container id.
+    pub id: String,
+    /// The command and its arguments (unless --process is given).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
 }
 
 /// `ps` flags.

@@ -68,6 +68,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Ps(a) => commands::ps::run(&global, &a),
         Command::Events(a) => commands::events::run(&global, &a),
         Command::Update(a) => commands::update::run(&global, &a),
+        Command::Exec(a) => commands::exec::run(&global, &a),
+        Command::Features => commands::features::run(),
     };
     match result {
         Ok(code) => code,

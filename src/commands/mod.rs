@@ -4,6 +4,8 @@
 pub mod create;
 pub mod delete;
 pub mod events;
+pub mod exec;
+pub mod features;
 pub mod kill;
 pub mod list;
 pub mod pause;
