@@ -29,7 +29,7 @@ pub fn run(cli: Cli) -> i32 {
     if cli.version {
         println!(
             "hull version {VERSION}\ncommit: {}\nspec: {OCI_VERSION}",
-            option_env!("HULL_COMMIT").unwrap_or("unknown")
+            env!("HULL_COMMIT")
         );
         return 0;
     }

@@ -1,8 +1,105 @@
-//! `hull features`: the OCI features document. Not implemented yet.
+//! `hull features`: the OCI features document (runtime-spec features.md), generated from the
+//! same tables the code uses — the namespace list, the caps crate's capabilities, the mount
+//! option tables, the seccomp actions/operators/architectures/flags — so it cannot drift.
 
-use crate::error::{Error, Result};
+use serde_json::{json, Value};
+
+use crate::error::Result;
+use crate::rootfs::mount::{FLAG_OPTIONS, PROPAGATION_OPTIONS, RECURSIVE_OPTIONS};
+use crate::seccomp::{plan, tables::Arch};
+
+fn names<T: serde::Serialize>(items: &[T]) -> Vec<Value> {
+    items.iter().filter_map(|i| serde_json::to_value(i).ok()).collect()
+}
+
+/// The features document.
+pub fn features() -> Value {
+    let mut mount_options: Vec<&str> = FLAG_OPTIONS.iter().map(|(n, _, _)| *n).collect();
+    mount_options.extend(PROPAGATION_OPTIONS.iter().map(|(n, _)| *n));
+    mount_options.extend(RECURSIVE_OPTIONS.iter().map(|(n, _, _)| *n));
+    mount_options.sort_unstable();
+    let mut caps: Vec<String> = caps::all().into_iter().map(|c| c.to_string()).collect();
+    caps.sort();
+    let namespaces: Vec<&str> = crate::namespaces::ALL.iter().map(|t| crate::namespaces::spec_name(*t)).collect();
+    let flags = names(&plan::FLAGS);
+    json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": crate::OCI_VERSION,
+        "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
+        "mountOptions": mount_options,
+        "linux": {
+            "namespaces": namespaces,
+            "capabilities": caps,
+            "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": true},
+            "seccomp": {
+                "enabled": true,
+                "actions": names(&plan::ACTIONS),
+                "operators": names(&plan::OPERATORS),
+                "archs": Arch::all().iter().map(|a| a.oci_name()).collect::<Vec<_>>(),
+                "knownFlags": flags,
+                "supportedFlags": flags,
+            },
+            "apparmor": {"enabled": false},
+            "selinux": {"enabled": false},
+            "intelRdt": {"enabled": false},
+            "mountExtensions": {"idmap": {"enabled": false}},
+        },
+        "annotations": {
+            "io.github.hull.version": crate::VERSION,
+            "io.github.hull.commit": env!("HULL_COMMIT"),
+        }
+    })
+}
 
 /// Print the features JSON.
 pub fn run() -> Result<i32> {
-    Err(Error::invalid("features is not implemented yet"))
+    println!("{}", serde_json::to_string_pretty(&features()).expect("serializes"));
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_mount_option_is_parsed_as_an_option() {
+        for o in features()["mountOptions"].as_array().unwrap() {
+            let o = o.as_str().unwrap().to_string();
+            let parsed = crate::rootfs::mount::parse_options(std::slice::from_ref(&o), "f").unwrap();
+            assert!(parsed.data.is_empty(), "{o} would be passed as filesystem data");
+        }
+    }
+
+    #[test]
+    fn every_listed_seccomp_name_is_accepted_by_the_compiler() {
+        let f = features();
+        let sc = &f["linux"]["seccomp"];
+        for a in sc["actions"].as_array().unwrap() {
+            let mut rule = json!({"names": ["getpid"], "action": a});
+            if a == "SCMP_ACT_NOTIFY" {
+                rule = json!({"names": ["mkdir"], "action": a});
+            }
+            let p = json!({"defaultAction": "SCMP_ACT_ERRNO", "listenerPath": "/x", "syscalls": [rule]});
+            crate::seccomp::compile(&serde_json::from_value(p).unwrap(), &Default::default()).unwrap();
+        }
+        for op in sc["operators"].as_array().unwrap() {
+            let p = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getpid"], "action": "SCMP_ACT_ERRNO",
+                "args": [{"index": 0, "value": 1, "valueTwo": 1, "op": op}]}]});
+            crate::seccomp::compile(&serde_json::from_value(p).unwrap(), &Default::default()).unwrap();
+        }
+        for fl in sc["supportedFlags"].as_array().unwrap() {
+            let p = json!({"defaultAction": "SCMP_ACT_ALLOW", "flags": [fl]});
+            crate::seccomp::compile(&serde_json::from_value(p).unwrap(), &Default::default()).unwrap();
+        }
+        assert_eq!(sc["archs"], json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]));
+    }
+
+    #[test]
+    fn namespaces_and_capabilities_are_the_code_tables() {
+        let f = features();
+        assert_eq!(f["linux"]["namespaces"].as_array().unwrap().len(), 8);
+        let caps = f["linux"]["capabilities"].as_array().unwrap();
+        assert!(caps.iter().any(|c| c == "CAP_SYS_ADMIN") && caps.iter().any(|c| c == "CAP_CHECKPOINT_RESTORE"));
+        assert_eq!(f["ociVersionMax"], crate::OCI_VERSION);
+    }
 }

@@ -75,87 +75,88 @@ impl Options {
     }
 }
 
-/// The flag table of runc's `parseMountOptions` (set, or clear when `false`).
+/// The flag options of runc's `parseMountOptions`: name, set (or clear when `false`), flags.
+pub const FLAG_OPTIONS: &[(&str, bool, MsFlags)] = &[
+    ("async", false, MsFlags::MS_SYNCHRONOUS),
+    ("atime", false, MsFlags::MS_NOATIME),
+    ("bind", true, MsFlags::MS_BIND),
+    ("defaults", true, MsFlags::empty()),
+    ("dev", false, MsFlags::MS_NODEV),
+    ("diratime", false, MsFlags::MS_NODIRATIME),
+    ("dirsync", true, MsFlags::MS_DIRSYNC),
+    ("exec", false, MsFlags::MS_NOEXEC),
+    ("iversion", true, MsFlags::MS_I_VERSION),
+    ("lazytime", true, MsFlags::MS_LAZYTIME),
+    ("loud", false, MsFlags::MS_SILENT),
+    ("mand", true, MsFlags::MS_MANDLOCK),
+    ("noatime", true, MsFlags::MS_NOATIME),
+    ("nodev", true, MsFlags::MS_NODEV),
+    ("nodiratime", true, MsFlags::MS_NODIRATIME),
+    ("noexec", true, MsFlags::MS_NOEXEC),
+    ("noiversion", false, MsFlags::MS_I_VERSION),
+    ("nolazytime", false, MsFlags::MS_LAZYTIME),
+    ("nomand", false, MsFlags::MS_MANDLOCK),
+    ("norelatime", false, MsFlags::MS_RELATIME),
+    ("nostrictatime", false, MsFlags::MS_STRICTATIME),
+    ("nosuid", true, MsFlags::MS_NOSUID),
+    ("nosymfollow", true, MsFlags::from_bits_retain(libc::MS_NOSYMFOLLOW)),
+    ("rbind", true, MsFlags::MS_BIND.union(MsFlags::MS_REC)),
+    ("relatime", true, MsFlags::MS_RELATIME),
+    ("remount", true, MsFlags::MS_REMOUNT),
+    ("ro", true, MsFlags::MS_RDONLY),
+    ("rw", false, MsFlags::MS_RDONLY),
+    ("silent", true, MsFlags::MS_SILENT),
+    ("strictatime", true, MsFlags::MS_STRICTATIME),
+    ("suid", false, MsFlags::MS_NOSUID),
+    ("sync", true, MsFlags::MS_SYNCHRONOUS),
+    ("symfollow", false, MsFlags::from_bits_retain(libc::MS_NOSYMFOLLOW)),
+];
+
 fn flag_option(o: &str) -> Option<(bool, MsFlags)> {
-    use MsFlags as F;
-    Some(match o {
-        "async" => (false, F::MS_SYNCHRONOUS),
-        "atime" => (false, F::MS_NOATIME),
-        "bind" => (true, F::MS_BIND),
-        "defaults" => (true, F::empty()),
-        "dev" => (false, F::MS_NODEV),
-        "diratime" => (false, F::MS_NODIRATIME),
-        "dirsync" => (true, F::MS_DIRSYNC),
-        "exec" => (false, F::MS_NOEXEC),
-        "iversion" => (true, F::MS_I_VERSION),
-        "lazytime" => (true, F::MS_LAZYTIME),
-        "loud" => (false, F::MS_SILENT),
-        "mand" => (true, F::MS_MANDLOCK),
-        "noatime" => (true, F::MS_NOATIME),
-        "nodev" => (true, F::MS_NODEV),
-        "nodiratime" => (true, F::MS_NODIRATIME),
-        "noexec" => (true, F::MS_NOEXEC),
-        "noiversion" => (false, F::MS_I_VERSION),
-        "nolazytime" => (false, F::MS_LAZYTIME),
-        "nomand" => (false, F::MS_MANDLOCK),
-        "norelatime" => (false, F::MS_RELATIME),
-        "nostrictatime" => (false, F::MS_STRICTATIME),
-        "nosuid" => (true, F::MS_NOSUID),
-        "nosymfollow" => (true, F::from_bits_retain(libc::MS_NOSYMFOLLOW)),
-        "rbind" => (true, F::MS_BIND | F::MS_REC),
-        "relatime" => (true, F::MS_RELATIME),
-        "remount" => (true, F::MS_REMOUNT),
-        "ro" => (true, F::MS_RDONLY),
-        "rw" => (false, F::MS_RDONLY),
-        "silent" => (true, F::MS_SILENT),
-        "strictatime" => (true, F::MS_STRICTATIME),
-        "suid" => (false, F::MS_NOSUID),
-        "sync" => (true, F::MS_SYNCHRONOUS),
-        "symfollow" => (false, F::from_bits_retain(libc::MS_NOSYMFOLLOW)),
-        _ => return None,
-    })
+    FLAG_OPTIONS.iter().find(|(n, _, _)| *n == o).map(|(_, set, f)| (*set, *f))
 }
 
 /// Propagation options.
+pub const PROPAGATION_OPTIONS: &[(&str, MsFlags)] = &[
+    ("private", MsFlags::MS_PRIVATE),
+    ("rprivate", MsFlags::MS_PRIVATE.union(MsFlags::MS_REC)),
+    ("shared", MsFlags::MS_SHARED),
+    ("rshared", MsFlags::MS_SHARED.union(MsFlags::MS_REC)),
+    ("slave", MsFlags::MS_SLAVE),
+    ("rslave", MsFlags::MS_SLAVE.union(MsFlags::MS_REC)),
+    ("unbindable", MsFlags::MS_UNBINDABLE),
+    ("runbindable", MsFlags::MS_UNBINDABLE.union(MsFlags::MS_REC)),
+];
+
+/// The propagation change an option asks for.
 pub fn propagation_option(o: &str) -> Option<MsFlags> {
-    use MsFlags as F;
-    Some(match o {
-        "private" => F::MS_PRIVATE,
-        "rprivate" => F::MS_PRIVATE | F::MS_REC,
-        "shared" => F::MS_SHARED,
-        "rshared" => F::MS_SHARED | F::MS_REC,
-        "slave" => F::MS_SLAVE,
-        "rslave" => F::MS_SLAVE | F::MS_REC,
-        "unbindable" => F::MS_UNBINDABLE,
-        "runbindable" => F::MS_UNBINDABLE | F::MS_REC,
-        _ => return None,
-    })
+    PROPAGATION_OPTIONS.iter().find(|(n, _)| *n == o).map(|(_, f)| *f)
 }
 
-/// Recursive (mount_setattr) options: (set, clear).
+/// Recursive (mount_setattr) options: name, attributes set, attributes cleared.
+pub const RECURSIVE_OPTIONS: &[(&str, u64, u64)] = &[
+    ("rro", attr::RDONLY, 0),
+    ("rrw", 0, attr::RDONLY),
+    ("rnosuid", attr::NOSUID, 0),
+    ("rsuid", 0, attr::NOSUID),
+    ("rnodev", attr::NODEV, 0),
+    ("rdev", 0, attr::NODEV),
+    ("rnoexec", attr::NOEXEC, 0),
+    ("rexec", 0, attr::NOEXEC),
+    ("rnodiratime", attr::NODIRATIME, 0),
+    ("rdiratime", 0, attr::NODIRATIME),
+    ("rrelatime", attr::RELATIME, attr::ATIME_MASK),
+    ("rnorelatime", 0, attr::ATIME_MASK),
+    ("rnoatime", attr::NOATIME, attr::ATIME_MASK),
+    ("ratime", 0, attr::ATIME_MASK),
+    ("rstrictatime", attr::STRICTATIME, attr::ATIME_MASK),
+    ("rnostrictatime", 0, attr::ATIME_MASK),
+    ("rnosymfollow", attr::NOSYMFOLLOW, 0),
+    ("rsymfollow", 0, attr::NOSYMFOLLOW),
+];
+
 fn attr_option(o: &str) -> Option<(u64, u64)> {
-    use attr::*;
-    Some(match o {
-        "rro" => (RDONLY, 0),
-        "rrw" => (0, RDONLY),
-        "rnosuid" => (NOSUID, 0),
-        "rsuid" => (0, NOSUID),
-        "rnodev" => (NODEV, 0),
-        "rdev" => (0, NODEV),
-        "rnoexec" => (NOEXEC, 0),
-        "rexec" => (0, NOEXEC),
-        "rnodiratime" => (NODIRATIME, 0),
-        "rdiratime" => (0, NODIRATIME),
-        "rrelatime" => (RELATIME, ATIME_MASK),
-        "rnorelatime" => (0, ATIME_MASK),
-        "rnoatime" => (NOATIME, ATIME_MASK),
-        "ratime" => (0, ATIME_MASK),
-        "rstrictatime" => (STRICTATIME, ATIME_MASK),
-        "rnostrictatime" => (0, ATIME_MASK),
-        "rnosymfollow" => (NOSYMFOLLOW, 0),
-        "rsymfollow" => (0, NOSYMFOLLOW),
-        _ => return None,
-    })
+    RECURSIVE_OPTIONS.iter().find(|(n, _, _)| *n == o).map(|(_, s, c)| (*s, *c))
 }
 
 /// Parse a mount's options; `field` names it in errors.

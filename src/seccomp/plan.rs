@@ -149,6 +149,31 @@ pub mod flag {
     pub const WAIT_KILLABLE_RECV: u32 = 32;
 }
 
+/// Every OCI action `action` below accepts (the `features` command lists these).
+pub const ACTIONS: [A; 9] = [
+    A::ScmpActKill,
+    A::ScmpActKillProcess,
+    A::ScmpActKillThread,
+    A::ScmpActTrap,
+    A::ScmpActErrno,
+    A::ScmpActTrace,
+    A::ScmpActAllow,
+    A::ScmpActLog,
+    A::ScmpActNotify,
+];
+
+/// Every comparison operator `op` below accepts.
+pub const OPERATORS: [O; 7] =
+    [O::ScmpCmpNe, O::ScmpCmpLt, O::ScmpCmpLe, O::ScmpCmpEq, O::ScmpCmpGe, O::ScmpCmpGt, O::ScmpCmpMaskedEq];
+
+/// Every filter flag `plan` accepts.
+pub const FLAGS: [F; 4] = [
+    F::SeccompFilterFlagTsync,
+    F::SeccompFilterFlagLog,
+    F::SeccompFilterFlagSpecAllow,
+    F::SeccompFilterFlagWaitKillableRecv,
+];
+
 fn action(a: A, errno: Option<u32>, field: &str) -> Result<Action> {
     let small = |e: u32| -> Result<u16> {
         u16::try_from(e)
