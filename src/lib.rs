@@ -8,14 +8,17 @@ pub mod commands;
 pub mod container;
 pub mod error;
 pub mod fsutil;
+pub mod hooks;
 pub mod logging;
 pub mod namespaces;
 pub mod process;
 pub mod rootfs;
 pub mod seccomp;
+pub mod selfexe;
 pub mod signals;
 pub mod spec;
 pub mod timefmt;
+pub mod tty;
 
 use cli::{Cli, Command};
 
@@ -54,6 +57,18 @@ pub fn run(cli: Cli) -> i32 {
         systemd_cgroup: cli.systemd_cgroup,
         rootless: cli.rootless,
     };
+    // Commands that enter a container run from a write-protected hull (see selfexe.rs).
+    if matches!(
+        command,
+        Command::Create(_) | Command::Run(_) | Command::Exec(_)
+    ) {
+        // Runtime-namespace hooks must run where hull was started, not in selfexe's namespace.
+        hooks::remember_runtime_mntns();
+        if let Err(e) = selfexe::ensure_protected() {
+            logging::error(&e.render());
+            return 1;
+        }
+    }
     let result = match command {
         Command::Create(a) => commands::create::run(&global, &a),
         Command::Start(a) => commands::start::run(&global, &a.id),

@@ -1,7 +1,8 @@
 //! Signal names for `kill` (runc's rules: a number, or a name with or without `SIG`, any case;
-//! `RTMIN+N`/`RTMAX-N`), and the set of signals `run` forwards to the container.
+//! `RTMIN+N`/`RTMAX-N`), the set of signals `run` and `exec` forward to the container process,
+//! and the signalfd loop that forwards them until it exits.
 
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 
 const NAMES: &[(&str, i32)] = &[
     ("ABRT", libc::SIGABRT),
@@ -88,6 +89,109 @@ pub fn forwarded() -> Vec<i32> {
         .collect();
     v.sort_unstable();
     v
+}
+
+/// The forwarded signals and SIGCHLD, blocked in the calling thread before any clone (so none is
+/// lost while the child starts; the child unblocks them before its execve). Dropping the guard
+/// restores the previous mask.
+pub struct Blocked {
+    /// The blocked set (what [`forward_until_exit`] reads from its signalfd).
+    pub set: libc::sigset_t,
+    old: libc::sigset_t,
+}
+
+fn empty_set() -> libc::sigset_t {
+    // SAFETY: an all-zero sigset_t is valid storage; sigemptyset then initialises it.
+    unsafe {
+        let mut s: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut s);
+        s
+    }
+}
+
+/// Block [`forwarded`] signals and SIGCHLD until the guard is dropped.
+pub fn block_forwarded() -> Blocked {
+    let mut set = empty_set();
+    for s in forwarded().into_iter().chain([libc::SIGCHLD]) {
+        // SAFETY: sigaddset on a set we own.
+        unsafe { libc::sigaddset(&mut set, s) };
+    }
+    let mut old = empty_set();
+    // SAFETY: sigprocmask with sets we own.
+    unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old) };
+    Blocked { set, old }
+}
+
+impl Drop for Blocked {
+    fn drop(&mut self) {
+        // SAFETY: restore the mask saved by block_forwarded.
+        unsafe { libc::sigprocmask(libc::SIG_SETMASK, &self.old, std::ptr::null_mut()) };
+    }
+}
+
+/// Forward every signal of `blocked` but SIGCHLD to `pid` (a child of this process) until it
+/// exits, through a signalfd (no threads, no handlers); returns its exit code ([`exit_code`]).
+pub fn forward_until_exit(pid: i32, blocked: &Blocked) -> Result<i32> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    // SAFETY: signalfd creates a new fd from a set we own.
+    let fd = unsafe { libc::signalfd(-1, &blocked.set, libc::SFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error()).context("signalfd");
+    }
+    // SAFETY: we own the fd just returned.
+    let sfd = unsafe { OwnedFd::from_raw_fd(fd) };
+    loop {
+        if let Some(code) = reap(pid)? {
+            return Ok(code);
+        }
+        // SAFETY: an all-zero siginfo is valid storage for read(2) to fill.
+        let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+        let size = std::mem::size_of::<libc::signalfd_siginfo>();
+        // SAFETY: read(2) into a struct of exactly `size` bytes.
+        let n = unsafe {
+            libc::read(
+                sfd.as_raw_fd(),
+                (&mut info as *mut libc::signalfd_siginfo).cast(),
+                size,
+            )
+        };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(e).context("read signalfd");
+        }
+        let sig = info.ssi_signo as i32;
+        if sig != libc::SIGCHLD {
+            // SAFETY: kill(2) on our own unreaped child.
+            unsafe { libc::kill(pid, sig) };
+        }
+    }
+}
+
+fn reap(pid: i32) -> Result<Option<i32>> {
+    let mut status = 0;
+    // SAFETY: waitpid on our own child with a status int we own.
+    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error()).context("waitpid container process");
+    }
+    if r == 0 {
+        return Ok(None);
+    }
+    Ok(Some(exit_code(status)))
+}
+
+/// The shell convention: the exit status, or 128+N after signal N.
+pub fn exit_code(status: i32) -> i32 {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        1
+    }
 }
 
 #[cfg(test)]

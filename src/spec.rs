@@ -75,6 +75,31 @@ pub fn parse(text: &str) -> Result<Spec> {
     })
 }
 
+/// Parse an OCI Process JSON (`exec --process`): the same capability pre-pass as config.json,
+/// `user` defaulting to root as Go's decoder leaves it, errors naming the field under `process`.
+pub fn parse_process(text: &str) -> Result<oci_spec::runtime::Process> {
+    let p: Value =
+        serde_json::from_str(text).map_err(|e| Error::invalid(format!("malformed JSON: {e}")))?;
+    if !p.is_object() {
+        return invalid("process: must be a JSON object".into());
+    }
+    let mut v = serde_json::json!({ "process": p });
+    drop_unknown_caps(&mut v);
+    let mut p = v["process"].take();
+    if p.get("user").is_none() {
+        p["user"] = serde_json::json!({ "uid": 0, "gid": 0 });
+    }
+    serde_path_to_error::deserialize(p).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." {
+            "process".to_string()
+        } else {
+            format!("process.{path}")
+        };
+        Error::invalid(format!("{field}: {}", e.inner()))
+    })
+}
+
 fn drop_unknown_caps(v: &mut Value) {
     let Some(caps) = v
         .pointer_mut("/process/capabilities")
@@ -115,11 +140,6 @@ pub fn validate(spec: &Spec) -> Result<()> {
             "process.cwd: {:?} must be an absolute path",
             process.cwd()
         ));
-    }
-    if process.terminal().unwrap_or(false) {
-        return invalid(
-            "process.terminal: terminals (--console-socket) are not supported yet".into(),
-        );
     }
     if let Some(rl) = process.rlimits() {
         for (i, r) in rl.iter().enumerate() {
@@ -278,6 +298,7 @@ pub fn validate(spec: &Spec) -> Result<()> {
             parse_cpu_list(s).context("process.execCPUAffinity.final")?;
         }
     }
+    crate::hooks::validate(spec.hooks().as_ref())?;
     Ok(())
 }
 

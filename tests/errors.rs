@@ -435,16 +435,17 @@ fn bad_seccomp_profiles_are_refused_by_name_and_leave_nothing() {
 }
 
 #[test]
-fn terminal_is_refused_by_name_and_leaves_nothing() {
+fn terminal_without_console_socket_is_refused_by_name_and_leaves_nothing() {
     require_root!();
     let env = Env::new();
+    // runc's checkTerminal: create detaches, so a terminal needs --console-socket.
     let (line, _) = create_fails(
         &env,
         &["true"],
         |c| c["process"]["terminal"] = true.into(),
         "terminal",
     );
-    assert_mentions(&line, &["process.terminal", "not supported"]);
+    assert_mentions(&line, &["process.terminal", "console socket"]);
 }
 
 #[test]

@@ -24,6 +24,8 @@ pub struct Created {
     pub state: State,
     /// Its init (a child of this process until it exits).
     pub init: Init,
+    /// Foreground `run` with `process.terminal`: the pty master and hull's terminal.
+    pub console: Option<crate::tty::Console>,
 }
 
 /// `hull create`.
@@ -41,11 +43,6 @@ fn check_flags(g: &Global, o: &CreateOpts) -> Result<()> {
             "rootless containers are not supported yet: run hull as root",
         ));
     }
-    if o.console_socket.is_some() {
-        return Err(Error::invalid(
-            "--console-socket: terminals are not supported yet",
-        ));
-    }
     if o.pidfd_socket.is_some() {
         return Err(Error::invalid("--pidfd-socket is not supported yet"));
     }
@@ -54,6 +51,12 @@ fn check_flags(g: &Global, o: &CreateOpts) -> Result<()> {
 
 /// Create a container; the caller decides whether to start it.
 pub fn create(g: &Global, o: &CreateOpts, id: &str) -> Result<Created> {
+    create_with(g, o, id, true)
+}
+
+/// [`create`] for `run`: `detach` false means hull stays in the foreground (a terminal is then
+/// relayed by hull rather than sent to a console socket).
+pub fn create_with(g: &Global, o: &CreateOpts, id: &str, detach: bool) -> Result<Created> {
     check_flags(g, o)?;
     crate::container::validate_id(id)?;
     let bundle = spec::load(&o.bundle)?;
@@ -71,9 +74,17 @@ pub fn create(g: &Global, o: &CreateOpts, id: &str) -> Result<Created> {
         )?),
         None => None,
     };
+    let terminal = bundle
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    let console = crate::tty::Plan::new(detach, terminal, o.console_socket.as_deref())?;
     let mut cg = cgroups::Manager::new(linux.cgroups_path().as_deref(), id)?;
     let container = Container::create(&g.root, id)?;
     let mut init: Option<Init> = None;
+    let mut term: Option<crate::tty::Console> = None;
     let res = (|| -> Result<State> {
         let fifo = make_fifo(&container.fifo_path())?;
         cg.create()?;
@@ -93,12 +104,18 @@ pub fn create(g: &Global, o: &CreateOpts, id: &str) -> Result<Created> {
             no_pivot: o.no_pivot,
             no_new_keyring: o.no_new_keyring,
             preserve_fds: o.preserve_fds,
-            close_fds: vec![container.lock_fd()],
+            // The runtime mount namespace's fd (hooks.rs) must not reach the container either.
+            close_fds: [container.lock_fd()]
+                .into_iter()
+                .chain(crate::hooks::runtime_mntns_fd())
+                .collect(),
             seccomp: seccomp.as_ref(),
+            console_socket: console.child.as_ref().map(|f| f.as_raw_fd()),
         };
         let child = process::launch(&launch, &cg)?;
         let pid = child.pid;
         init = Some(child);
+        term = console.finish()?;
         let (_, start_time) = status::proc_stat(pid)
             .ok_or(Error::Msg("container init exited during create".into()))?;
         let state = State {
@@ -111,6 +128,7 @@ pub fn create(g: &Global, o: &CreateOpts, id: &str) -> Result<Created> {
             owner: String::new(),
             annotations: bundle.spec.annotations().clone().unwrap_or_default(),
             cgroup: cg.state().clone(),
+            hooks: bundle.spec.hooks().clone(),
         };
         container.save(&state)?;
         if let Some(p) = &o.pid_file {
@@ -123,6 +141,7 @@ pub fn create(g: &Global, o: &CreateOpts, id: &str) -> Result<Created> {
             container,
             state,
             init: init.expect("set on success"),
+            console: term,
         }),
         Err(e) => {
             if let Some(i) = &init {
@@ -131,6 +150,21 @@ pub fn create(g: &Global, o: &CreateOpts, id: &str) -> Result<Created> {
             cgroups::kill_all(cg.state());
             let _ = cgroups::destroy(cg.state());
             let _ = container.remove();
+            // runtime.md: a failed create continues the lifecycle at step 12 (destroy), then 13.
+            let none = Default::default();
+            let state = crate::hooks::HookState {
+                oci_version: crate::OCI_VERSION,
+                id,
+                status: "stopped",
+                pid: 0,
+                bundle: &bundle.dir,
+                annotations: bundle.spec.annotations().as_ref().unwrap_or(&none),
+            };
+            crate::hooks::run_warn(
+                bundle.spec.hooks().as_ref(),
+                crate::hooks::Kind::Poststop,
+                &state.to_json(),
+            );
             Err(e)
         }
     }

@@ -1,7 +1,8 @@
 //! `hull delete [--force] ID`: a stopped container is removed; a created one is killed first
 //! (runc's behaviour, which engines rely on); a running or paused one only with --force.
 //! Removing means: every process left in the cgroup killed, the cgroups hull created removed,
-//! the state dir removed. `delete --force` of an unknown id succeeds.
+//! the state dir removed, then the `poststop` hooks run (a failing one is a warning).
+//! `delete --force` of an unknown id succeeds.
 
 use super::Global;
 use crate::cgroups;
@@ -52,5 +53,7 @@ pub fn destroy(c: Container, st: &State) -> Result<i32> {
     cgroups::kill_all(&st.cgroup);
     cgroups::destroy(&st.cgroup).with_context(|| format!("container {}", c.id))?;
     c.remove()?;
+    // runtime.md step 13: after the container is deleted, before delete returns; warnings only.
+    crate::hooks::poststop(st);
     Ok(0)
 }

@@ -9,7 +9,10 @@ use crate::rootfs::mount::{FLAG_OPTIONS, PROPAGATION_OPTIONS, RECURSIVE_OPTIONS}
 use crate::seccomp::{plan, tables::Arch};
 
 fn names<T: serde::Serialize>(items: &[T]) -> Vec<Value> {
-    items.iter().filter_map(|i| serde_json::to_value(i).ok()).collect()
+    items
+        .iter()
+        .filter_map(|i| serde_json::to_value(i).ok())
+        .collect()
 }
 
 /// The features document.
@@ -20,7 +23,10 @@ pub fn features() -> Value {
     mount_options.sort_unstable();
     let mut caps: Vec<String> = caps::all().into_iter().map(|c| c.to_string()).collect();
     caps.sort();
-    let namespaces: Vec<&str> = crate::namespaces::ALL.iter().map(|t| crate::namespaces::spec_name(*t)).collect();
+    let namespaces: Vec<&str> = crate::namespaces::ALL
+        .iter()
+        .map(|t| crate::namespaces::spec_name(*t))
+        .collect();
     let flags = names(&plan::FLAGS);
     json!({
         "ociVersionMin": "1.0.0",
@@ -53,7 +59,10 @@ pub fn features() -> Value {
 
 /// Print the features JSON.
 pub fn run() -> Result<i32> {
-    println!("{}", serde_json::to_string_pretty(&features()).expect("serializes"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&features()).expect("serializes")
+    );
     Ok(0)
 }
 
@@ -65,8 +74,12 @@ mod tests {
     fn every_listed_mount_option_is_parsed_as_an_option() {
         for o in features()["mountOptions"].as_array().unwrap() {
             let o = o.as_str().unwrap().to_string();
-            let parsed = crate::rootfs::mount::parse_options(std::slice::from_ref(&o), "f").unwrap();
-            assert!(parsed.data.is_empty(), "{o} would be passed as filesystem data");
+            let parsed =
+                crate::rootfs::mount::parse_options(std::slice::from_ref(&o), "f").unwrap();
+            assert!(
+                parsed.data.is_empty(),
+                "{o} would be passed as filesystem data"
+            );
         }
     }
 
@@ -80,18 +93,24 @@ mod tests {
                 rule = json!({"names": ["mkdir"], "action": a});
             }
             let p = json!({"defaultAction": "SCMP_ACT_ERRNO", "listenerPath": "/x", "syscalls": [rule]});
-            crate::seccomp::compile(&serde_json::from_value(p).unwrap(), &Default::default()).unwrap();
+            crate::seccomp::compile(&serde_json::from_value(p).unwrap(), &Default::default())
+                .unwrap();
         }
         for op in sc["operators"].as_array().unwrap() {
             let p = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getpid"], "action": "SCMP_ACT_ERRNO",
                 "args": [{"index": 0, "value": 1, "valueTwo": 1, "op": op}]}]});
-            crate::seccomp::compile(&serde_json::from_value(p).unwrap(), &Default::default()).unwrap();
+            crate::seccomp::compile(&serde_json::from_value(p).unwrap(), &Default::default())
+                .unwrap();
         }
         for fl in sc["supportedFlags"].as_array().unwrap() {
             let p = json!({"defaultAction": "SCMP_ACT_ALLOW", "flags": [fl]});
-            crate::seccomp::compile(&serde_json::from_value(p).unwrap(), &Default::default()).unwrap();
+            crate::seccomp::compile(&serde_json::from_value(p).unwrap(), &Default::default())
+                .unwrap();
         }
-        assert_eq!(sc["archs"], json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]));
+        assert_eq!(
+            sc["archs"],
+            json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"])
+        );
     }
 
     #[test]
@@ -99,7 +118,10 @@ mod tests {
         let f = features();
         assert_eq!(f["linux"]["namespaces"].as_array().unwrap().len(), 8);
         let caps = f["linux"]["capabilities"].as_array().unwrap();
-        assert!(caps.iter().any(|c| c == "CAP_SYS_ADMIN") && caps.iter().any(|c| c == "CAP_CHECKPOINT_RESTORE"));
+        assert!(
+            caps.iter().any(|c| c == "CAP_SYS_ADMIN")
+                && caps.iter().any(|c| c == "CAP_CHECKPOINT_RESTORE")
+        );
         assert_eq!(f["ociVersionMax"], crate::OCI_VERSION);
     }
 }

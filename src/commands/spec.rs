@@ -1,5 +1,5 @@
-//! `hull spec`: write runc's default config.json (with `process.terminal` false, since hull has
-//! no terminal support yet, and `hostname` "hull"); `--rootless` adapts it for an unprivileged
+//! `hull spec`: write runc's default config.json (with `process.terminal` false, so that it runs
+//! without a console socket or a terminal, and `hostname` "hull"); `--rootless` adapts it for an unprivileged
 //! user as runc's does.
 
 use serde_json::{json, Value};

@@ -1,5 +1,6 @@
 //! `hull start ID`: release a created container's init by reading its exec fifo. The read is
-//! polled together with a pidfd of init, so a dead init cannot hang `start`.
+//! polled together with a pidfd of init, so a dead init cannot hang `start`. Init answers "0",
+//! or '1' + the error of a failing `startContainer` hook; then the `poststart` hooks run.
 
 use std::fs::OpenOptions;
 use std::io::Read;
@@ -33,6 +34,7 @@ pub fn run(g: &Global, id: &str) -> Result<i32> {
         }
     }
     release(&c, st.pid, st.start_time)?;
+    crate::hooks::poststart(&st)?;
     Ok(0)
 }
 
@@ -71,9 +73,13 @@ pub fn release(c: &Container, pid: i32, start_time: u64) -> Result<()> {
             return Err(e).context("poll exec fifo");
         }
         if fds[0].revents & libc::POLLIN != 0 {
-            let mut b = [0u8; 1];
+            // "0", or '1' + why a startContainer hook failed (one write, under PIPE_BUF).
+            let mut b = [0u8; 4096];
             let n = fifo.read(&mut b).context("read exec fifo")?;
-            if n == 1 {
+            if n >= 1 && b[0] == b'1' {
+                return Err(Error::Msg(String::from_utf8_lossy(&b[1..n]).into_owned()));
+            }
+            if n >= 1 {
                 break;
             }
         }

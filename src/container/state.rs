@@ -32,6 +32,10 @@ pub struct State {
     pub annotations: HashMap<String, String>,
     /// The container's cgroups.
     pub cgroup: CgroupState,
+    /// The config's hooks, copied at create (poststart and poststop run from here: a later edit
+    /// of config.json must not affect the container).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<oci_spec::runtime::Hooks>,
 }
 
 /// The OCI state document, in runc's field order.

@@ -7,6 +7,7 @@
 use std::convert::Infallible;
 use std::ffi::CString;
 use std::io::Write;
+use std::os::fd::FromRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -46,8 +47,15 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
         new_cgroupns: l.ns.is_new(T::Cgroup),
         cgroup: l.cgroup,
         no_pivot: l.no_pivot,
+        before_pivot: &|| crate::hooks::before_pivot(l, chan),
     };
     rootfs::prepare(&ctx)?;
+    // After pivot_root, before the rootfs is finalized (runc's place for the console).
+    if let Some(fd) = l.console_socket {
+        // SAFETY: init's copy of the socket hull handed down; nothing else in init uses it.
+        let sock = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+        crate::tty::setup_in_container(sock, process, true)?;
+    }
 
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(h).with_context(|| format!("hostname: sethostname {h:?}"))?;
@@ -110,6 +118,11 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
         .custom_flags_cloexec()
         .open(format!("/proc/self/fd/{}", l.fifo))
         .context("open exec fifo")?;
+    // `start` is waiting on the other end: a failing hook reaches it as '1' + the message.
+    if let Err(e) = crate::hooks::start_container(l) {
+        let _ = fifo.write_all(crate::hooks::fifo_error(&e).as_bytes());
+        return Err(e);
+    }
     fifo.write_all(b"0").context("write exec fifo")?;
     drop(fifo);
 

@@ -9,6 +9,7 @@ pub mod fork;
 pub mod init;
 pub mod stage1;
 pub mod sync;
+pub mod tenant;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
@@ -42,6 +43,9 @@ pub struct Launch<'a> {
     pub close_fds: Vec<RawFd>,
     /// The compiled `linux.seccomp` filter, if any.
     pub seccomp: Option<&'a crate::seccomp::Compiled>,
+    /// `process.terminal`: a connected, close-on-exec socket init sends the pty master over
+    /// (the caller's --console-socket, or hull's own socketpair in foreground `run`).
+    pub console_socket: Option<RawFd>,
 }
 
 /// The container's init, as seen by the parent.
@@ -100,6 +104,10 @@ fn handshake(l: &Launch, cg: &cgroups::Manager, chan: &sync::Channel, stage1: i3
                 (Msg::SeccompFd, Some(fd)) => {
                     send_listener_fd(l, pid, &fd)?;
                     chan.send(&Msg::SeccompFdDone)?;
+                }
+                (Msg::Hooks, _) => {
+                    crate::hooks::create_runtime(l, pid)?;
+                    chan.send(&Msg::HooksDone)?;
                 }
                 (Msg::Error { msg, .. }, _) => return Err(Error::Msg(msg)),
                 (other, _) => {

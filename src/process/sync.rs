@@ -6,6 +6,8 @@
 //! parent -> stage1   MapIdsDone
 //! stage1 -> parent   InitPid { pid }         (init cloned with CLONE_PARENT; stage1 then exits)
 //! parent -> init     Go                      (init is in its cgroups; continue)
+//! init   -> parent   Hooks                   (mounts done, before pivot_root: run prestart, createRuntime)
+//! parent -> init     HooksDone               (they succeeded; init runs createContainer, pivots)
 //! init   -> parent   SeccompFd + SCM_RIGHTS   (a notifying filter is loaded: its listener fd)
 //! parent -> init     SeccompFdDone            (the fd reached linux.seccomp.listenerPath)
 //! init   -> parent   Ready                   (everything but the final execve is done)
@@ -38,6 +40,10 @@ pub enum Msg {
     SeccompFd,
     /// The parent handed the listener fd to the listener.
     SeccompFdDone,
+    /// Init's mounts are done: run the prestart and createRuntime hooks now.
+    Hooks,
+    /// The parent ran them.
+    HooksDone,
     /// Init is ready to wait on the exec fifo.
     Ready,
     /// A child failed; it exits after sending this.

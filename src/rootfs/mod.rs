@@ -39,6 +39,8 @@ pub struct Ctx<'a> {
     pub cgroup: &'a CgroupState,
     /// `--no-pivot`.
     pub no_pivot: bool,
+    /// Run after the mounts and devices, right before pivot_root (the create hooks).
+    pub before_pivot: &'a dyn Fn() -> Result<()>,
 }
 
 fn dir_perm() -> Permissions {
@@ -195,6 +197,7 @@ pub fn prepare(ctx: &Ctx) -> Result<()> {
         )?;
     }
     drop(root);
+    (ctx.before_pivot)()?;
     if ctx.no_pivot {
         move_root(ctx.rootfs)?;
     } else {

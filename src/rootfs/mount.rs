@@ -99,7 +99,11 @@ pub const FLAG_OPTIONS: &[(&str, bool, MsFlags)] = &[
     ("norelatime", false, MsFlags::MS_RELATIME),
     ("nostrictatime", false, MsFlags::MS_STRICTATIME),
     ("nosuid", true, MsFlags::MS_NOSUID),
-    ("nosymfollow", true, MsFlags::from_bits_retain(libc::MS_NOSYMFOLLOW)),
+    (
+        "nosymfollow",
+        true,
+        MsFlags::from_bits_retain(libc::MS_NOSYMFOLLOW),
+    ),
     ("rbind", true, MsFlags::MS_BIND.union(MsFlags::MS_REC)),
     ("relatime", true, MsFlags::MS_RELATIME),
     ("remount", true, MsFlags::MS_REMOUNT),
@@ -109,11 +113,18 @@ pub const FLAG_OPTIONS: &[(&str, bool, MsFlags)] = &[
     ("strictatime", true, MsFlags::MS_STRICTATIME),
     ("suid", false, MsFlags::MS_NOSUID),
     ("sync", true, MsFlags::MS_SYNCHRONOUS),
-    ("symfollow", false, MsFlags::from_bits_retain(libc::MS_NOSYMFOLLOW)),
+    (
+        "symfollow",
+        false,
+        MsFlags::from_bits_retain(libc::MS_NOSYMFOLLOW),
+    ),
 ];
 
 fn flag_option(o: &str) -> Option<(bool, MsFlags)> {
-    FLAG_OPTIONS.iter().find(|(n, _, _)| *n == o).map(|(_, set, f)| (*set, *f))
+    FLAG_OPTIONS
+        .iter()
+        .find(|(n, _, _)| *n == o)
+        .map(|(_, set, f)| (*set, *f))
 }
 
 /// Propagation options.
@@ -130,7 +141,10 @@ pub const PROPAGATION_OPTIONS: &[(&str, MsFlags)] = &[
 
 /// The propagation change an option asks for.
 pub fn propagation_option(o: &str) -> Option<MsFlags> {
-    PROPAGATION_OPTIONS.iter().find(|(n, _)| *n == o).map(|(_, f)| *f)
+    PROPAGATION_OPTIONS
+        .iter()
+        .find(|(n, _)| *n == o)
+        .map(|(_, f)| *f)
 }
 
 /// Recursive (mount_setattr) options: name, attributes set, attributes cleared.
@@ -156,7 +170,10 @@ pub const RECURSIVE_OPTIONS: &[(&str, u64, u64)] = &[
 ];
 
 fn attr_option(o: &str) -> Option<(u64, u64)> {
-    RECURSIVE_OPTIONS.iter().find(|(n, _, _)| *n == o).map(|(_, s, c)| (*s, *c))
+    RECURSIVE_OPTIONS
+        .iter()
+        .find(|(n, _, _)| *n == o)
+        .map(|(_, s, c)| (*s, *c))
 }
 
 /// Parse a mount's options; `field` names it in errors.

@@ -163,8 +163,15 @@ pub const ACTIONS: [A; 9] = [
 ];
 
 /// Every comparison operator `op` below accepts.
-pub const OPERATORS: [O; 7] =
-    [O::ScmpCmpNe, O::ScmpCmpLt, O::ScmpCmpLe, O::ScmpCmpEq, O::ScmpCmpGe, O::ScmpCmpGt, O::ScmpCmpMaskedEq];
+pub const OPERATORS: [O; 7] = [
+    O::ScmpCmpNe,
+    O::ScmpCmpLt,
+    O::ScmpCmpLe,
+    O::ScmpCmpEq,
+    O::ScmpCmpGe,
+    O::ScmpCmpGt,
+    O::ScmpCmpMaskedEq,
+];
 
 /// Every filter flag `plan` accepts.
 pub const FLAGS: [F; 4] = [

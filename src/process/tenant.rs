@@ -1,0 +1,343 @@
+//! `exec`: a new process (the *tenant*) inside a running container, runc's setns process.
+//!
+//! The parent (`commands/exec.rs`) opens everything it needs before any clone, so a vanished
+//! container fails early and nothing is left behind: a pidfd of init, init's namespaces
+//! (`/proc/<init>/ns/*`, only those that differ from hull's own), init's root directory
+//! (`/proc/<init>/root`) and the container's cgroup directories. Then, over the same sync socket
+//! and messages as `create` (`sync.rs`):
+//!
+//! ```text
+//! stage 1 (fork)    rlimits, oomScoreAdj (host privileges), setns user first ... mount last,
+//!                   clone the tenant with CLONE_PARENT (it is hull's child and, being a child of
+//!                   the setns caller, in the container's pid namespace); InitPid { pid }; _exit
+//! parent            pidfd_open(tenant), write its pid to cgroup.procs of every hierarchy; Go
+//! tenant            fchdir(init's root) + chroot("."), session keyring, scheduler/personality,
+//!                   seccomp (without NNP: before the capabilities go), bounding set, groups/ids,
+//!                   capabilities, umask, chdir(cwd), PATH lookup, NNP; Ready; signals reset,
+//!                   fds >= 3+N close-on-exec, seccomp (with NNP), execve
+//! ```
+//!
+//! Why chroot: setns(CLONE_NEWMNT) does move root and cwd to the root of the namespace (the
+//! kernel's `mntns_install` follows the mounts stacked on `/`), which after `pivot_root` is the
+//! container's root, and runc relies on that. Chrooting to init's own root instead is exact in
+//! every case (`--no-pivot`'s MS_MOVE+chroot included) and costs one syscall; when init's root
+//! is the namespace root the tenant is not "chrooted" in the kernel's sense (it may still create
+//! user namespaces).
+
+use std::convert::Infallible;
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
+
+use nix::sched::setns;
+use oci_spec::runtime::{LinuxNamespaceType as T, LinuxPersonalityDomain, Process};
+
+use super::sync::{self, Channel, Msg};
+use super::{attrs, creds, fork, init, pidfd_open, Init};
+use crate::error::{Context, Error, Result};
+use crate::namespaces::{flag, spec_name};
+
+/// Everything the tenant needs, prepared by the parent before the first clone.
+pub struct Exec<'a> {
+    /// Container id (session keyring name).
+    pub id: &'a str,
+    /// Host pid of the container's init.
+    pub init_pid: i32,
+    /// The process to run, defaults and flags already merged.
+    pub process: &'a Process,
+    /// The container's `linux.personality`.
+    pub personality: Option<LinuxPersonalityDomain>,
+    /// The container's compiled `linux.seccomp` (never a notifying one).
+    pub seccomp: Option<&'a crate::seccomp::Compiled>,
+    /// Init's namespaces that differ from hull's, in join order (user first, mount last).
+    pub join: Vec<(T, OwnedFd)>,
+    /// O_PATH fd of init's root directory.
+    pub root: OwnedFd,
+    /// The container's cgroup directories (parent side only).
+    pub cgroups: Vec<Cgroup>,
+    /// The cgroup2 mount, for runc's fallback to init's own cgroup.
+    pub unified_root: Option<PathBuf>,
+    /// `--preserve-fds`.
+    pub preserve_fds: u32,
+}
+
+/// One cgroup directory of the container, opened before any clone.
+pub struct Cgroup {
+    /// Its path (messages).
+    pub path: PathBuf,
+    /// `""` for cgroup2, else the v1 controllers.
+    pub controllers: String,
+    /// O_DIRECTORY fd.
+    pub dir: OwnedFd,
+}
+
+/// Spawn the tenant and wait until only its execve is left. On error nothing is left running.
+pub fn spawn(e: &Exec) -> Result<Init> {
+    let (parent, child) = sync::pair()?;
+    let stage1 = fork::fork().context("fork exec stage 1")?;
+    if stage1 == 0 {
+        drop(parent);
+        let res = stage1_run(e, &child);
+        fork::child_exit(&child, res);
+    }
+    drop(child);
+    let res = handshake(e, &parent);
+    if res.is_err() {
+        // SAFETY: kill(2) on our own unreaped child (stage 1 may still be waiting).
+        unsafe { libc::kill(stage1, libc::SIGKILL) };
+    }
+    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(stage1), None);
+    res
+}
+
+fn handshake(e: &Exec, chan: &Channel) -> Result<Init> {
+    let pid = match chan.recv()? {
+        Msg::InitPid { pid } => pid,
+        Msg::Error { msg, .. } => return Err(Error::Msg(msg)),
+        other => {
+            return Err(Error::Msg(format!(
+                "sync: unexpected {other:?} from exec stage 1"
+            )))
+        }
+    };
+    let pidfd = pidfd_open(pid).context("pidfd_open of the exec process")?;
+    let tenant = Init { pid, pidfd };
+    let res = (|| {
+        join_cgroups(e, pid)?;
+        chan.send(&Msg::Go)?;
+        chan.expect(&Msg::Ready)
+    })();
+    match res {
+        Ok(()) => Ok(tenant),
+        Err(err) => {
+            super::kill_and_reap(&tenant);
+            Err(err)
+        }
+    }
+}
+
+/// Write `pid` to cgroup.procs under `dir`.
+fn write_procs(dir: &OwnedFd, pid: i32) -> std::io::Result<()> {
+    // SAFETY: openat with a directory fd we own and a valid C string.
+    let fd = unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            c"cgroup.procs".as_ptr(),
+            libc::O_WRONLY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the fd was just opened and is owned by nobody else.
+    let f = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let mut f = std::fs::File::from(f);
+    std::io::Write::write_all(&mut f, pid.to_string().as_bytes())
+}
+
+/// Move the tenant into every cgroup of the container. On cgroup2, a container that made
+/// sub-cgroups of its own refuses new members at its top (EBUSY, "no internal processes"): then,
+/// like runc, join init's current cgroup instead.
+fn join_cgroups(e: &Exec, pid: i32) -> Result<()> {
+    for cg in &e.cgroups {
+        let Err(err) = write_procs(&cg.dir, pid) else {
+            continue;
+        };
+        let fallback = match (&e.unified_root, cg.controllers.is_empty()) {
+            (Some(root), true) => init_cgroup2(e.init_pid).map(|rel| root.join(rel)),
+            _ => None,
+        };
+        match fallback {
+            Some(dir) if dir != cg.path => {
+                crate::logging::debug(&format!(
+                    "exec: joining {} failed ({err}); joining init's cgroup {}",
+                    cg.path.display(),
+                    dir.display()
+                ));
+                crate::fsutil::write_file(&dir.join("cgroup.procs"), &pid.to_string())
+                    .with_context(|| format!("join cgroup {}", dir.display()))?;
+            }
+            _ => {
+                return Err(Error::from(err))
+                    .with_context(|| format!("join cgroup {}", cg.path.display()))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Init's cgroup2 path relative to the mount, from /proc/<pid>/cgroup (`0::/path`).
+fn init_cgroup2(pid: i32) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .map(|p| p.trim_start_matches('/').to_string())
+}
+
+/// Stage 1: host-privileged limits, the namespaces, the clone. Returns only on error.
+fn stage1_run(e: &Exec, chan: &Channel) -> Result<Infallible> {
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+    // Before any user namespace, so raising a limit works as on the host (runc sets them from
+    // the parent with prlimit for the same reason).
+    attrs::apply_limits(e.process)?;
+    if let Some(initial) = e
+        .process
+        .exec_cpu_affinity()
+        .as_ref()
+        .and_then(|a| a.initial().clone())
+    {
+        attrs::set_affinity(&initial, "process.execCPUAffinity.initial")?;
+    }
+    for (t, fd) in &e.join {
+        // The pid namespace applies to children: the tenant, cloned below.
+        setns(fd, flag(*t)).with_context(|| {
+            format!(
+                "join the container's {} namespace (/proc/{}/ns/{})",
+                spec_name(*t),
+                e.init_pid,
+                crate::namespaces::proc_name(*t)
+            )
+        })?;
+    }
+    if e.join.iter().any(|(t, _)| *t == T::User) {
+        // As stage 1 of create: become the namespace's root when it is mapped.
+        // SAFETY: integer syscalls; single-threaded.
+        unsafe {
+            libc::syscall(libc::SYS_setresgid, 0, 0, 0);
+            libc::syscall(libc::SYS_setresuid, 0, 0, 0);
+        }
+    }
+    let pid = fork::clone_parent().context("clone the exec process")?;
+    if pid == 0 {
+        let res = run(e, chan);
+        fork::child_exit(chan, res);
+    }
+    chan.send(&Msg::InitPid { pid })?;
+    fork::exit_now(0)
+}
+
+/// The tenant. Returns only on error.
+fn run(e: &Exec, chan: &Channel) -> Result<Infallible> {
+    // SAFETY: prctl with integers: die with hull until Ready.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+    chan.expect(&Msg::Go)?;
+    let process = e.process;
+
+    nix::unistd::fchdir(&e.root).context("enter the container's root: fchdir")?;
+    nix::unistd::chroot(".").context("enter the container's root: chroot")?;
+    // The root, namespace and cgroup fds are O_CLOEXEC: execve closes them.
+
+    // Not the caller's session keyring (runc's setns init does the same).
+    attrs::join_session_keyring(e.id)?;
+
+    // TERMINAL HOOK: with `--tty`/`process.terminal` (refused in commands/exec.rs for now), the
+    // pty is made here — inside the container's namespaces and root, before credentials change
+    // (runc's setns init: setupConsole + Setctty at this point) — and sent to --console-socket.
+
+    let linux_nnp = process.no_new_privileges().unwrap_or(false);
+    attrs::apply_sched(process, e.personality)?;
+    // Without no_new_privs a filter needs CAP_SYS_ADMIN: load it before capabilities go.
+    if let Some(c) = e.seccomp.filter(|_| !linux_nnp) {
+        crate::seccomp::install(c)?;
+    }
+    creds::apply_bounding(process.capabilities().as_ref())?;
+    creds::apply_user_and_caps(process, true)?;
+    // SAFETY: umask takes an integer.
+    unsafe { libc::umask(process.user().umask().unwrap_or(0o022) as libc::mode_t) };
+    nix::unistd::chdir(process.cwd())
+        .with_context(|| format!("process.cwd: chdir {}", process.cwd().display()))?;
+
+    // As the user and from cwd, like Go's exec.LookPath in runc's setns init.
+    let args = process.args().clone().unwrap_or_default();
+    let env = process.env().clone().unwrap_or_default();
+    let exe = init::find_executable(&args[0], &env)?;
+    let argv = cstrings(&args)?;
+    let envp = cstrings(&env)?;
+
+    // SAFETY: prctl with integers: the process outlives hull from here on (--detach).
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) };
+    if linux_nnp {
+        set_no_new_privs()?;
+    }
+    chan.send(&Msg::Ready)?;
+
+    if let Some(fin) = process
+        .exec_cpu_affinity()
+        .as_ref()
+        .and_then(|a| a.cpu_affinity_final().clone())
+    {
+        attrs::set_affinity(&fin, "process.execCPUAffinity.final")?;
+    }
+    reset_signals();
+    close_extra_fds(3 + e.preserve_fds);
+    // With no_new_privs, as late as possible: only execve follows.
+    if let Some(c) = e.seccomp.filter(|_| linux_nnp) {
+        crate::seccomp::install(c)?;
+    }
+    exec(&exe, &argv, &envp)
+}
+
+/// execve; on failure log and exit 126 (EACCES) or 127, the shell's codes (init's behaviour).
+pub(crate) fn exec(exe: &CString, argv: &[CString], envp: &[CString]) -> ! {
+    let mut argv_p: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    argv_p.push(std::ptr::null());
+    let mut envp_p: Vec<*const libc::c_char> = envp.iter().map(|a| a.as_ptr()).collect();
+    envp_p.push(std::ptr::null());
+    // SAFETY: NULL-terminated arrays of pointers into CStrings that outlive the call.
+    unsafe { libc::execve(exe.as_ptr(), argv_p.as_ptr(), envp_p.as_ptr()) };
+    let err = std::io::Error::last_os_error();
+    let code = if err.raw_os_error() == Some(libc::EACCES) {
+        126
+    } else {
+        127
+    };
+    crate::logging::error(&format!(
+        "exec {}: {}",
+        exe.to_string_lossy(),
+        Error::from(err).render()
+    ));
+    fork::exit_now(code)
+}
+
+pub(crate) fn set_no_new_privs() -> Result<()> {
+    // SAFETY: prctl with integers.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+        return Err(std::io::Error::last_os_error()).context("process.noNewPrivileges");
+    }
+    Ok(())
+}
+
+pub(crate) fn cstrings(v: &[String]) -> Result<Vec<CString>> {
+    v.iter()
+        .map(|s| {
+            CString::new(s.as_bytes())
+                .map_err(|_| Error::invalid(format!("process: {s:?} contains a NUL byte")))
+        })
+        .collect()
+}
+
+/// Empty signal mask (hull blocked the forwarded signals before cloning) and SIGPIPE back to
+/// its default (Rust's runtime ignores it).
+pub(crate) fn reset_signals() {
+    // SAFETY: sigset manipulation on a local set, then sigprocmask/signal with valid arguments.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// Mark every fd from `first` up close-on-exec.
+pub(crate) fn close_extra_fds(first: u32) {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only marks fds; they close at execve.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+}

@@ -1,0 +1,738 @@
+//! `hull exec`: a new process in a running container shares init's namespaces, root and
+//! cgroups; takes its defaults (env, cwd, user, capabilities, rlimits, no_new_privs, seccomp)
+//! from the container's config and its overrides from runc's flags or a `--process` file;
+//! passes stdio, signals and the exit code through in the foreground; with `--detach` leaves a
+//! process that is no longer hull's child; and fails before anything runs when the container
+//! or the binary is missing, leaving no stray process behind.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value};
+
+/// Create and start a container whose init writes `marker` to /tmp/marker and sleeps;
+/// returns (id, init's host pid).
+fn start(env: &Env, edit: impl FnOnce(&mut Value)) -> (String, i32) {
+    let mut b = env.bundle(&["sh", "-c", "echo $MARKER > /tmp/marker; exec sleep 1000"]);
+    let id = env.id("exec");
+    let marker = format!("MARKER=m-{id}");
+    b.edit(|c| {
+        c["process"]["env"]
+            .as_array_mut()
+            .unwrap()
+            .push(Value::String(marker));
+        edit(c);
+    });
+    env.create_ok(&b, &id);
+    let o = env.hull(&["start", &id]);
+    assert!(o.status.success(), "start: {}", text(&o.stderr));
+    // Until init has written its marker (the tenant reads it).
+    let pid = env.state(&id)["pid"].as_i64().unwrap() as i32;
+    for _ in 0..500 {
+        let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() == "sleep" {
+            return (id, pid);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("init of {id} never reached sleep");
+}
+
+/// `hull exec <args...>` in the foreground with stdin from /dev/null.
+fn exec(env: &Env, args: &[&str]) -> Output {
+    let mut a = vec!["exec"];
+    a.extend_from_slice(args);
+    env.hull(&a)
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+/// The value of a `Key:` line of /proc/<pid>/status text.
+fn status_field<'a>(status: &'a str, key: &str) -> &'a str {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(':')))
+        .unwrap_or_else(|| panic!("no {key}: line in {status}"))
+        .trim()
+}
+
+/// Capability numbers (linux/capability.h) as a /proc/self/status mask.
+fn cap_mask(caps: &[u32]) -> String {
+    format!("{:016x}", caps.iter().fold(0u64, |m, c| m | 1u64 << c))
+}
+
+const CAP_CHOWN: u32 = 0;
+const CAP_KILL: u32 = 5;
+const CAP_SETGID: u32 = 6;
+const CAP_SETUID: u32 = 7;
+const CAP_NET_BIND_SERVICE: u32 = 10;
+const CAP_SYS_ADMIN: u32 = 21;
+const CAP_AUDIT_WRITE: u32 = 29;
+/// The capabilities of bundles/busybox/config.json.
+const DEFAULT_CAPS: [u32; 6] = [
+    CAP_CHOWN,
+    CAP_KILL,
+    CAP_SETGID,
+    CAP_SETUID,
+    CAP_NET_BIND_SERVICE,
+    CAP_AUDIT_WRITE,
+];
+
+/// Pids in `cgroup.procs` of the container's pids cgroup (default cgroupsPath /hull/<id>).
+fn pids_cgroup(id: &str) -> BTreeSet<i32> {
+    let p = format!("/sys/fs/cgroup/pids/hull/{id}/cgroup.procs");
+    fs::read_to_string(&p)
+        .unwrap_or_else(|e| panic!("{p}: {e}"))
+        .split_whitespace()
+        .map(|s| s.parse().unwrap())
+        .collect()
+}
+
+/// Every cgroup directory of container `id` on this host (each hierarchy's hull/<id>).
+fn cgroup_dirs(id: &str) -> Vec<PathBuf> {
+    let dirs = cgroup_dirs_named(id);
+    assert!(!dirs.is_empty(), "no cgroup of {id}");
+    dirs
+}
+
+/// Only init is left in the container (no stray tenant or stage 1).
+fn assert_only_init(id: &str, init: i32) {
+    assert_eq!(
+        pids_cgroup(id),
+        BTreeSet::from([init]),
+        "stray process in {id}"
+    );
+}
+
+/// The host pid of the (only) child of `parent`, waiting until it has one.
+fn child_of(parent: u32) -> i32 {
+    for _ in 0..500 {
+        let c = fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
+            .unwrap_or_default();
+        if let Some(p) = c.split_whitespace().next() {
+            return p.parse().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("{parent} never got a child");
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn exec_shares_init_namespaces_hostname_and_root() {
+    require_root!();
+    let env = Env::new();
+    let (id, init) = start(&env, |_| {});
+    let script = "for n in ipc mnt net pid uts cgroup user time; do \
+                  echo $n $(readlink /proc/self/ns/$n) $(readlink /proc/1/ns/$n); done; \
+                  echo host $(hostname); echo marker $(cat /tmp/marker); \
+                  echo init $(cat /proc/1/comm); echo root $(ls -di / | cut -d' ' -f1)";
+    let o = exec(&env, &[&id, "sh", "-c", script]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let mut names = 0;
+    for l in out.lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        match f[0] {
+            "host" => assert_eq!(f[1], "hull-demo", "{out}"),
+            "marker" => assert_eq!(f[1], format!("m-{id}"), "{out}"),
+            "init" => assert_eq!(f[1], "sleep", "{out}"),
+            "root" => {}
+            ns => {
+                names += 1;
+                assert_eq!(f.len(), 3, "{out}");
+                assert_eq!(f[1], f[2], "{ns} namespace differs from init's: {out}");
+                // The container's own namespaces are not the host's.
+                let host = ns_inode(&format!("/proc/self/ns/{ns}"));
+                let own = ["ipc", "mnt", "net", "pid", "uts", "cgroup"].contains(&ns);
+                assert_eq!(f[1] != host, own, "{ns}: {out}");
+                // And they are init's, as the host sees them.
+                assert_eq!(f[1], ns_inode(&format!("/proc/{init}/ns/{ns}")), "{ns}");
+            }
+        }
+    }
+    assert_eq!(names, 8, "{out}");
+    // The root is the container's: the same directory init has as /.
+    let root_ino = out
+        .lines()
+        .find_map(|l| l.strip_prefix("root "))
+        .unwrap()
+        .trim();
+    use std::os::unix::fs::MetadataExt;
+    let init_root = fs::metadata(format!("/proc/{init}/root/")).unwrap().ino();
+    assert_eq!(root_ino, init_root.to_string(), "{out}");
+}
+
+#[test]
+fn exec_runs_in_the_container_cgroups_and_gets_forwarded_signals() {
+    require_root!();
+    let env = Env::new();
+    let (id, init) = start(&env, |_| {});
+    let outf = env.dir.join("sig.out");
+    let mut child = env
+        .cmd(&[
+            "exec",
+            &id,
+            "sh",
+            "-c",
+            "trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 0.05; done",
+        ])
+        .stdout(fs::File::create(&outf).unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("ready", || {
+        fs::read_to_string(&outf)
+            .unwrap_or_default()
+            .contains("ready")
+    });
+    // The tenant is hull's direct child (CLONE_PARENT), the shell of the script.
+    let tenant = child_of(child.id());
+    for dir in cgroup_dirs(&id) {
+        let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap();
+        assert!(
+            procs.lines().any(|l| l == tenant.to_string()),
+            "{tenant} not in {}: {procs}",
+            dir.display()
+        );
+    }
+    assert!(pids_cgroup(&id).contains(&init));
+    // SAFETY: kill(2) on the hull process this test spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let st = child.wait().unwrap();
+    assert_eq!(st.code(), Some(3));
+    assert!(fs::read_to_string(&outf).unwrap().contains("got-term"));
+    assert_only_init(&id, init);
+}
+
+#[test]
+fn exit_code_is_passed_through() {
+    require_root!();
+    let env = Env::new();
+    let (id, _) = start(&env, |_| {});
+    assert_eq!(code(&exec(&env, &[&id, "sh", "-c", "exit 7"])), 7);
+    assert_eq!(code(&exec(&env, &[&id, "sh", "-c", "kill -9 $$"])), 137);
+    let o = exec(&env, &[&id, "echo", "hello", "-c", "--env", "x"]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "hello -c --env x\n");
+}
+
+#[test]
+fn env_cwd_user_and_additional_gids_flags() {
+    require_root!();
+    let env = Env::new();
+    let (id, _) = start(&env, |_| {});
+    // Defaults: the container's process.
+    let o = exec(
+        &env,
+        &[&id, "sh", "-c", "echo $HOME $TERM; pwd; id -u; id -g"],
+    );
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "/root xterm\n/\n0\n0\n");
+    // Overrides.
+    let o = exec(
+        &env,
+        &[
+            "--env",
+            "FOO=bar",
+            "-e",
+            "HOME=/tmp",
+            "--cwd",
+            "/tmp",
+            "--user",
+            "1000:1001",
+            "--additional-gids",
+            "5",
+            "-g",
+            "6",
+            &id,
+            "sh",
+            "-c",
+            "echo $FOO $HOME $TERM; env | grep -c ^HOME=; pwd; id -u; id -g; grep ^Groups: /proc/self/status",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[..5],
+        ["bar /tmp xterm", "1", "/tmp", "1000", "1001"],
+        "{out}"
+    );
+    assert_eq!(
+        lines[5].split_whitespace().collect::<Vec<_>>(),
+        ["Groups:", "5", "6"]
+    );
+    // A uid alone keeps the config's gid.
+    let o = exec(&env, &["--user", "7", &id, "sh", "-c", "id -u; id -g"]);
+    assert_eq!(text(&o.stdout), "7\n0\n", "{}", text(&o.stderr));
+    let o = exec(&env, &["--user", "nobody", &id, "true"]);
+    assert_eq!(code(&o), 1);
+    assert!(text(&o.stderr).contains("bad uid"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn process_file_describes_the_process() {
+    require_root!();
+    let env = Env::new();
+    let (id, init) = start(&env, |_| {});
+    let pf = env.dir.join("process.json");
+    fs::write(
+        &pf,
+        json!({
+            "args": ["sh", "-c", "echo $A; pwd; id -u; grep -E '^Cap(Eff|Bnd)' /proc/self/status"],
+            "env": ["A=from-file", "PATH=/bin"],
+            "cwd": "/tmp",
+            "user": {"uid": 2, "gid": 2}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let o = exec(&env, &["--process", pf.to_str().unwrap(), &id]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.starts_with("from-file\n/tmp\n2\n"), "{out}");
+    // No capabilities in the file: the container's (uid 2 keeps none effective across execve,
+    // having no ambient set, but the bounding set shows whose they are).
+    assert_eq!(
+        status_field(&out, "CapBnd"),
+        cap_mask(&DEFAULT_CAPS),
+        "{out}"
+    );
+    assert_eq!(status_field(&out, "CapEff"), cap_mask(&[]), "{out}");
+    fs::write(
+        &pf,
+        json!({"args": ["grep", "^CapEff", "/proc/self/status"], "cwd": "/"}).to_string(),
+    )
+    .unwrap();
+    let o = exec(&env, &["--process", pf.to_str().unwrap(), &id]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert_eq!(
+        status_field(&out, "CapEff"),
+        cap_mask(&DEFAULT_CAPS),
+        "{out}"
+    );
+
+    // Errors name the field.
+    fs::write(
+        &pf,
+        r#"{"args": ["true"], "cwd": "/", "user": {"uid": "root"}}"#,
+    )
+    .unwrap();
+    let o = exec(&env, &["-p", pf.to_str().unwrap(), &id]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        text(&o.stderr).contains("process.user.uid"),
+        "{}",
+        text(&o.stderr)
+    );
+    fs::write(&pf, r#"{"args": ["true"], "cwd": "/", "terminal": true}"#).unwrap();
+    let o = exec(&env, &["-p", pf.to_str().unwrap(), &id]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        text(&o.stderr).contains("terminals are not supported yet"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_only_init(&id, init);
+}
+
+#[test]
+fn capabilities_default_to_the_container_and_cap_adds() {
+    require_root!();
+    let env = Env::new();
+    let (id, _) = start(&env, |_| {});
+    let script = "grep -E '^Cap(Eff|Prm|Bnd)' /proc/self/status";
+    let o = exec(&env, &[&id, "sh", "-c", script]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    for k in ["CapEff", "CapPrm", "CapBnd"] {
+        assert_eq!(status_field(&out, k), cap_mask(&DEFAULT_CAPS), "{k}: {out}");
+    }
+    let o = exec(&env, &["--cap", "CAP_SYS_ADMIN", &id, "sh", "-c", script]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let mut more = DEFAULT_CAPS.to_vec();
+    more.push(CAP_SYS_ADMIN);
+    for k in ["CapEff", "CapPrm", "CapBnd"] {
+        assert_eq!(status_field(&out, k), cap_mask(&more), "{k}: {out}");
+    }
+    let o = exec(&env, &["--cap", "CAP_NOPE", &id, "true"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        text(&o.stderr).contains("unknown capability"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn rlimits_and_oom_score_adj_come_from_the_config() {
+    require_root!();
+    let env = Env::new();
+    let (id, _) = start(&env, |c| {
+        c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 777, "hard": 888}]);
+        c["process"]["oomScoreAdj"] = json!(123);
+    });
+    let o = exec(
+        &env,
+        &[
+            &id,
+            "sh",
+            "-c",
+            "ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "777\n888\n123\n");
+}
+
+#[test]
+fn no_new_privs_comes_from_the_config_and_the_flag() {
+    require_root!();
+    let env = Env::new();
+    let nnp = "grep ^NoNewPrivs: /proc/self/status";
+    let (on, _) = start(&env, |c| c["process"]["noNewPrivileges"] = json!(true));
+    assert_eq!(
+        text(&exec(&env, &[&on, "sh", "-c", nnp]).stdout),
+        "NoNewPrivs:\t1\n"
+    );
+    let (off, _) = start(&env, |c| c["process"]["noNewPrivileges"] = json!(false));
+    assert_eq!(
+        text(&exec(&env, &[&off, "sh", "-c", nnp]).stdout),
+        "NoNewPrivs:\t0\n"
+    );
+    let o = exec(&env, &["--no-new-privs", &off, "sh", "-c", nnp]);
+    assert_eq!(text(&o.stdout), "NoNewPrivs:\t1\n", "{}", text(&o.stderr));
+}
+
+#[test]
+fn the_container_seccomp_profile_applies() {
+    require_root!();
+    let env = Env::new();
+    // Both load points: before the capabilities go (no NNP) and right before execve (NNP).
+    for nnp in [true, false] {
+        let (id, _) = start(&env, |c| {
+            c["process"]["noNewPrivileges"] = json!(nnp);
+            c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+                "syscalls": [{"names": ["sethostname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 77}]});
+        });
+        let o = exec(&env, &[&id, "probe", "sethostname", "0", "0"]);
+        assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+        assert_eq!(text(&o.stdout), "ret=-1 errno=77\n", "nnp={nnp}");
+        // The same with --cap CAP_SYS_ADMIN: still the filter that answers.
+        let o = exec(
+            &env,
+            &[
+                "--cap",
+                "CAP_SYS_ADMIN",
+                &id,
+                "probe",
+                "sethostname",
+                "0",
+                "0",
+            ],
+        );
+        assert_eq!(text(&o.stdout), "ret=-1 errno=77\n", "nnp={nnp}");
+    }
+    // Without a profile the kernel answers (EPERM: no CAP_SYS_ADMIN).
+    let (id, _) = start(&env, |_| {});
+    let o = exec(&env, &[&id, "probe", "sethostname", "0", "0"]);
+    assert_eq!(text(&o.stdout), "ret=-1 errno=1\n", "{}", text(&o.stderr));
+}
+
+#[test]
+fn detach_with_pid_file_leaves_a_process_hull_does_not_own() {
+    require_root!();
+    let env = Env::new();
+    let (id, init) = start(&env, |_| {});
+    let pf = env.dir.join("exec.pid");
+    let errf = env.dir.join("detach.err");
+    let st = env
+        .cmd(&[
+            "exec",
+            "--detach",
+            "--pid-file",
+            pf.to_str().unwrap(),
+            &id,
+            "sleep",
+            "100",
+        ])
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&errf).unwrap())
+        .status()
+        .unwrap();
+    assert!(st.success(), "{}", fs::read_to_string(&errf).unwrap());
+    let raw = fs::read_to_string(&pf).unwrap();
+    assert!(
+        !raw.ends_with('\n'),
+        "pid file has a trailing newline: {raw:?}"
+    );
+    let pid: i32 = raw.parse().unwrap();
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert_eq!(status_field(&status, "Name"), "sleep");
+    assert!(pids_cgroup(&id).contains(&pid));
+    assert_eq!(
+        ns_inode(&format!("/proc/{pid}/ns/pid")),
+        ns_inode(&format!("/proc/{init}/ns/pid"))
+    );
+    // Reparented when hull exited: its parent is no hull process of this test.
+    let ppid: i32 = status_field(&status, "PPid").parse().unwrap();
+    let cmdline = fs::read(format!("/proc/{ppid}/cmdline")).unwrap_or_default();
+    assert!(
+        !text(&cmdline).contains(env.root.to_str().unwrap()),
+        "{pid}'s parent {ppid} is a hull: {}",
+        text(&cmdline)
+    );
+    assert_ne!(ppid as u32, std::process::id());
+    // kill --all reaches it (it is in the container's cgroup).
+    assert!(env.hull(&["kill", "--all", &id, "KILL"]).status.success());
+    wait_for("the detached process to die", || {
+        fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| s.contains(") Z ") || s.is_empty())
+            .unwrap_or(true)
+    });
+}
+
+#[test]
+fn exec_into_a_stopped_or_unknown_container_fails() {
+    require_root!();
+    let env = Env::new();
+    let b = env.bundle(&["true"]);
+    let id = env.id("stopped");
+    env.create_ok(&b, &id);
+    assert!(env.hull(&["start", &id]).status.success());
+    env.wait_status(&id, "stopped");
+    let o = exec(&env, &[&id, "true"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        text(&o.stderr).contains("container not running"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    let o = exec(&env, &["no-such-container", "true"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        text(&o.stderr).contains("container does not exist"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn exec_into_a_paused_container_needs_ignore_paused() {
+    require_root!();
+    let env = Env::new();
+    let (id, init) = start(&env, |_| {});
+    assert!(env.hull(&["pause", &id]).status.success());
+    let o = exec(&env, &[&id, "true"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        text(&o.stderr).contains("--ignore-paused"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_only_init(&id, init);
+    // With the flag the process joins the frozen cgroup and runs once the container resumes.
+    let outf = env.dir.join("paused.out");
+    let mut child = env
+        .cmd(&["exec", "--ignore-paused", &id, "echo", "resumed"])
+        .stdout(fs::File::create(&outf).unwrap())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(fs::read_to_string(&outf).unwrap(), "");
+    let o = env.hull(&["resume", &id]);
+    assert!(o.status.success(), "resume: {}", text(&o.stderr));
+    let mut st = None;
+    for _ in 0..1000 {
+        st = child.try_wait().unwrap();
+        if st.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let Some(st) = st else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("exec --ignore-paused did not finish after resume");
+    };
+    assert!(st.success());
+    assert_eq!(fs::read_to_string(&outf).unwrap(), "resumed\n");
+}
+
+#[test]
+fn a_missing_binary_fails_before_anything_runs() {
+    require_root!();
+    let env = Env::new();
+    let (id, init) = start(&env, |_| {});
+    let o = exec(&env, &[&id, "no-such-binary"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        text(&o.stderr).contains("executable file not found in $PATH"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = exec(&env, &[&id, "/no/such/binary"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        text(&o.stderr).contains("no such file or directory"),
+        "{}",
+        text(&o.stderr)
+    );
+    // A relative path resolves against the cwd inside the container.
+    let o = exec(&env, &["--cwd", "/bin", &id, "./true"]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert_only_init(&id, init);
+}
+
+#[test]
+fn unsupported_requests_are_refused_clearly() {
+    require_root!();
+    let env = Env::new();
+    let (id, init) = start(&env, |_| {});
+    let cases: &[(&[&str], &str)] = &[
+        (&["--tty"], "terminals are not supported yet"),
+        (&["-t"], "terminals are not supported yet"),
+        (&["--pidfd-socket", "/tmp/x.sock"], "--pidfd-socket"),
+        (&["--cgroup", "sub"], "--cgroup"),
+        (&["--apparmor", "docker-default"], "AppArmor"),
+        (
+            &["--process-label", "system_u:system_r:container_t:s0"],
+            "SELinux",
+        ),
+        (&["--cwd", "tmp"], "absolute"),
+    ];
+    for (flags, want) in cases {
+        let mut args = flags.to_vec();
+        args.extend_from_slice(&[&id, "true"]);
+        let o = exec(&env, &args);
+        assert_eq!(code(&o), 1, "{flags:?}");
+        assert!(
+            text(&o.stderr).contains(want),
+            "{flags:?}: {}",
+            text(&o.stderr)
+        );
+    }
+    let o = exec(&env, &[&id]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        text(&o.stderr).contains("exec args cannot be empty"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_only_init(&id, init);
+}
+
+// ---- file descriptors ---------------------------------------------------------------------
+
+/// `hull exec args...` with `files` dup2'ed (without O_CLOEXEC) onto the given fds of hull.
+fn exec_with_fds(env: &Env, args: &[&str], files: Vec<(fs::File, i32)>) -> Output {
+    let mut a = vec!["exec"];
+    a.extend_from_slice(args);
+    let mut cmd = env.cmd(&a);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let raw: Vec<(i32, i32)> = files.iter().map(|(f, to)| (f.as_raw_fd(), *to)).collect();
+    // SAFETY: only async-signal-safe fcntl/dup2 in the forked child; the source fds stay open
+    // in the parent (owned by `files`) until the command is spawned.
+    unsafe {
+        cmd.pre_exec(move || {
+            let mut tmp = Vec::with_capacity(raw.len());
+            for (from, _) in &raw {
+                let t = libc::fcntl(*from, libc::F_DUPFD_CLOEXEC, 100);
+                if t < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                tmp.push(t);
+            }
+            for (t, (_, to)) in tmp.iter().zip(&raw) {
+                if libc::dup2(*t, *to) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let o = cmd.output().unwrap();
+    drop(files);
+    o
+}
+
+fn fd_set(out: &str) -> BTreeSet<u32> {
+    out.split_whitespace().map(|s| s.parse().unwrap()).collect()
+}
+
+fn secret(dir: &Path, name: &str, content: &str) -> PathBuf {
+    let p = dir.join(name);
+    fs::write(&p, content).unwrap();
+    p
+}
+
+#[test]
+fn only_stdio_reaches_the_process() {
+    require_root!();
+    let env = Env::new();
+    let (id, _) = start(&env, |_| {});
+    let f = secret(&env.dir, "leak", "secret");
+    let files = vec![
+        (fs::File::open(&f).unwrap(), 3),
+        (fs::File::open(&f).unwrap(), 5),
+    ];
+    let o = exec_with_fds(&env, &[&id, "ls", "/proc/self/fd"], files);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    // 0, 1, 2 and the directory ls itself reads (the lowest free fd: 3).
+    assert_eq!(fd_set(&text(&o.stdout)), BTreeSet::from([0, 1, 2, 3]));
+}
+
+#[test]
+fn preserve_fds_passes_the_next_fds_through() {
+    require_root!();
+    let env = Env::new();
+    let (id, _) = start(&env, |_| {});
+    let f3 = secret(&env.dir, "three", "from fd 3\n");
+    let f4 = secret(&env.dir, "four", "from fd 4\n");
+    let files = vec![
+        (fs::File::open(&f3).unwrap(), 3),
+        (fs::File::open(&f4).unwrap(), 4),
+    ];
+    let script = "cat <&3; [ -e /proc/$$/fd/4 ] && echo fd4-leaked; true";
+    let o = exec_with_fds(
+        &env,
+        &["--preserve-fds", "1", &id, "sh", "-c", script],
+        files,
+    );
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "from fd 3\n");
+    let files = vec![
+        (fs::File::open(&f3).unwrap(), 3),
+        (fs::File::open(&f4).unwrap(), 4),
+    ];
+    let o = exec_with_fds(
+        &env,
+        &["--preserve-fds", "2", &id, "sh", "-c", "cat <&3; cat <&4"],
+        files,
+    );
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "from fd 3\nfrom fd 4\n");
+}
