@@ -9,6 +9,8 @@
 //! - Detached (`create`, `run -d`), the caller listens on `--console-socket PATH`; hull's main
 //!   process connects to it before launching init (after pivot_root the host path is out of
 //!   reach) and hands the connected socket down ([`connect`]).
+//! - `exec --tty` does the same from the tenant (`process/tenant.rs`), without /dev/console;
+//!   with `--detach` the master goes to `--console-socket`, in the foreground to hull.
 //! - Foreground `run` has no console socket: hull keeps one end of a socketpair, receives the
 //!   master itself ([`recv_master`]), sets its own terminal raw and relays both ways with `poll`
 //!   on one thread, turning SIGWINCH into TIOCSWINSZ ([`relay_until_exit`]); the terminal is
@@ -242,7 +244,7 @@ fn mount_console(slave_path: &str) -> Result<()> {
     .with_context(|| format!("bind {slave_path} on /dev/console"))
 }
 
-/// Init's half (also for `exec --tty` later, with `mount_console` false): after pivot_root,
+/// Init's half (also the tenant's for `exec --tty`, with `mount_console_too` false): after pivot_root,
 /// allocate a pty from the container's `/dev/pts/ptmx`, apply `process.consoleSize`, give the
 /// slave to `process.user.uid`, optionally bind it over /dev/console, send the master over
 /// `console_socket` (payload: [`PTMX`], one SCM_RIGHTS fd), make the slave stdin/stdout/stderr

@@ -346,11 +346,13 @@ fn process_file_describes_the_process() {
         "{}",
         text(&o.stderr)
     );
+    // The file's `terminal` counts (runc's checkTerminal): detached, it needs a console socket.
     fs::write(&pf, r#"{"args": ["true"], "cwd": "/", "terminal": true}"#).unwrap();
-    let o = exec(&env, &["-p", pf.to_str().unwrap(), &id]);
+    let o = exec(&env, &["-d", "-p", pf.to_str().unwrap(), &id]);
     assert_eq!(code(&o), 1);
     assert!(
-        text(&o.stderr).contains("terminals are not supported yet"),
+        text(&o.stderr)
+            .contains("cannot allocate tty if hull will detach without setting console socket"),
         "{}",
         text(&o.stderr)
     );
@@ -613,8 +615,15 @@ fn unsupported_requests_are_refused_clearly() {
     let env = Env::new();
     let (id, init) = start(&env, |_| {});
     let cases: &[(&[&str], &str)] = &[
-        (&["--tty"], "terminals are not supported yet"),
-        (&["-t"], "terminals are not supported yet"),
+        // runc's checkTerminal (more in tests/tty.rs).
+        (
+            &["--tty", "--detach"],
+            "cannot allocate tty if hull will detach without setting console socket",
+        ),
+        (
+            &["--console-socket", "/tmp/x.sock"],
+            "cannot use console socket if hull will not detach or allocate tty",
+        ),
         (&["--pidfd-socket", "/tmp/x.sock"], "--pidfd-socket"),
         (&["--cgroup", "sub"], "--cgroup"),
         (&["--apparmor", "docker-default"], "AppArmor"),

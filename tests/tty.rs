@@ -3,7 +3,9 @@
 //! process's stdio, controlling terminal and /dev/console, sized by `process.consoleSize`.
 //! Foreground `run` relays between its own terminal (here a pty the test made) and the master.
 //! runc's flag rules: a detached terminal needs a console socket, a console socket needs a
-//! detached terminal.
+//! detached terminal. `exec --tty` (or a `--process` file with `terminal: true`, never the
+//! config's own) does the same from the new process: master to `--console-socket` with
+//! `--detach`, relayed by hull in the foreground; the same flag rules apply.
 
 mod common;
 
@@ -445,5 +447,302 @@ fn foreground_run_without_any_terminal_fails_and_leaves_nothing() {
     let o = cmd.output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("/dev/tty"), "{}", text(&o.stderr));
+    assert_no_leftovers(&env, &id);
+}
+
+// ---- exec --tty ---------------------------------------------------------------------------
+
+/// Pids in the container's cgroups (every hierarchy).
+fn container_pids(id: &str) -> std::collections::BTreeSet<i32> {
+    cgroup_dirs_named(id)
+        .iter()
+        .filter_map(|d| std::fs::read_to_string(d.join("cgroup.procs")).ok())
+        .flat_map(|s| {
+            s.split_whitespace()
+                .map(|p| p.parse().unwrap())
+                .collect::<Vec<i32>>()
+        })
+        .collect()
+}
+
+/// Wait until init is the only process left in the container.
+fn wait_only_init(id: &str, init: i32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let pids = container_pids(id);
+        if pids == std::collections::BTreeSet::from([init]) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "stray process in {id}: {pids:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Create and start a container running `sleep 1000` without a terminal; returns init's pid.
+fn start_plain(env: &Env, id: &str) -> i32 {
+    let b = env.bundle(&["sleep", "1000"]);
+    env.create_ok(&b, id);
+    let o = env.hull(&["start", id]);
+    assert!(o.status.success(), "start: {}", text(&o.stderr));
+    env.state(id)["pid"].as_i64().unwrap() as i32
+}
+
+/// The exec'd shell's view of its terminal: tty name, size, tty_nr and session of
+/// /proc/self/stat, how many /dev/console mounts there are, then one line of input echoed back.
+const EXEC_SCRIPT: &str = "tty; stty size; \
+    read pid comm state ppid pgrp session tty_nr rest < /proc/self/stat; \
+    echo tty_nr=$tty_nr session=$session pid=$pid; \
+    echo console-mounts=$(grep -c ' /dev/console ' /proc/self/mountinfo); \
+    echo ready; read line; echo got:$line; exit 7";
+
+#[test]
+fn exec_tty_detached_sends_the_master_to_the_console_socket() {
+    require_root!();
+    let env = Env::new();
+    // The container itself has a terminal (pts 0, bound on /dev/console).
+    let b = terminal_bundle(&env, "exec sleep 1000");
+    let id = env.id("ttyexec");
+    let init_sock = env.dir.join("init.sock");
+    let init_listener = UnixListener::bind(&init_sock).unwrap();
+    let o = env
+        .cmd(&[
+            "create",
+            "--bundle",
+            b.dir.to_str().unwrap(),
+            "--console-socket",
+            init_sock.to_str().unwrap(),
+            &id,
+        ])
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "create: {}", text(&o.stderr));
+    let (conn, _) = init_listener.accept().unwrap();
+    // Kept open: closing init's master would hang up its terminal.
+    let (_, init_master) = recv_fds(conn.as_raw_fd());
+    assert_eq!(init_master.len(), 1);
+    let o = env.hull(&["start", &id]);
+    assert!(o.status.success(), "start: {}", text(&o.stderr));
+    let init = env.state(&id)["pid"].as_i64().unwrap() as i32;
+
+    // The config's process.terminal does not count for exec (runc): no socket needed.
+    let o = env.hull(&["exec", "-d", &id, "true"]);
+    assert!(o.status.success(), "exec -d: {}", text(&o.stderr));
+
+    let sock_path = env.dir.join("exec.sock");
+    let listener = UnixListener::bind(&sock_path).unwrap();
+    let o = env.hull(&[
+        "exec",
+        "-t",
+        "-d",
+        "--console-socket",
+        sock_path.to_str().unwrap(),
+        &id,
+        "sh",
+        "-c",
+        EXEC_SCRIPT,
+    ]);
+    // exec returned while the process waits for its input.
+    assert!(o.status.success(), "exec -t -d: {}", text(&o.stderr));
+    let (conn, _) = listener.accept().unwrap();
+    let (payload, mut fds) = recv_fds(conn.as_raw_fd());
+    assert_eq!(fds.len(), 1, "exactly one fd with the console message");
+    assert_eq!(text(&payload), "/dev/pts/ptmx");
+    let (rest, more) = recv_fds(conn.as_raw_fd());
+    assert!(rest.is_empty() && more.is_empty(), "a second message");
+    let master = fds.pop().unwrap();
+    set_nonblocking(master.as_raw_fd());
+    let mut out = String::new();
+    assert!(
+        read_until(master.as_raw_fd(), &mut out, "ready\r\n"),
+        "no output on the master: {out:?}"
+    );
+    // The container's devpts: init holds pts 0, the exec'd process gets pts 1.
+    assert!(out.contains("/dev/pts/1\r\n"), "tty: {out:?}");
+    // The pty is the controlling terminal (136:1), and the process leads its own session.
+    assert!(
+        out.contains(&format!("tty_nr={} ", (136 << 8) | 1)),
+        "no controlling terminal: {out:?}"
+    );
+    let line = out.lines().find(|l| l.starts_with("tty_nr=")).unwrap();
+    let field = |k: &str| {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(k))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        field("session="),
+        field("pid="),
+        "not a session leader: {out:?}"
+    );
+    // exec does not bind its pty over /dev/console: only init's mount is there.
+    assert!(out.contains("console-mounts=1\r\n"), "{out:?}");
+
+    write_all(master.as_raw_fd(), b"hello\n");
+    assert!(
+        read_until(master.as_raw_fd(), &mut out, "got:hello\r\n"),
+        "input did not reach the process: {out:?}"
+    );
+    wait_only_init(&id, init);
+    assert_eq!(env.status(&id), "running");
+    let o = env.hull(&["delete", "--force", &id]);
+    assert!(o.status.success(), "delete: {}", text(&o.stderr));
+    assert_no_leftovers(&env, &id);
+}
+
+#[test]
+fn foreground_exec_tty_relays_and_passes_the_exit_code() {
+    require_root!();
+    let env = Env::new();
+    let id = env.id("ttyexecfg");
+    let init = start_plain(&env, &id);
+
+    let (master, slave) = openpty(40, 120);
+    let err_path = env.dir.join("fg.err");
+    let mut child = env
+        .cmd(&[
+            "exec",
+            "--tty",
+            &id,
+            "sh",
+            "-c",
+            "tty; stty size; stty -a | grep -q -- -onlcr && echo onlcr-off; echo ready; \
+             read line; echo got:$line; exit 5",
+        ])
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    set_nonblocking(master.as_raw_fd());
+    let mut out = String::new();
+    if !read_until(master.as_raw_fd(), &mut out, "ready\r\n") {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "no output: {out:?}; stderr: {}",
+            std::fs::read_to_string(&err_path).unwrap_or_default()
+        );
+    }
+    assert!(out.contains("/dev/pts/0\r\n"), "{out:?}");
+    assert!(out.contains("40 120\r\n"), "hull's terminal size: {out:?}");
+    assert!(out.contains("onlcr-off\r\n"), "{out:?}");
+    assert_eq!(lflag(slave.as_raw_fd()) & (libc::ICANON | libc::ECHO), 0);
+    write_all(master.as_raw_fd(), b"over exec\r");
+    assert!(
+        read_until(master.as_raw_fd(), &mut out, "got:over exec\r\n"),
+        "{out:?}"
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(5),
+        "stderr: {}",
+        std::fs::read_to_string(&err_path).unwrap_or_default()
+    );
+    assert!(
+        lflag(slave.as_raw_fd()) & libc::ICANON != 0,
+        "terminal left raw"
+    );
+    wait_only_init(&id, init);
+
+    // A --process file's `terminal` asks for one too.
+    let pf = env.dir.join("process.json");
+    std::fs::write(
+        &pf,
+        r#"{"args": ["sh", "-c", "echo pf-$(tty); exit 4"], "cwd": "/", "terminal": true}"#,
+    )
+    .unwrap();
+    let o = env
+        .cmd(&["exec", "--process", pf.to_str().unwrap(), &id])
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(4), "stderr: {}", text(&o.stderr));
+    let mut out = String::new();
+    assert!(
+        read_until(master.as_raw_fd(), &mut out, "pf-/dev/pts/0\r\n"),
+        "{out:?}"
+    );
+    wait_only_init(&id, init);
+
+    // Foreground without any terminal of hull's: refused, nothing runs.
+    let mut cmd = env.cmd(&["exec", "-t", &id, "true"]);
+    // SAFETY: setsid in the child before exec is async-signal-safe.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let o = cmd.output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("/dev/tty"), "{}", text(&o.stderr));
+    wait_only_init(&id, init);
+
+    let o = env.hull(&["delete", "--force", &id]);
+    assert!(o.status.success(), "delete: {}", text(&o.stderr));
+    assert_no_leftovers(&env, &id);
+}
+
+#[test]
+fn exec_terminal_flag_rules_are_runcs() {
+    require_root!();
+    let env = Env::new();
+    let id = env.id("ttyexecflags");
+    let init = start_plain(&env, &id);
+    let sock_path = env.dir.join("flags.sock");
+    let listener = UnixListener::bind(&sock_path).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let sock = sock_path.to_str().unwrap().to_string();
+    let with_tty = env.dir.join("tty.json");
+    std::fs::write(
+        &with_tty,
+        r#"{"args": ["true"], "cwd": "/", "terminal": true}"#,
+    )
+    .unwrap();
+    let without_tty = env.dir.join("notty.json");
+    std::fs::write(&without_tty, r#"{"args": ["true"], "cwd": "/"}"#).unwrap();
+    let (pf_tty, pf_notty) = (
+        with_tty.to_str().unwrap().to_string(),
+        without_tty.to_str().unwrap().to_string(),
+    );
+    const NO_SOCKET: &str =
+        "cannot allocate tty if hull will detach without setting console socket";
+    const NO_SOCKET_USE: &str = "cannot use console socket if hull will not detach or allocate tty";
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["-t", "-d"], NO_SOCKET),
+        (vec!["-p", &pf_tty, "-d"], NO_SOCKET),
+        (vec!["-d", "--console-socket", &sock], NO_SOCKET_USE),
+        (vec!["--console-socket", &sock], NO_SOCKET_USE),
+        (vec!["-t", "--console-socket", &sock], NO_SOCKET_USE),
+        // With --process the file decides, not --tty (runc).
+        (
+            vec!["-p", &pf_notty, "-t", "-d", "--console-socket", &sock],
+            NO_SOCKET_USE,
+        ),
+    ];
+    for (flags, want) in cases {
+        let mut args = vec!["exec"];
+        args.extend(&flags);
+        args.extend([id.as_str(), "true"]);
+        let o = env.hull(&args);
+        assert_eq!(o.status.code(), Some(1), "{flags:?}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(want),
+            "{flags:?}: {}",
+            text(&o.stderr)
+        );
+        // Refused before anything: no connection, no process.
+        assert!(
+            matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "{flags:?}: hull connected to the console socket"
+        );
+        wait_only_init(&id, init);
+    }
+    let o = env.hull(&["delete", "--force", &id]);
+    assert!(o.status.success(), "delete: {}", text(&o.stderr));
     assert_no_leftovers(&env, &id);
 }

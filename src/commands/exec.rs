@@ -15,9 +15,14 @@
 //! - Foreground: stdio is inherited, signals are forwarded, the exit code is passed through
 //!   (128+N after signal N). `--detach` returns 0 once the process runs; it stays hull's child
 //!   only until hull exits, then belongs to the caller's subreaper.
+//! - Terminals (`--tty`, or `terminal: true` in a `--process` file; never the config's own
+//!   `process.terminal`): runc's flag rules (`tty::check_flags`), checked before anything
+//!   starts. The tenant makes the pty inside the container as init does (no /dev/console bind)
+//!   and sends the master to `--console-socket` (with `--detach`) or, in the foreground, to hull,
+//!   which relays between its own terminal and the master like foreground `run`.
 
 use std::fs::File;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::str::FromStr;
 
@@ -72,6 +77,10 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
             "linux.seccomp: exec into a container whose profile notifies (SCMP_ACT_NOTIFY) is not supported yet",
         ));
     }
+    // runc's checkTerminal, with the process's own `terminal` (set from --tty, or the
+    // --process file's): then connect to the console socket, or find hull's own terminal.
+    let terminal = process.terminal().unwrap_or(false);
+    let console = crate::tty::Plan::new(a.detach, terminal, a.console_socket.as_deref())?;
 
     // Open init's pieces while its pid is known to be init (pidfd + start time before, pidfd
     // after: a pid reused in between would show as init having exited).
@@ -105,20 +114,40 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
         cgroups,
         unified_root: st.cgroup.unified_root.clone(),
         preserve_fds: a.preserve_fds,
+        console_socket: console.child.as_ref().map(|f| f.as_raw_fd()),
+        relay: terminal && !a.detach,
     };
     // Foreground: block forwarded signals before any clone so none is lost; the tenant
     // unblocks them before its execve.
     let blocked = (!a.detach).then(signals::block_forwarded);
     let t = tenant::spawn(&exec)?;
+    // The tenant sent the master before Ready: take it (foreground) or let the socket go.
+    let console = match console.finish() {
+        Ok(c) => c,
+        Err(e) => {
+            kill_and_reap(&t);
+            return Err(e);
+        }
+    };
     if let Some(p) = &a.pid_file {
         if let Err(e) = create::write_pid_file(p, t.pid) {
             kill_and_reap(&t);
             return Err(e);
         }
     }
-    match blocked {
-        None => Ok(0),
-        Some(b) => signals::forward_until_exit(t.pid, &b),
+    let Some(b) = blocked else {
+        return Ok(0);
+    };
+    match console {
+        Some(mut c) => {
+            // hull's terminal is raw while it relays, restored when `c` drops.
+            if let Err(e) = c.host.set_raw() {
+                kill_and_reap(&t);
+                return Err(e);
+            }
+            crate::tty::relay_until_exit(&c, &b, t.pid)
+        }
+        None => signals::forward_until_exit(t.pid, &b),
     }
 }
 
@@ -128,12 +157,6 @@ fn check_flags(g: &Global, a: &ExecArgs) -> Result<()> {
         return Err(Error::invalid(
             "rootless containers are not supported yet: run hull as root",
         ));
-    }
-    // TERMINAL HOOK (parent side): the one place terminals are refused. With terminal support,
-    // --tty / process.terminal need --console-socket (or --detach=false with a pty relay), and
-    // the tenant makes the pty at the spot marked in process/tenant.rs.
-    if a.tty || a.console_socket.is_some() {
-        return Err(terminal_refused());
     }
     if a.pidfd_socket.is_some() {
         return Err(Error::invalid("--pidfd-socket is not supported yet"));
@@ -154,10 +177,6 @@ fn check_flags(g: &Global, a: &ExecArgs) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-fn terminal_refused() -> Error {
-    Error::invalid("exec: terminals are not supported yet (--tty, process.terminal)")
 }
 
 /// The process to run: `--process` or the container's process with the flags applied.
@@ -209,11 +228,12 @@ fn from_file(a: &ExecArgs, path: &Path, base: &Process) -> Result<Process> {
         || a.user.is_some()
         || !a.additional_gids.is_empty()
         || !a.cap.is_empty()
-        || a.no_new_privs;
+        || a.no_new_privs
+        || a.tty;
     if ignored {
-        // runc ignores them silently; say so.
+        // runc ignores them silently (the file's `terminal` decides, not --tty); say so.
         crate::logging::warn(
-            "exec --process: the command and --env/--cwd/--user/--additional-gids/--cap/--no-new-privs are ignored",
+            "exec --process: the command and --env/--cwd/--user/--additional-gids/--cap/--no-new-privs/--tty are ignored",
         );
     }
     Ok(p)
@@ -345,9 +365,6 @@ fn validate(p: &Process) -> Result<()> {
             "process.cwd: {:?} must be an absolute path",
             p.cwd()
         )));
-    }
-    if p.terminal().unwrap_or(false) {
-        return Err(terminal_refused());
     }
     if p.apparmor_profile()
         .as_deref()

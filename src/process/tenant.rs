@@ -11,7 +11,8 @@
 //!                   clone the tenant with CLONE_PARENT (it is hull's child and, being a child of
 //!                   the setns caller, in the container's pid namespace); InitPid { pid }; _exit
 //! parent            pidfd_open(tenant), write its pid to cgroup.procs of every hierarchy; Go
-//! tenant            fchdir(init's root) + chroot("."), session keyring, scheduler/personality,
+//! tenant            fchdir(init's root) + chroot("."), session keyring, with a terminal setsid +
+//!                   the pty (master to the console socket), scheduler/personality,
 //!                   seccomp (without NNP: before the capabilities go), bounding set, groups/ids,
 //!                   capabilities, umask, chdir(cwd), PATH lookup, NNP; Ready; signals reset,
 //!                   fds >= 3+N close-on-exec, seccomp (with NNP), execve
@@ -26,7 +27,7 @@
 
 use std::convert::Infallible;
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 
 use nix::sched::setns;
@@ -59,6 +60,12 @@ pub struct Exec<'a> {
     pub unified_root: Option<PathBuf>,
     /// `--preserve-fds`.
     pub preserve_fds: u32,
+    /// `process.terminal`: a connected, close-on-exec socket the tenant sends the pty master
+    /// over (the caller's --console-socket, or hull's own socketpair in the foreground).
+    pub console_socket: Option<RawFd>,
+    /// Foreground terminal: hull relays, so the pty's ONLCR goes before the process can write
+    /// (`tty::Plan::finish` clears it too, but only after Ready).
+    pub relay: bool,
 }
 
 /// One cgroup directory of the container, opened before any clone.
@@ -231,9 +238,19 @@ fn run(e: &Exec, chan: &Channel) -> Result<Infallible> {
     // Not the caller's session keyring (runc's setns init does the same).
     attrs::join_session_keyring(e.id)?;
 
-    // TERMINAL HOOK: with `--tty`/`process.terminal` (refused in commands/exec.rs for now), the
-    // pty is made here — inside the container's namespaces and root, before credentials change
-    // (runc's setns init: setupConsole + Setctty at this point) — and sent to --console-socket.
+    // The terminal (`--tty` or the --process file's `terminal`): the pty is made here — inside
+    // the container's namespaces and root, before credentials change (runc's setns init:
+    // setupConsole + Setctty at this point) — and its master sent over the console socket.
+    if let Some(fd) = e.console_socket {
+        // TIOCSCTTY needs a session leader without a controlling terminal.
+        nix::unistd::setsid().context("process.terminal: setsid")?;
+        // SAFETY: the tenant's copy of the socket hull handed down; nothing else here uses it.
+        let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+        crate::tty::setup_in_container(sock, process, false)?;
+        if e.relay {
+            clear_onlcr(0)?;
+        }
+    }
 
     let linux_nnp = process.no_new_privileges().unwrap_or(false);
     attrs::apply_sched(process, e.personality)?;
@@ -298,6 +315,23 @@ pub(crate) fn exec(exe: &CString, argv: &[CString], envp: &[CString]) -> ! {
         Error::from(err).render()
     ));
     fork::exit_now(code)
+}
+
+/// Clear ONLCR on the terminal at `fd` (the slave shares its termios with the master).
+fn clear_onlcr(fd: RawFd) -> Result<()> {
+    // SAFETY: an all-zero termios is valid storage for tcgetattr to fill.
+    let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: tcgetattr/tcsetattr on an fd we hold and a struct we own.
+    unsafe {
+        if libc::tcgetattr(fd, &mut t) != 0 {
+            return Err(std::io::Error::last_os_error()).context("console: get pty settings");
+        }
+        t.c_oflag &= !libc::ONLCR;
+        if libc::tcsetattr(fd, libc::TCSANOW, &t) != 0 {
+            return Err(std::io::Error::last_os_error()).context("console: clear ONLCR");
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn set_no_new_privs() -> Result<()> {
