@@ -144,30 +144,31 @@ pub fn forward_until_exit(pid: i32, blocked: &Blocked) -> Result<i32> {
         if let Some(code) = reap(pid)? {
             return Ok(code);
         }
-        // SAFETY: an all-zero siginfo is valid storage for read(2) to fill.
-        let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
-        let size = std::mem::size_of::<libc::signalfd_siginfo>();
-        // SAFETY: read(2) into a struct of exactly `size` bytes.
-        let n = unsafe {
-            libc::read(
-                sfd.as_raw_fd(),
-                (&mut info as *mut libc::signalfd_siginfo).cast(),
-                size,
-            )
+        let Some(sig) = read_signal(sfd.as_raw_fd())? else {
+            continue;
         };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return Err(e).context("read signalfd");
-        }
-        let sig = info.ssi_signo as i32;
         if sig != libc::SIGCHLD {
             // SAFETY: kill(2) on our own unreaped child.
             unsafe { libc::kill(pid, sig) };
         }
     }
+}
+
+/// Read one signal from a signalfd: `None` when interrupted or short.
+pub fn read_signal(sfd: std::os::fd::RawFd) -> Result<Option<i32>> {
+    // SAFETY: an all-zero siginfo is valid storage for read(2) to fill.
+    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::signalfd_siginfo>();
+    // SAFETY: read(2) into a struct of exactly `size` bytes.
+    let n = unsafe { libc::read(sfd, (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
+    if n < 0 {
+        let e = std::io::Error::last_os_error();
+        if matches!(e.raw_os_error(), Some(libc::EINTR) | Some(libc::EAGAIN)) {
+            return Ok(None);
+        }
+        return Err(e).context("read signalfd");
+    }
+    Ok((n == size as isize).then_some(info.ssi_signo as i32))
 }
 
 fn reap(pid: i32) -> Result<Option<i32>> {

@@ -522,26 +522,13 @@ pub fn relay_until_exit(
         ];
         poll_fds(&mut fds, -1)?;
         if fds[0].revents != 0 {
-            // SAFETY: an all-zero siginfo is valid storage for read(2) to fill.
-            let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
-            let size = std::mem::size_of::<libc::signalfd_siginfo>();
-            // SAFETY: read(2) into a struct of exactly `size` bytes.
-            let n = unsafe {
-                libc::read(
-                    sfd.as_raw_fd(),
-                    (&mut info as *mut libc::signalfd_siginfo).cast(),
-                    size,
-                )
-            };
-            if n == size as isize {
-                match info.ssi_signo as i32 {
-                    libc::SIGCHLD => {}
-                    libc::SIGWINCH => console.host.resize(master),
-                    // SAFETY: kill(2) on our own unreaped child.
-                    sig => unsafe {
-                        libc::kill(pid, sig);
-                    },
-                }
+            match crate::signals::read_signal(sfd.as_raw_fd())? {
+                None | Some(libc::SIGCHLD) => {}
+                Some(libc::SIGWINCH) => console.host.resize(master),
+                // SAFETY: kill(2) on our own unreaped child.
+                Some(sig) => unsafe {
+                    libc::kill(pid, sig);
+                },
             }
         }
         if fds[1].revents != 0 {
@@ -635,6 +622,16 @@ impl Plan {
             plan.child = Some(child);
         }
         Ok(plan)
+    }
+
+    /// The size of hull's own terminal, when this plan relays in the foreground.
+    pub fn host_size(&self) -> Option<(u16, u16)> {
+        let host = self.host.as_ref()?;
+        // SAFETY: an all-zero winsize is valid storage for TIOCGWINSZ to fill.
+        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+        // SAFETY: TIOCGWINSZ into a winsize we own.
+        let r = unsafe { libc::ioctl(host.fd, libc::TIOCGWINSZ as _, &mut ws) };
+        (r == 0 && ws.ws_row != 0 && ws.ws_col != 0).then_some((ws.ws_row, ws.ws_col))
     }
 
     /// After init reported Ready: close hull's copy of init's socket and, in the foreground,

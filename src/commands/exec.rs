@@ -64,7 +64,7 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
         .linux()
         .as_ref()
         .expect("validated: linux present");
-    let process = build_process(a, &bundle.spec)?;
+    let mut process = build_process(a, &bundle.spec)?;
     let seccomp = match linux.seccomp() {
         Some(s) => Some(
             crate::seccomp::compile(s, &crate::seccomp::Options::default())
@@ -81,6 +81,13 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
     // --process file's): then connect to the console socket, or find hull's own terminal.
     let terminal = process.terminal().unwrap_or(false);
     let console = crate::tty::Plan::new(a.detach, terminal, a.console_socket.as_deref())?;
+    // In the foreground the tenant sizes the pty from hull's terminal before its execve: the
+    // relay's own resize comes after Ready, too late for a process that asks at once.
+    if let (Some((height, width)), None) = (console.host_size(), process.console_size()) {
+        let size = serde_json::from_value(serde_json::json!({"height": height, "width": width}))
+            .map_err(|e| Error::Msg(e.to_string()))?;
+        process.set_console_size(Some(size));
+    }
 
     // Open init's pieces while its pid is known to be init (pidfd + start time before, pidfd
     // after: a pid reused in between would show as init having exited).

@@ -7,6 +7,7 @@ pub mod attrs;
 pub mod creds;
 pub mod fork;
 pub mod init;
+pub mod payload;
 pub mod stage1;
 pub mod sync;
 pub mod tenant;

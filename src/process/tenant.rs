@@ -26,15 +26,15 @@
 //! user namespaces).
 
 use std::convert::Infallible;
-use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 
 use nix::sched::setns;
 use oci_spec::runtime::{LinuxNamespaceType as T, LinuxPersonalityDomain, Process};
 
+use super::payload::{self, close_extra_fds, cstrings, exec, reset_signals, set_no_new_privs};
 use super::sync::{self, Channel, Msg};
-use super::{attrs, creds, fork, init, pidfd_open, Init};
+use super::{attrs, creds, fork, pidfd_open, Init};
 use crate::error::{Context, Error, Result};
 use crate::namespaces::{flag, spec_name};
 
@@ -268,7 +268,7 @@ fn run(e: &Exec, chan: &Channel) -> Result<Infallible> {
     // As the user and from cwd, like Go's exec.LookPath in runc's setns init.
     let args = process.args().clone().unwrap_or_default();
     let env = process.env().clone().unwrap_or_default();
-    let exe = init::find_executable(&args[0], &env)?;
+    let exe = payload::find_executable(&args[0], &env)?;
     let argv = cstrings(&args)?;
     let envp = cstrings(&env)?;
 
@@ -295,28 +295,6 @@ fn run(e: &Exec, chan: &Channel) -> Result<Infallible> {
     exec(&exe, &argv, &envp)
 }
 
-/// execve; on failure log and exit 126 (EACCES) or 127, the shell's codes (init's behaviour).
-pub(crate) fn exec(exe: &CString, argv: &[CString], envp: &[CString]) -> ! {
-    let mut argv_p: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
-    argv_p.push(std::ptr::null());
-    let mut envp_p: Vec<*const libc::c_char> = envp.iter().map(|a| a.as_ptr()).collect();
-    envp_p.push(std::ptr::null());
-    // SAFETY: NULL-terminated arrays of pointers into CStrings that outlive the call.
-    unsafe { libc::execve(exe.as_ptr(), argv_p.as_ptr(), envp_p.as_ptr()) };
-    let err = std::io::Error::last_os_error();
-    let code = if err.raw_os_error() == Some(libc::EACCES) {
-        126
-    } else {
-        127
-    };
-    crate::logging::error(&format!(
-        "exec {}: {}",
-        exe.to_string_lossy(),
-        Error::from(err).render()
-    ));
-    fork::exit_now(code)
-}
-
 /// Clear ONLCR on the terminal at `fd` (the slave shares its termios with the master).
 fn clear_onlcr(fd: RawFd) -> Result<()> {
     // SAFETY: an all-zero termios is valid storage for tcgetattr to fill.
@@ -332,46 +310,4 @@ fn clear_onlcr(fd: RawFd) -> Result<()> {
         }
     }
     Ok(())
-}
-
-pub(crate) fn set_no_new_privs() -> Result<()> {
-    // SAFETY: prctl with integers.
-    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-        return Err(std::io::Error::last_os_error()).context("process.noNewPrivileges");
-    }
-    Ok(())
-}
-
-pub(crate) fn cstrings(v: &[String]) -> Result<Vec<CString>> {
-    v.iter()
-        .map(|s| {
-            CString::new(s.as_bytes())
-                .map_err(|_| Error::invalid(format!("process: {s:?} contains a NUL byte")))
-        })
-        .collect()
-}
-
-/// Empty signal mask (hull blocked the forwarded signals before cloning) and SIGPIPE back to
-/// its default (Rust's runtime ignores it).
-pub(crate) fn reset_signals() {
-    // SAFETY: sigset manipulation on a local set, then sigprocmask/signal with valid arguments.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-}
-
-/// Mark every fd from `first` up close-on-exec.
-pub(crate) fn close_extra_fds(first: u32) {
-    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only marks fds; they close at execve.
-    unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            first,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
 }
