@@ -42,22 +42,6 @@ fn read(dir: &Path, file: &str) -> String {
         .to_string()
 }
 
-/// Wait until `path` contains `needle` (bounded), returning its text.
-fn wait_for_output(path: &Path, needle: &str) -> String {
-    for _ in 0..500 {
-        let t = fs::read_to_string(path).unwrap_or_default();
-        if t.contains(needle) {
-            return t;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!(
-        "{} never contained {needle:?}: {:?}",
-        path.display(),
-        fs::read_to_string(path)
-    );
-}
-
 /// A bundle running `script` with `linux.resources` set to `resources`.
 fn bundle_with(env: &Env, resources: Value, script: &str) -> Bundle {
     let mut b = env.bundle(&["sh", "-c", script]);

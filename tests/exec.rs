@@ -57,27 +57,6 @@ fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
 
-/// The value of a `Key:` line of /proc/<pid>/status text.
-fn status_field<'a>(status: &'a str, key: &str) -> &'a str {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(':')))
-        .unwrap_or_else(|| panic!("no {key}: line in {status}"))
-        .trim()
-}
-
-/// Capability numbers (linux/capability.h) as a /proc/self/status mask.
-fn cap_mask(caps: &[u32]) -> String {
-    format!("{:016x}", caps.iter().fold(0u64, |m, c| m | 1u64 << c))
-}
-
-const CAP_CHOWN: u32 = 0;
-const CAP_KILL: u32 = 5;
-const CAP_SETGID: u32 = 6;
-const CAP_SETUID: u32 = 7;
-const CAP_NET_BIND_SERVICE: u32 = 10;
-const CAP_SYS_ADMIN: u32 = 21;
-const CAP_AUDIT_WRITE: u32 = 29;
 /// The capabilities of bundles/busybox/config.json.
 const DEFAULT_CAPS: [u32; 6] = [
     CAP_CHOWN,

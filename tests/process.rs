@@ -12,48 +12,9 @@ use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
-
-/// The value of a `Key:` line of /proc/<pid>/status text.
-fn status_field<'a>(status: &'a str, key: &str) -> &'a str {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(':')))
-        .unwrap_or_else(|| panic!("no {key}: line in {status}"))
-        .trim()
-}
-
-/// Capability numbers (linux/capability.h) as a /proc/self/status mask.
-fn cap_mask(caps: &[u32]) -> String {
-    format!("{:016x}", caps.iter().fold(0u64, |m, c| m | 1u64 << c))
-}
-
-const CAP_CHOWN: u32 = 0;
-const CAP_KILL: u32 = 5;
-const CAP_SETGID: u32 = 6;
-const CAP_SETUID: u32 = 7;
-const CAP_NET_BIND_SERVICE: u32 = 10;
-const CAP_SYS_ADMIN: u32 = 21;
-const CAP_AUDIT_WRITE: u32 = 29;
-
-/// Wait until `path` contains `needle` (bounded), returning its text.
-fn wait_for_output(path: &Path, needle: &str) -> String {
-    for _ in 0..500 {
-        let t = fs::read_to_string(path).unwrap_or_default();
-        if t.contains(needle) {
-            return t;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!(
-        "{} never contained {needle:?}: {:?}",
-        path.display(),
-        fs::read_to_string(path)
-    );
-}
 
 /// A name unique to this test process and call, for cgroup paths.
 fn unique(tag: &str) -> String {

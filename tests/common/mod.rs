@@ -271,3 +271,41 @@ pub fn assert_no_leftovers(env: &Env, id: &str) {
     let m = mounts_mentioning(id);
     assert!(m.is_empty(), "mounts of {id} left behind: {m:?}");
 }
+
+/// The value of a `Key:` line of /proc/<pid>/status text.
+pub fn status_field<'a>(status: &'a str, key: &str) -> &'a str {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(':')))
+        .unwrap_or_else(|| panic!("no {key}: line in {status}"))
+        .trim()
+}
+
+/// Capability numbers (linux/capability.h) as a /proc/self/status mask.
+pub fn cap_mask(caps: &[u32]) -> String {
+    format!("{:016x}", caps.iter().fold(0u64, |m, c| m | 1u64 << c))
+}
+
+pub const CAP_CHOWN: u32 = 0;
+pub const CAP_KILL: u32 = 5;
+pub const CAP_SETGID: u32 = 6;
+pub const CAP_SETUID: u32 = 7;
+pub const CAP_NET_BIND_SERVICE: u32 = 10;
+pub const CAP_SYS_ADMIN: u32 = 21;
+pub const CAP_AUDIT_WRITE: u32 = 29;
+
+/// Wait until `path` contains `needle` (bounded), returning its text.
+pub fn wait_for_output(path: &Path, needle: &str) -> String {
+    for _ in 0..500 {
+        let t = fs::read_to_string(path).unwrap_or_default();
+        if t.contains(needle) {
+            return t;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!(
+        "{} never contained {needle:?}: {:?}",
+        path.display(),
+        fs::read_to_string(path)
+    );
+}
