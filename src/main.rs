@@ -8,11 +8,11 @@ fn main() {
         Err(e) => {
             let _ = e.print();
             let code = if e.use_stderr() { 1 } else { 0 };
-            #[allow(clippy::exit)]
+            #[allow(clippy::exit, clippy::disallowed_methods)]
             std::process::exit(code);
         }
     };
     let code = hull::run(cli);
-    #[allow(clippy::exit)]
+    #[allow(clippy::exit, clippy::disallowed_methods)]
     std::process::exit(code);
 }

@@ -1,6 +1,7 @@
 //! The default cgroupsPath is `/hull/<id>`: the shared `/hull` parent must go away with the
 //! last container, whichever container created it. This is its own test binary (cargo runs
 //! test binaries one after another), so no other test's container is in `/hull` meanwhile.
+#![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 mod common;
 

@@ -5,6 +5,7 @@
 //! (an OOM kill, a throttled busy loop, a refused fork, a pinned CPU). Fields the host cannot
 //! honour are refused with an error naming the field, and leave nothing behind. Then the
 //! commands built on cgroups: pause/resume (freezer), ps, kill --all and delete --force.
+#![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 mod common;
 

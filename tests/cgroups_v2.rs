@@ -1,6 +1,7 @@
 //! Cgroup behaviour on a pure cgroup v2 host (memory.max, pids.max, cpu.max, the eBPF device
 //! filter, cgroup.freeze). These run only where /sys/fs/cgroup is cgroup2; elsewhere each test
 //! says it is skipped and why (the v2 code is also unit-tested over a fake tree in src/).
+#![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! moves itself in and opens (or mknods) device nodes. A random differential run checks that
 //! both kernels decide exactly as `devices::table` predicts. Every scratch cgroup is removed by a
 //! guard, after its child has been reaped, even when an assertion fails.
+#![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 mod common;
 

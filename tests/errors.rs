@@ -3,6 +3,7 @@
 //! nothing behind: no state dir under --root, no cgroup, no mount, and no hull clone (stage 1 or
 //! init) still alive. Wordings engines match are checked verbatim ("executable file not found",
 //! "no such file or directory", "container does not exist", "container not running").
+#![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! cgroup kills, the end of the stream when the container exits), and runc's errors for an
 //! unknown id, a stopped container and a bad interval. Streams run as child processes writing to
 //! files; each is waited for with a deadline and killed (by its pid) if it outlives the test.
+#![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 mod common;
 

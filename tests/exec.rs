@@ -4,6 +4,7 @@
 //! passes stdio, signals and the exit code through in the foreground; with `--detach` leaves a
 //! process that is no longer hull's child; and fails before anything runs when the container
 //! or the binary is missing, leaving no stray process behind.
+#![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 mod common;
 

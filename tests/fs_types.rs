@@ -1,6 +1,7 @@
 //! Filesystem types in `mounts`: overlay (data options passed through), the `cgroup` mount
 //! (one directory per host hierarchy, bound to the container's own cgroup, read-only), and the
 //! kernel filesystems of the default bundle (proc, sysfs, devpts, mqueue, tmpfs).
+#![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 mod common;
 

@@ -6,6 +6,7 @@
 //! and stops the container (runc; runtime-spec >= 1.3); a failing poststop hook is a warning; a
 //! hook past its timeout is killed and named. The hook scripts live on the host in the test's
 //! dir, which containers see at /tmp (for startContainer, whose path resolves inside).
+#![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The runc lifecycle: create / start / state / kill / delete / run / list, exit codes,
 //! signals, the pid file, and the lock between concurrent commands.
+#![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! is the host's; namespaces joined by `path` are those of another container; a user namespace
 //! maps ids as configured; a time namespace shifts the clocks by `linux.timeOffsets`; the uts
 //! namespace carries the configured hostname and domainname; and the payload is pid 1.
+#![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 mod common;
 

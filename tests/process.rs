@@ -3,6 +3,7 @@
 //! capability sets, rlimits, no_new_privs, oom_score_adj, sysctls, scheduler and I/O priority,
 //! personality, CPU affinity, the file descriptors it inherits, and the cgroups it is placed
 //! in. Every test starts real busybox containers and reads the values back from inside.
+#![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 mod common;
 

@@ -5,6 +5,7 @@
 //! destinations (a symlink in the image resolves inside the root, `..` is refused, missing
 //! destinations are created). The shared busybox rootfs is never written: new destinations live
 //! under the container's /tmp tmpfs, or in a private rootfs under the test's own directory.
+#![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 mod common;
 

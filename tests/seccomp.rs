@@ -3,6 +3,7 @@
 //! what the profile says — the profile's errno where it denies, the kernel's own answer (the
 //! same as in a container without seccomp) where it allows. Also: NNP and non-NNP load paths,
 //! TRAP/KILL_PROCESS/LOG in a container, and SCMP_ACT_NOTIFY answered by a small agent here.
+#![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 mod common;
 

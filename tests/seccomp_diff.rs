@@ -23,6 +23,7 @@
 //!
 //! The real profiles come from ../shared/seccomp (docker's and podman's defaults); without
 //! that directory the tests using them skip, or fail when CI=true.
+#![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 use std::arch::asm;
 use std::sync::atomic::{AtomicI32, Ordering};

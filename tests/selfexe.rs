@@ -3,6 +3,7 @@
 //! attack: open the link O_PATH while hull's clone is visible, wait until it has exec'd the
 //! payload (hull no longer "busy"), then reopen it for writing. Done here from the host, which
 //! sees exactly what a process in the container's pid namespace sees.
+#![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 mod common;
 

@@ -6,6 +6,7 @@
 //! detached terminal. `exec --tty` (or a `--process` file with `terminal: true`, never the
 //! config's own) does the same from the new process: master to `--console-socket` with
 //! `--detach`, relayed by hull in the foreground; the same flag rules apply.
+#![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 mod common;
 

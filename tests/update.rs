@@ -1,5 +1,6 @@
 //! `hull update`: runc's flags and `--resources FILE|-` change a live container's cgroup files;
 //! zero values leave a setting unchanged; bad values and stopped containers are refused.
+#![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! even when the test fails. Containers come from `bundles/busybox` (rootfs built by `make
 //! bundles`); tests edit a copy of its config.json.
 #![allow(dead_code)]
+#![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 use std::fs;
 use std::path::{Path, PathBuf};
