@@ -22,6 +22,14 @@ deps:
 		echo "make: installing libseccomp-dev (libseccomp, the reference in tests/seccomp_diff.rs)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp-dev >/dev/null; \
 	fi
+	@if ! dpkg -s podman >/dev/null 2>&1; then \
+		echo "make: installing podman (an engine driving hull through conmon, tests/engines.rs)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman >/dev/null; \
+	fi
+	@if ! dpkg -s containerd >/dev/null 2>&1; then \
+		echo "make: installing containerd (ctr and containerd-shim-runc-v2 driving hull, tests/engines.rs)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd >/dev/null; \
+	fi
 
 $(ROOTFS): bundles/make-rootfs.sh | deps
 	./bundles/make-rootfs.sh $(ROOTFS)

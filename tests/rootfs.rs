@@ -231,6 +231,57 @@ fn ro_tmpfs_mount_is_read_only() {
     assert!(find(&m, "/tmp/ro").has("ro"));
 }
 
+/// `tmpcopyup` (podman adds it to every `--tmpfs`): the tmpfs starts with what the image has
+/// there, owners, modes, symlinks and fifos included; writes stay in the tmpfs; with `ro` the
+/// copy is made first and the tmpfs is read-only afterwards.
+#[test]
+fn tmpcopyup_tmpfs_starts_with_the_image_content() {
+    require_root!();
+    let env = Env::new();
+    let r = private_rootfs(&env);
+    std::fs::create_dir_all(r.join("etc/sub")).unwrap();
+    std::fs::write(r.join("etc/sub/f"), "secret\n").unwrap();
+    std::os::unix::fs::chown(r.join("etc/sub/f"), Some(1000), Some(1001)).unwrap();
+    std::fs::set_permissions(
+        r.join("etc/sub/f"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o4644),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("sub/f", r.join("etc/link")).unwrap();
+    let fifo = cstr(&r.join("etc/fifo"));
+    // SAFETY: fifo is a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let script =
+        "cat /etc/os-release /etc/link; stat -c '%u:%g %a' /etc/sub/f; stat -c %F /etc/fifo; \
+                  touch /etc/new && echo written";
+    let (out, m) = run_with_mountinfo(&env, script, |c| {
+        use_rootfs(c, &r);
+        add_mount(
+            c,
+            json!({"destination": "/etc", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup"]}),
+        );
+    });
+    assert_eq!(
+        out,
+        "NAME=\"private rootfs\"\nsecret\n1000:1001 4644\nfifo\nwritten\n"
+    );
+    assert_eq!(find(&m, "/etc").fstype, "tmpfs");
+    assert!(!r.join("etc/new").exists(), "the write reached the image");
+    let (out, m) = run_with_mountinfo(
+        &env,
+        "cat /etc/sub/f; touch /etc/new 2>/dev/null || echo refused",
+        |c| {
+            use_rootfs(c, &r);
+            add_mount(
+                c,
+                json!({"destination": "/etc", "type": "tmpfs", "source": "tmpfs", "options": ["ro", "tmpcopyup"]}),
+            );
+        },
+    );
+    assert_eq!(out, "secret\nrefused\n");
+    assert!(find(&m, "/etc").has("ro"));
+}
+
 #[test]
 fn bind_mount_of_host_directory_is_shared_with_host() {
     require_root!();

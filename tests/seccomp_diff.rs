@@ -819,6 +819,48 @@ fn podman_default_profile() {
     container_profile_diff("podman-default.json");
 }
 
+/// Podman's profile for a container without CAP_AUDIT_WRITE (`--cap-drop all`): the
+/// unconditional `socket` rule becomes errno EINVAL for `socket(AF_NETLINK, *, NETLINK_AUDIT)`
+/// and two allow rules for the rest (plus a duplicate), in podman's order: conditional rules
+/// with different actions that never match the same call.
+#[test]
+fn podman_profile_without_audit_write() {
+    let Some(mut p) = shared_profile("podman-default.json") else {
+        return;
+    };
+    let rules = p["syscalls"].as_array_mut().unwrap();
+    let at = rules
+        .iter()
+        .position(|r| r["names"] == json!(["socket"]) && r.get("args").is_none())
+        .expect("podman's profile allows socket");
+    let ne9 = json!({"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 2, "value": 9, "op": "SCMP_CMP_NE"}]});
+    rules.splice(
+        at..=at,
+        [
+            json!({"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 22, "args": [
+                {"index": 0, "value": 16, "op": "SCMP_CMP_EQ"}, {"index": 2, "value": 9, "op": "SCMP_CMP_EQ"}]}),
+            ne9.clone(),
+            json!({"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 16, "op": "SCMP_CMP_NE"}]}),
+            ne9,
+        ],
+    );
+    let pair = Pair::new("podman without CAP_AUDIT_WRITE", p);
+    let mut probes = container_probes();
+    for abi in [Abi::X86_64, Abi::I386, Abi::X32] {
+        for args in [
+            [libc::AF_NETLINK as u64, libc::SOCK_RAW as u64, 0],
+            [libc::AF_NETLINK as u64, libc::SOCK_RAW as u64, 9],
+            [libc::AF_INET as u64, libc::SOCK_RAW as u64, 9],
+            [libc::AF_NETLINK as u64, libc::SOCK_DGRAM as u64, 15],
+        ] {
+            probes.extend(probe(abi, "socket", &args));
+        }
+    }
+    let mut bad = pair.probe_all(&probes);
+    bad.extend(sweep(&pair, all_numbers));
+    assert_none(&[&pair], bad);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Small profiles: every operator, action and architecture combination.
 

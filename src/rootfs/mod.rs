@@ -247,10 +247,9 @@ fn mount_one(ctx: &Ctx, root: &Root, m: &Mount, i: usize) -> Result<()> {
         opts.flags |= MsFlags::MS_BIND;
     }
     let dest = clean_abs(m.destination()).expect("validated: destination stays inside");
-    if opts.tmpcopyup {
+    if opts.tmpcopyup && typ != "tmpfs" {
         crate::logging::warn(&format!(
-            "mounts[{i}]: option tmpcopyup is not supported yet; {} starts empty",
-            dest.display()
+            "mounts[{i}]: option tmpcopyup applies to tmpfs only; ignored for {typ}"
         ));
     }
     if opts.is_bind() {
@@ -285,6 +284,29 @@ fn mount_one(ctx: &Ctx, root: &Root, m: &Mount, i: usize) -> Result<()> {
         let data = opts.data.join(",");
         let data = (!data.is_empty()).then_some(data.as_str());
         let tp = Path::new(&fd_path(&target)).to_path_buf();
+        if opts.tmpcopyup && typ == "tmpfs" {
+            // runc's copy-up: the tmpfs starts with what the image has at `dest`. The
+            // directory stays reachable through an fd opened before the tmpfs covers it; the
+            // tmpfs is filled writable and made read-only afterwards when asked.
+            let under = std::fs::File::open(&tp)
+                .with_context(|| format!("tmpcopyup: open {}", dest.display()))?;
+            let ro = opts.flags & MsFlags::MS_RDONLY;
+            do_mount(Some(&src), &tp, Some(&typ), opts.flags - ro, data)?;
+            let mounted = root.resolve(&dest)?;
+            copy_up(Path::new(&fd_path(&under)), Path::new(&fd_path(&mounted)))
+                .with_context(|| format!("tmpcopyup: copy {} into the tmpfs", dest.display()))?;
+            if !ro.is_empty() {
+                do_mount(
+                    None,
+                    Path::new(&fd_path(&mounted)),
+                    None,
+                    MsFlags::MS_REMOUNT | opts.flags,
+                    data,
+                )
+                .context("tmpcopyup: remount read-only")?;
+            }
+            return apply_post(root, &dest, &opts);
+        }
         match do_mount(Some(&src), &tp, Some(&typ), opts.flags, data) {
             // In a user namespace without its own network or ipc namespace the kernel refuses
             // sysfs and mqueue; bind the host's instead, as runc does.
@@ -312,6 +334,44 @@ fn mount_one(ctx: &Ctx, root: &Root, m: &Mount, i: usize) -> Result<()> {
         }
     }
     apply_post(root, &dest, &opts)
+}
+
+/// Copy the tree under `from` into `to` (both directories, typically `/proc/self/fd/N` of the
+/// covered image directory and of the new tmpfs): directories, regular files, symlinks and
+/// device/fifo/socket nodes, with owner and mode (set after chown, which clears set-id bits).
+/// Symlinks are copied, never followed.
+fn copy_up(from: &Path, to: &Path) -> Result<()> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    for e in std::fs::read_dir(from).with_context(|| format!("read {}", from.display()))? {
+        let e = e?;
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        let meta = std::fs::symlink_metadata(&src)?;
+        let ft = meta.file_type();
+        if ft.is_dir() {
+            std::fs::create_dir(&dst).with_context(|| format!("mkdir {}", dst.display()))?;
+            copy_up(&src, &dst)?;
+        } else if ft.is_file() {
+            std::fs::copy(&src, &dst).with_context(|| format!("copy {}", src.display()))?;
+        } else if ft.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)
+                .with_context(|| format!("symlink {}", dst.display()))?;
+        } else if ft.is_char_device() || ft.is_block_device() || ft.is_fifo() || ft.is_socket() {
+            let c = CString::new(dst.as_os_str().as_bytes())
+                .map_err(|_| Error::Msg(format!("{}: NUL in path", dst.display())))?;
+            // SAFETY: c is a valid NUL-terminated path; mode and rdev come from lstat.
+            if unsafe { libc::mknod(c.as_ptr(), meta.mode(), meta.rdev()) } != 0 {
+                return Err(std::io::Error::last_os_error())
+                    .with_context(|| format!("mknod {}", dst.display()));
+            }
+        }
+        std::os::unix::fs::lchown(&dst, Some(meta.uid()), Some(meta.gid()))
+            .with_context(|| format!("chown {}", dst.display()))?;
+        if !ft.is_symlink() {
+            std::fs::set_permissions(&dst, Permissions::from_mode(meta.mode() & 0o7777))
+                .with_context(|| format!("chmod {}", dst.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Propagation changes and recursive attributes, on the mount now at `dest`.

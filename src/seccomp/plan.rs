@@ -5,8 +5,10 @@
 //!   (runc splits them the same way; they are OR-ed);
 //! - for one syscall, the first unconditional rule decides and its conditional rules are dropped
 //!   (libseccomp keeps the first of identical rules and lets an unconditional one win);
-//! - conditional rules with different actions on one syscall are refused: libseccomp's
-//!   precedence between overlapping comparisons is not something hull reproduces;
+//! - conditional rules with different actions on one syscall are kept when no call can match
+//!   rules of two actions (provably disjoint comparisons, e.g. `a2 == 9` and `a2 != 9`), and
+//!   refused otherwise: libseccomp's precedence between overlapping comparisons is not
+//!   something hull reproduces;
 //! - on i386, a rule on a socket or SysV IPC syscall is also a rule on socketcall/ipc with
 //!   `a0 == call` in place of its own comparison of a0 (libseccomp's x86 multiplexing);
 //! - rules whose action equals the default are dropped before all this (runc skips them), so
@@ -111,7 +113,7 @@ pub struct ArchPlan {
     pub syscalls: BTreeMap<u32, Entry>,
     /// The highest syscall number the profile names for this architecture.
     pub max_named: Option<u32>,
-    /// More entries for syscalls of `syscalls` whose disjoint rules have other actions (only
+    /// More entries for syscalls of `syscalls` whose disjoint rules have other actions (e.g.
     /// i386's socketcall/ipc: `a0 == call` rules derived from several socket or IPC syscalls).
     pub also: Vec<(u32, Entry)>,
 }
@@ -301,20 +303,60 @@ fn multiplexed(name: &str) -> Option<(u32, u64)> {
         .map(|(_, c)| (IPC_X86, *c))
 }
 
-/// Whether conditional rules each require `a0 == k` (their only comparison of a0), with no `k`
-/// under two actions, and none notifies (notify has its own filter): then rules with different
-/// actions never both match.
-fn calls_disjoint(conds: &[(Action, Vec<Cond>)]) -> bool {
-    let call = |c: &[Cond]| match c.iter().filter(|c| c.index == 0).collect::<Vec<_>>()[..] {
-        [Cond {
-            op: Op::Eq, value, ..
-        }] => Some(*value),
-        _ => None,
-    };
-    conds.iter().all(|(a, c)| {
+/// Whether no two conditional rules with different actions can match the same call (proved
+/// per argument, as the filter compares it on `arch`), and none notifies (notify has its own
+/// filter): then the order between actions cannot matter, and one entry per action says
+/// exactly what libseccomp's tree says. Podman's profile for a container without
+/// CAP_AUDIT_WRITE is one: `socket` errno when `a0 == AF_NETLINK && a2 == NETLINK_AUDIT`,
+/// allowed when `a2 != NETLINK_AUDIT` or `a0 != AF_NETLINK`.
+fn rules_disjoint(conds: &[(Action, Vec<Cond>)], arch: Arch) -> bool {
+    conds.iter().enumerate().all(|(i, (a, c))| {
         *a != Action::Notify
-            && call(c).is_some()
-            && conds.iter().all(|(b, d)| b == a || call(d) != call(c))
+            && conds[i + 1..]
+                .iter()
+                .all(|(b, d)| b == a || never_both(c, d, arch))
+    })
+}
+
+/// Whether the conjunctions `a` and `b` are unsatisfiable together: some argument no value
+/// satisfies. Only what is provable cheaply (a single value, an interval, masks) counts.
+fn never_both(a: &[Cond], b: &[Cond], arch: Arch) -> bool {
+    // 32-bit ABIs: the filter compares the low words of argument and values (emit.rs).
+    let max = if matches!(arch, Arch::X86 | Arch::X32) {
+        u64::from(u32::MAX)
+    } else {
+        u64::MAX
+    };
+    (0..6u8).any(|index| {
+        let (mut lo, mut hi) = (0u64, max);
+        let mut ne = Vec::new();
+        let mut masked: Vec<(u64, u64)> = Vec::new();
+        for c in a.iter().chain(b).filter(|c| c.index == index) {
+            let v = c.value & max;
+            match c.op {
+                Op::Eq => (lo, hi) = (lo.max(v), hi.min(v)),
+                Op::Ne => ne.push(v),
+                Op::Lt if v == 0 => return true,
+                Op::Lt => hi = hi.min(v - 1),
+                Op::Le => hi = hi.min(v),
+                Op::Gt if v == max => return true,
+                Op::Gt => lo = lo.max(v + 1),
+                Op::Ge => lo = lo.max(v),
+                Op::MaskedEq => masked.push((v, c.value_two & max)),
+            }
+        }
+        if lo > hi {
+            return true;
+        }
+        // Two masked comparisons that disagree on a bit both look at, or one that wants a
+        // bit its mask hides, match nothing together.
+        if masked.iter().enumerate().any(|(i, &(m, v))| {
+            v & !m != 0 || masked[i + 1..].iter().any(|&(n, w)| (v ^ w) & m & n != 0)
+        }) {
+            return true;
+        }
+        // A single value left: it must pass every other comparison.
+        lo == hi && (ne.contains(&lo) || masked.iter().any(|&(m, v)| lo & m != v))
     })
 }
 
@@ -467,12 +509,9 @@ pub fn plan(s: &LinuxSeccomp) -> Result<Plan> {
                     action,
                     rules: Vec::new(),
                 },
-                None if arch == Arch::X86
-                    && (nr == SOCKETCALL_X86 || nr == IPC_X86)
-                    && calls_disjoint(&conds) =>
-                {
-                    // One entry per action, in order of appearance: the rules compare a0 with
-                    // different call numbers per action, so no order between them matters.
+                None if rules_disjoint(&conds, arch) => {
+                    // One entry per action, in order of appearance: no call matches rules of
+                    // two actions, so no order between them matters.
                     let mut by_action: Vec<Entry> = Vec::new();
                     for (a, c) in conds {
                         match by_action.iter_mut().find(|e| e.action == a) {
@@ -598,7 +637,7 @@ mod tests {
             (
                 serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
                 {"names": ["read"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]},
-                {"names": ["read"], "action": "SCMP_ACT_KILL", "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}]}),
+                {"names": ["read"], "action": "SCMP_ACT_KILL", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_GE"}]}]}),
                 "linux.seccomp.syscalls: read has conditional rules",
             ),
         ] {
@@ -624,6 +663,72 @@ mod tests {
         let pl = p(serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86"]})).unwrap();
         let arches: Vec<Arch> = pl.arches.iter().map(|a| a.arch).collect();
         assert_eq!(arches, [Arch::native(), Arch::X86]);
+    }
+
+    #[test]
+    fn disjoint_rules_with_different_actions_are_kept() {
+        // Podman's profile for a container without CAP_AUDIT_WRITE.
+        let pl = p(serde_json::json!({"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"], "syscalls": [
+            {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 22, "args": [
+                {"index": 0, "value": 16, "op": "SCMP_CMP_EQ"}, {"index": 2, "value": 9, "op": "SCMP_CMP_EQ"}]},
+            {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 2, "value": 9, "op": "SCMP_CMP_NE"}]},
+            {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 16, "op": "SCMP_CMP_NE"}]}]}))
+        .unwrap();
+        let a = &pl.arches[0];
+        assert_eq!(a.syscalls[&41].action, Action::Errno(22));
+        assert_eq!(a.also.len(), 1);
+        assert_eq!(a.also[0].0, 41);
+        assert_eq!(a.also[0].1.action, Action::Allow);
+        assert_eq!(a.also[0].1.rules.len(), 2);
+    }
+
+    #[test]
+    fn never_both_proves_only_what_holds() {
+        let c = |index, op, value, value_two| Cond {
+            index,
+            op,
+            value,
+            value_two,
+        };
+        let x64 = Arch::X86_64;
+        for (a, b, want) in [
+            (c(0, Op::Eq, 1, 0), c(0, Op::Eq, 2, 0), true),
+            (c(0, Op::Eq, 1, 0), c(0, Op::Eq, 1, 0), false),
+            (c(0, Op::Eq, 1, 0), c(1, Op::Eq, 2, 0), false),
+            (c(0, Op::Eq, 9, 0), c(0, Op::Ne, 9, 0), true),
+            (c(0, Op::Ne, 9, 0), c(0, Op::Ne, 8, 0), false),
+            (c(0, Op::Lt, 5, 0), c(0, Op::Ge, 5, 0), true),
+            (c(0, Op::Le, 5, 0), c(0, Op::Ge, 5, 0), false),
+            (c(0, Op::Gt, 5, 0), c(0, Op::Le, 5, 0), true),
+            (c(0, Op::Lt, 0, 0), c(1, Op::Eq, 0, 0), true),
+            (
+                c(0, Op::MaskedEq, 0xf0, 0x10),
+                c(0, Op::MaskedEq, 0x30, 0x20),
+                true,
+            ),
+            (
+                c(0, Op::MaskedEq, 0xf0, 0x10),
+                c(0, Op::MaskedEq, 0x0f, 0x01),
+                false,
+            ),
+            (c(0, Op::MaskedEq, 0xf0, 0x10), c(0, Op::Eq, 0x11, 0), false),
+            (c(0, Op::MaskedEq, 0xf0, 0x10), c(0, Op::Eq, 0x21, 0), true),
+            (c(0, Op::Ne, 3, 0), c(0, Op::Gt, 2, 0), false),
+        ] {
+            assert_eq!(
+                never_both(std::slice::from_ref(&a), std::slice::from_ref(&b), x64),
+                want,
+                "{a:?} {b:?}"
+            );
+        }
+        // 32-bit ABIs compare low words: these two are one value there.
+        let (a, b) = (c(0, Op::Eq, 1, 0), c(0, Op::Eq, 0x1_0000_0001, 0));
+        assert!(never_both(
+            std::slice::from_ref(&a),
+            std::slice::from_ref(&b),
+            x64
+        ));
+        assert!(!never_both(&[a], &[b], Arch::X86));
     }
 
     #[test]
