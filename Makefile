@@ -30,6 +30,10 @@ deps:
 		echo "make: installing containerd (ctr and containerd-shim-runc-v2 driving hull, tests/engines.rs)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd >/dev/null; \
 	fi
+	@if ! dpkg -s docker.io >/dev/null 2>&1; then \
+		echo "make: installing docker.io (dockerd driving hull through containerd, tests/engines.rs)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null; \
+	fi
 
 $(ROOTFS): bundles/make-rootfs.sh | deps
 	./bundles/make-rootfs.sh $(ROOTFS)

@@ -1,6 +1,7 @@
 //! hull under real engines: podman 4 (through conmon, `--log-format json`, its own seccomp
-//! profile and cgroupfs manager) and containerd 1.6 (`ctr`, containerd-shim-runc-v2 with
-//! `--runc-binary`). Each test builds its own world under a temp dir and tears it down:
+//! profile and cgroupfs manager), containerd 1.6 (`ctr`, containerd-shim-runc-v2 with
+//! `--runc-binary`) and Docker 20.10 (dockerd, through containerd and the same shim). Each test
+//! builds its own world under a temp dir and tears it down:
 //!
 //! - podman: `--root`, `--runroot`, `--tmpdir`, `--network-config-dir` and a containers.conf
 //!   (`CONTAINERS_CONF`) that names hull as runtime `hull` (so podman passes the JSON log flags
@@ -12,6 +13,13 @@
 //! - containerd: a daemon of its own (root, state, sockets, opt dir under the temp dir, CRI off),
 //!   stopped by its PID; a unique namespace; `--runc-binary` hull with `--runc-root` in the temp
 //!   dir; the rootfs by `--rootfs` or as an OCI image built from it and imported.
+//! - docker: dockerd 20.10 with `--data-root`, `--exec-root`, `--pidfile`, socket and
+//!   `--config-file` in the temp dir, on a containerd of its own as above (dockerd's managed
+//!   containerd would create /opt/containerd), hull as `--default-runtime` (the shim runs it
+//!   with `--root <exec-root>/runtime-runc/<namespace>` and the JSON log flags), no bridge or
+//!   iptables, cgroupfs under a unique `--cgroup-parent`; the image imported from a tar of the
+//!   test rootfs. dockerd also writes /etc/docker/key.json and /run/docker/plugins whatever its
+//!   flags: docker tests run one at a time and remove those if they created them.
 //!
 //! After every container: no state dir, no cgroup named after it, no mount or live process
 //! mentioning it. A missing engine skips the test with a reason, or fails it when CI=true.
@@ -38,7 +46,7 @@ macro_rules! require_programs {
                 if std::env::var("CI").is_ok_and(|v| v == "true") {
                     panic!("{bin} is not installed, and CI must run the engine tests (make deps)");
                 }
-                let msg = format!("skipped: {bin} is not installed (apt-get install podman containerd)\n");
+                let msg = format!("skipped: {bin} is not installed (apt-get install podman containerd docker.io, or make deps)\n");
                 // Straight to fd 2: libtest captures eprintln!, and a skip must be seen.
                 let _ = std::io::Write::write_all(&mut std::io::stderr(), msg.as_bytes());
                 return;
@@ -945,4 +953,429 @@ fn containerd_image() {
     assert_eq!(out, "/bin\n1\n");
     c.assert_gone(&id);
     ok(c.ctr(&["images", "rm", IMAGE]), "images rm");
+}
+
+// ---------------------------------------------------------------------------------------------
+// docker
+
+/// One docker world at a time: dockerd writes a few host paths of its own (below), which the
+/// test that created them removes.
+static DOCKER_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Host paths dockerd 20.10 creates whatever its flags: its trust key, and the plugin socket
+/// dir (hard-coded).
+const DOCKER_HOST_PATHS: [&str; 3] = ["/etc/docker/key.json", "/run/docker/plugins", "/run/docker"];
+
+const DOCKER_IMAGE: &str = "hull-busybox";
+
+struct Docker {
+    dir: PathBuf,
+    daemon: Child,
+    sock: PathBuf,
+    /// `--cgroup-parent` of dockerd: every container's cgroup is `<parent>/<id>`.
+    cgroup_parent: String,
+    /// Which of `DOCKER_HOST_PATHS` existed before this test.
+    existed: Vec<bool>,
+    /// Dropped after dockerd is stopped.
+    containerd: Containerd,
+    _lock: std::sync::MutexGuard<'static, ()>,
+}
+
+impl Docker {
+    /// A dockerd of its own (data, exec root, socket, pidfile, config under its temp dir), on a
+    /// containerd of its own, with hull as default runtime; the test rootfs imported.
+    fn start() -> Docker {
+        let lock = DOCKER_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let existed = DOCKER_HOST_PATHS
+            .iter()
+            .map(|p| Path::new(p).exists())
+            .collect();
+        let containerd = Containerd::start();
+        let dir = fresh_dir("hull-docker");
+        let sock = dir.join("docker.sock");
+        let d = |s: &str| dir.join(s).to_string_lossy().into_owned();
+        fs::write(dir.join("daemon.json"), "{}\n").unwrap();
+        let cgroup_parent = format!("/{}", dir.file_name().unwrap().to_string_lossy());
+        let log = fs::File::create(dir.join("dockerd.log")).unwrap();
+        let daemon = Command::new("dockerd")
+            .args(["--config-file", &d("daemon.json")])
+            .args(["--data-root", &d("data"), "--exec-root", &d("exec")])
+            .args(["--pidfile", &d("docker.pid")])
+            .args(["-H", &format!("unix://{}", sock.display())])
+            .args(["--iptables=false", "--ip6tables=false", "--bridge=none"])
+            .args(["--storage-driver", "overlay2"])
+            .args(["--containerd", containerd.sock.to_str().unwrap()])
+            .args(["--containerd-namespace", &containerd.ns])
+            .args([
+                "--containerd-plugins-namespace",
+                &format!("{}-plugins", containerd.ns),
+            ])
+            .args(["--add-runtime", &format!("hull={}", hull_bin().display())])
+            .args(["--default-runtime", "hull"])
+            .args(["--exec-opt", "native.cgroupdriver=cgroupfs"])
+            .args(["--cgroup-parent", &cgroup_parent])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let dk = Docker {
+            dir,
+            daemon,
+            sock,
+            cgroup_parent,
+            existed,
+            containerd,
+            _lock: lock,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !(dk.sock.exists() && dk.docker(&["version"]).status.success()) {
+            assert!(
+                Instant::now() < deadline,
+                "dockerd did not come up: {}",
+                fs::read_to_string(dk.dir.join("dockerd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let tar = dk.dir.join("rootfs.tar");
+        let o = Command::new("tar")
+            .arg("-C")
+            .arg(rootfs())
+            .arg("-cf")
+            .arg(&tar)
+            .arg(".")
+            .output()
+            .unwrap();
+        ok(o, "tar of the rootfs");
+        ok(
+            dk.docker(&["import", tar.to_str().unwrap(), DOCKER_IMAGE]),
+            "docker import",
+        );
+        dk
+    }
+
+    fn docker(&self, args: &[&str]) -> Output {
+        Command::new("docker")
+            .env("DOCKER_CONFIG", self.dir.join("cli"))
+            .arg("-H")
+            .arg(format!("unix://{}", self.sock.display()))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// hull's `--root` as the shim passes it: dockerd's `runtime-runc` dir plus the namespace.
+    fn hull_root(&self) -> PathBuf {
+        self.dir.join("exec/runtime-runc").join(&self.containerd.ns)
+    }
+
+    /// `docker run --rm` of `cmd` with `extra` options.
+    fn run(&self, extra: &[&str], cmd: &[&str]) -> Output {
+        let mut a = vec!["run", "--rm", "--network", "none"];
+        a.extend_from_slice(extra);
+        a.push(DOCKER_IMAGE);
+        a.extend_from_slice(cmd);
+        self.docker(&a)
+    }
+
+    /// A detached container named `name` running `cmd`; returns its full id.
+    fn run_detached(&self, name: &str, extra: &[&str], cmd: &[&str]) -> String {
+        let mut a = vec!["run", "-d", "--name", name, "--network", "none"];
+        a.extend_from_slice(extra);
+        a.push(DOCKER_IMAGE);
+        a.extend_from_slice(cmd);
+        ok(self.docker(&a), "docker run -d").trim().to_string()
+    }
+
+    fn inspect(&self, format: &str, name: &str) -> String {
+        ok(
+            self.docker(&["inspect", "--format", format, name]),
+            "docker inspect",
+        )
+        .trim()
+        .to_string()
+    }
+
+    /// The container's cgroup directory in the hierarchy of `controller` (hybrid/legacy) or
+    /// the unified one.
+    fn cgroup_dir(&self, id: &str, controller: &str) -> PathBuf {
+        let v1 = Path::new("/sys/fs/cgroup").join(controller);
+        let base = if v1.is_dir() {
+            v1
+        } else {
+            PathBuf::from("/sys/fs/cgroup")
+        };
+        base.join(self.cgroup_parent.trim_start_matches('/'))
+            .join(id)
+    }
+
+    /// Wait until the container's log shows `needle` (its trap is set).
+    fn wait_for_log(&self, name: &str, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let o = self.docker(&["logs", name]);
+            if text(&o.stdout).contains(needle) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?} in the log: {}",
+                describe(&o)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `docker rm` and the leftover checks.
+    fn remove(&self, name: &str, id: &str) {
+        ok(self.docker(&["rm", name]), "docker rm");
+        assert_gone(&self.hull_root(), id);
+    }
+}
+
+impl Drop for Docker {
+    fn drop(&mut self) {
+        // Containers first, so their shims exit; then the daemon, by its pid (the pidfile's).
+        if let Ok(o) = Command::new("docker")
+            .env("DOCKER_CONFIG", self.dir.join("cli"))
+            .arg("-H")
+            .arg(format!("unix://{}", self.sock.display()))
+            .args(["ps", "-a", "-q"])
+            .output()
+        {
+            for id in text(&o.stdout).split_whitespace() {
+                let _ = self.docker(&["rm", "-f", id]);
+            }
+        }
+        let _ = self.docker(&["rmi", "-f", DOCKER_IMAGE]);
+        let pid = self.daemon.id() as libc::pid_t;
+        // SAFETY: pid is our own unreaped child (dockerd), so it cannot have been reused.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self.daemon.try_wait().ok().flatten().is_none() {
+            if Instant::now() > deadline {
+                let _ = self.daemon.kill();
+                let _ = self.daemon.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        remove_tree(&self.dir);
+        remove_cgroup_tree(self.cgroup_parent.trim_start_matches('/'));
+        for (p, existed) in DOCKER_HOST_PATHS.iter().zip(&self.existed) {
+            if !existed {
+                let p = Path::new(p);
+                let _ = if p.is_dir() {
+                    fs::remove_dir(p)
+                } else {
+                    fs::remove_file(p)
+                };
+            }
+        }
+    }
+}
+
+/// Foreground runs: output, the process's exit code, and docker's 127 for a missing command,
+/// with hull's error (through the JSON log) in docker's message.
+#[test]
+fn docker_run_output_and_exit_codes() {
+    require_root!();
+    require_programs!("dockerd", "docker", "containerd", "containerd-shim-runc-v2");
+    let dk = Docker::start();
+    assert_eq!(ok(dk.run(&[], &["echo", "hi"]), "echo hi"), "hi\n");
+    let o = dk.run(&[], &["sh", "-c", "exit 7"]);
+    assert_eq!(code(&o), 7, "{}", describe(&o));
+    let o = dk.run(&[], &["/nonexistent"]);
+    assert_eq!(code(&o), 127, "{}", describe(&o));
+    assert!(text(&o.stderr).contains("/nonexistent"), "{}", describe(&o));
+    assert!(
+        fs::read_dir(dk.hull_root()).map_or(true, |mut d| d.next().is_none()),
+        "hull state left in {}",
+        dk.hull_root().display()
+    );
+}
+
+/// env, hostname, user, workdir, a read-only rootfs, and `--memory` seen in the container's
+/// memory cgroup (cgroup namespace).
+#[test]
+fn docker_process_settings() {
+    require_root!();
+    require_programs!("dockerd", "docker", "containerd", "containerd-shim-runc-v2");
+    let dk = Docker::start();
+    let out = ok(
+        dk.run(
+            &[
+                "-e",
+                "FOO=bar",
+                "--hostname",
+                "hh",
+                "-u",
+                "1000:1001",
+                "-w",
+                "/tmp",
+            ],
+            &["sh", "-c", "echo $FOO $(hostname) $(id -u):$(id -g) $(pwd)"],
+        ),
+        "settings",
+    );
+    assert_eq!(out, "bar hh 1000:1001 /tmp\n");
+    let o = dk.run(
+        &["--read-only"],
+        &[
+            "sh",
+            "-c",
+            "touch /x 2>/dev/null && echo written || echo ro",
+        ],
+    );
+    assert_eq!(ok(o, "--read-only"), "ro\n");
+    let o = dk.run(
+        &["--memory", "64m"],
+        &[
+            "sh",
+            "-c",
+            "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max",
+        ],
+    );
+    assert_eq!(ok(o, "--memory"), "67108864\n");
+}
+
+/// A detached container: its memory cgroup and `docker update`, exec (output, exit codes,
+/// settings), top, stop after the timeout (SIGKILL), rm, and nothing left behind; then a
+/// graceful stop of a process that traps SIGTERM.
+#[test]
+fn docker_detached_exec_update_stop() {
+    require_root!();
+    require_programs!("dockerd", "docker", "containerd", "containerd-shim-runc-v2");
+    let dk = Docker::start();
+    let name = unique("det");
+    let id = dk.run_detached(&name, &["--memory", "64m"], &["sleep", "1000"]);
+    assert_eq!(dk.inspect("{{.State.Status}}", &name), "running");
+    assert!(dk.hull_root().join(&id).is_dir(), "no hull state for {id}");
+    let mem = dk.cgroup_dir(&id, "memory");
+    let limit = || {
+        fs::read_to_string(mem.join("memory.limit_in_bytes"))
+            .or_else(|_| fs::read_to_string(mem.join("memory.max")))
+            .unwrap_or_else(|e| panic!("{}: {e}", mem.display()))
+    };
+    assert_eq!(limit().trim(), "67108864");
+    ok(
+        dk.docker(&["update", "--memory", "128m", "--memory-swap", "256m", &name]),
+        "docker update",
+    );
+    assert_eq!(limit().trim(), "134217728");
+    assert_eq!(
+        ok(dk.docker(&["exec", &name, "echo", "in"]), "exec"),
+        "in\n"
+    );
+    assert_eq!(code(&dk.docker(&["exec", &name, "sh", "-c", "exit 5"])), 5);
+    // As with runc: 126, and dockerd writes the runtime's error into the attached stream.
+    let o = dk.docker(&["exec", &name, "/nope"]);
+    assert_eq!(code(&o), 126, "{}", describe(&o));
+    assert!(
+        text(&o.stdout).contains("\"/nope\": stat /nope: no such file"),
+        "{}",
+        describe(&o)
+    );
+    let out = ok(
+        dk.docker(&[
+            "exec",
+            "-e",
+            "A=1",
+            "-u",
+            "1000",
+            "-w",
+            "/tmp",
+            &name,
+            "sh",
+            "-c",
+            "echo $A $(id -u) $(pwd)",
+        ]),
+        "exec with settings",
+    );
+    assert_eq!(out, "1 1000 /tmp\n");
+    ok(dk.docker(&["exec", "-d", &name, "sleep", "500"]), "exec -d");
+    let top = ok(dk.docker(&["top", &name]), "top");
+    assert!(
+        top.contains("sleep 1000") && top.contains("sleep 500"),
+        "{top}"
+    );
+    // sleep as pid 1 ignores SIGTERM: docker sends SIGKILL after the timeout.
+    ok(dk.docker(&["stop", "-t", "1", &name]), "stop");
+    assert_eq!(
+        dk.inspect("{{.State.Status}} {{.State.ExitCode}}", &name),
+        "exited 137"
+    );
+    dk.remove(&name, &id);
+
+    let name = unique("term");
+    let id = dk.run_detached(
+        &name,
+        &[],
+        &[
+            "sh",
+            "-c",
+            "trap 'echo got TERM; exit 4' TERM; echo ready; while :; do sleep 0.1; done",
+        ],
+    );
+    dk.wait_for_log(&name, "ready");
+    let started = Instant::now();
+    ok(dk.docker(&["stop", "-t", "30", &name]), "stop");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "stop waited for the timeout"
+    );
+    assert_eq!(
+        dk.inspect("{{.State.Status}} {{.State.ExitCode}}", &name),
+        "exited 4"
+    );
+    let logs = dk.docker(&["logs", &name]);
+    assert!(
+        text(&logs.stdout).contains("got TERM"),
+        "{}",
+        describe(&logs)
+    );
+    dk.remove(&name, &id);
+}
+
+/// pause/unpause (the freezer), kill with a signal the process traps, and the exit code.
+#[test]
+fn docker_pause_unpause_kill() {
+    require_root!();
+    require_programs!("dockerd", "docker", "containerd", "containerd-shim-runc-v2");
+    let dk = Docker::start();
+    let name = unique("pk");
+    let id = dk.run_detached(
+        &name,
+        &[],
+        &[
+            "sh",
+            "-c",
+            "trap 'echo got USR1; exit 3' USR1; echo ready; while :; do sleep 0.1; done",
+        ],
+    );
+    dk.wait_for_log(&name, "ready");
+    ok(dk.docker(&["pause", &name]), "pause");
+    assert_eq!(dk.inspect("{{.State.Status}}", &name), "paused");
+    let freezer = dk.cgroup_dir(&id, "freezer").join("freezer.state");
+    if freezer.exists() {
+        assert_eq!(fs::read_to_string(&freezer).unwrap().trim(), "FROZEN");
+    }
+    assert_ne!(
+        code(&dk.docker(&["exec", &name, "true"])),
+        0,
+        "exec into a paused container"
+    );
+    ok(dk.docker(&["unpause", &name]), "unpause");
+    assert_eq!(dk.inspect("{{.State.Status}}", &name), "running");
+    ok(dk.docker(&["kill", "-s", "USR1", &name]), "kill -s USR1");
+    let waited = ok(dk.docker(&["wait", &name]), "wait");
+    assert_eq!(waited.trim(), "3");
+    let logs = dk.docker(&["logs", &name]);
+    assert!(
+        text(&logs.stdout).contains("got USR1"),
+        "{}",
+        describe(&logs)
+    );
+    dk.remove(&name, &id);
 }

@@ -112,7 +112,14 @@ fn handshake(e: &Exec, chan: &Channel) -> Result<Init> {
     let res = (|| {
         join_cgroups(e, pid)?;
         chan.send(&Msg::Go)?;
-        chan.expect(&Msg::Ready)
+        chan.expect(&Msg::Ready)?;
+        // The tenant's end of the socket is close-on-exec: end of stream means its execve has
+        // happened (or it died trying), so `exec -d` returns with the payload running, as
+        // runc's does.
+        match chan.recv() {
+            Ok(Msg::Error { msg, .. }) => Err(Error::Msg(msg)),
+            _ => Ok(()),
+        }
     })();
     match res {
         Ok(()) => Ok(tenant),
