@@ -67,7 +67,17 @@ pub fn launch(l: &Launch, cg: &cgroups::Manager) -> Result<Init> {
         fork::child_exit(&child, res);
     }
     drop(child);
-    let res = handshake(l, cg, &parent, stage1);
+    // Place stage 1 in the cgroups at once, while it works on namespaces: the first
+    // cgroup.procs write of a while waits for an RCU grace period (about 10 ms on v1), and init,
+    // cloned by stage 1 after `Placed`, is born in the cgroups with no migration of its own.
+    let res = match cg.add(stage1).and_then(|()| parent.send(&Msg::Placed)) {
+        Ok(()) => handshake(l, &parent, stage1),
+        // Stage 1 may have failed first: its message explains the failed write or send.
+        Err(e) => match parent.recv() {
+            Ok(Msg::Error { msg, .. }) => Err(Error::Msg(msg)),
+            _ => Err(e),
+        },
+    };
     // Stage 1 exits right after reporting init's pid (or failing); reap it either way. On failure
     // it may still wait for a message: kill it first (a zombie pid cannot be reused meanwhile).
     if res.is_err() {
@@ -78,7 +88,7 @@ pub fn launch(l: &Launch, cg: &cgroups::Manager) -> Result<Init> {
     res
 }
 
-fn handshake(l: &Launch, cg: &cgroups::Manager, chan: &sync::Channel, stage1: i32) -> Result<Init> {
+fn handshake(l: &Launch, chan: &sync::Channel, stage1: i32) -> Result<Init> {
     let pid = loop {
         match chan.recv()? {
             Msg::MapIds => {
@@ -97,7 +107,6 @@ fn handshake(l: &Launch, cg: &cgroups::Manager, chan: &sync::Channel, stage1: i3
     let pidfd = pidfd_open(pid).context("pidfd_open of container init")?;
     let init = Init { pid, pidfd };
     let res = (|| {
-        cg.add(pid)?;
         chan.send(&Msg::Go)?;
         loop {
             match chan.recv_fd()? {

@@ -14,8 +14,26 @@ use super::{attrs, fork, init, Launch};
 use crate::error::{Context, Result};
 use crate::namespaces::{flag, spec_name};
 
+/// Wait for `want`; `Placed` may arrive first (returns whether it did).
+fn wait_for(chan: &Channel, want: &Msg) -> Result<bool> {
+    let mut placed = false;
+    loop {
+        match chan.recv()? {
+            Msg::Placed => placed = true,
+            ref m if m == want => return Ok(placed),
+            Msg::Error { msg, .. } => return Err(crate::error::Error::Msg(msg)),
+            other => {
+                return Err(crate::error::Error::Msg(format!(
+                    "sync: expected {want:?}, got {other:?}"
+                )))
+            }
+        }
+    }
+}
+
 /// Run stage 1. Returns only on error (the caller reports it and exits).
 pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
+    let mut placed = false;
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
     for fd in &l.close_fds {
@@ -45,7 +63,7 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
     if l.ns.is_new(T::User) {
         unshare(CloneFlags::CLONE_NEWUSER).context("unshare user namespace")?;
         chan.send(&Msg::MapIds)?;
-        chan.expect(&Msg::MapIdsDone)?;
+        placed |= wait_for(chan, &Msg::MapIdsDone)?;
     }
     if l.ns.has(T::User) {
         // Become root of the new or joined namespace when root is mapped (it usually is): host
@@ -87,6 +105,10 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
         unshare(CloneFlags::CLONE_NEWPID).context("unshare pid namespace")?;
     }
 
+    // Init must be born in the container's cgroups.
+    if !placed {
+        chan.expect(&Msg::Placed)?;
+    }
     let pid = fork::clone_parent().context("clone container init")?;
     if pid == 0 {
         let res = init::run(l, chan);
