@@ -463,7 +463,8 @@ pub fn is_frozen(state: &CgroupState) -> bool {
 pub fn freeze(state: &CgroupState, frozen: bool) -> Result<()> {
     if let Some(p) = state.path_of("freezer") {
         let want = if frozen { "FROZEN" } else { "THAWED" };
-        for _ in 0..1000 {
+        // Tasks in uninterruptible sleep delay FROZEN: up to 5 s under load.
+        for _ in 0..5000 {
             write_file(&p.join("freezer.state"), want)?;
             if read_file(&p.join("freezer.state"))?.trim() == want {
                 return Ok(());
@@ -516,7 +517,11 @@ pub fn signal_all(state: &CgroupState, sig: i32) -> Result<()> {
     }
     // Freeze so nothing forks past the signal; a container that was paused stays paused.
     let was_frozen = is_frozen(state);
-    let froze = !was_frozen && freeze(state, true).is_ok();
+    // Even a freeze that timed out may have left tasks frozen: thaw whenever we tried.
+    let froze = !was_frozen;
+    if froze {
+        let _ = freeze(state, true);
+    }
     for pid in pids(state) {
         // SAFETY: kill(2) with a pid listed in the container's own cgroup, frozen meanwhile.
         unsafe { libc::kill(pid, sig) };
