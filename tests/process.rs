@@ -691,6 +691,39 @@ fn preserve_fds_passes_the_next_fds_through() {
     assert_no_leftovers(&env, &id);
 }
 
+#[test]
+fn socket_activation_fds_and_variables_reach_the_process() {
+    require_root!();
+    let env = Env::new();
+    let f3 = env.dir.join("listen");
+    fs::write(&f3, "from the listener\n").unwrap();
+    let script = "echo \"fds=$LISTEN_FDS pid=$LISTEN_PID\"; cat <&3 2>/dev/null || echo no-fd3";
+    let run = |listen_pid: Option<&str>| {
+        let b = env.bundle(&["sh", "-c", script]);
+        let id = env.id("listen");
+        let bdir = b.dir.to_str().unwrap().to_string();
+        let mut cmd = env.cmd(&["run", "--bundle", &bdir, &id]);
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env("LISTEN_FDS", "1");
+        match listen_pid {
+            Some(p) => cmd.env("LISTEN_PID", p),
+            None => cmd.env_remove("LISTEN_PID"),
+        };
+        let files = vec![(fs::File::open(&f3).unwrap(), 3)];
+        with_fds(&mut cmd, &files);
+        let o = cmd.output().unwrap();
+        assert_no_leftovers(&env, &id);
+        (text(&o.stdout), text(&o.stderr))
+    };
+    // runc's rule: LISTEN_FDS=N and no LISTEN_PID (or ours) → fds 3.. and the variables pass.
+    let (out, err) = run(None);
+    assert_eq!(out, "fds=1 pid=1\nfrom the listener\n", "{err}");
+    // Sockets meant for another process stay out.
+    let (out, err) = run(Some("1"));
+    assert_eq!(out, "fds= pid=\nno-fd3\n", "{err}");
+}
+
 // ---- cgroups ------------------------------------------------------------------------------
 
 /// Create and start a container running `script` then sleeping; wait for `marker` in its

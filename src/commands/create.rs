@@ -59,7 +59,8 @@ pub fn create(g: &Global, o: &CreateOpts, id: &str) -> Result<Created> {
 pub fn create_with(g: &Global, o: &CreateOpts, id: &str, detach: bool) -> Result<Created> {
     check_flags(g, o)?;
     crate::container::validate_id(id)?;
-    let bundle = spec::load(&o.bundle)?;
+    let mut bundle = spec::load(&o.bundle)?;
+    let listen_fds = socket_activation(&mut bundle.spec);
     let linux = bundle
         .spec
         .linux()
@@ -103,7 +104,7 @@ pub fn create_with(g: &Global, o: &CreateOpts, id: &str, detach: bool) -> Result
             cgroup: cg.state(),
             no_pivot: o.no_pivot,
             no_new_keyring: o.no_new_keyring,
-            preserve_fds: o.preserve_fds,
+            preserve_fds: o.preserve_fds + listen_fds,
             // The runtime mount namespace's fd (hooks.rs) must not reach the container either.
             close_fds: [container.lock_fd()]
                 .into_iter()
@@ -177,6 +178,30 @@ fn make_fifo(path: &Path) -> Result<OwnedFd> {
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o622))?;
     open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .with_context(|| format!("open {}", path.display()))
+}
+
+/// Socket activation, as runc does: when hull itself was handed sockets (`LISTEN_FDS=N`, and
+/// `LISTEN_PID` unset or ours), they stay open at 3.. for the container process, which gets
+/// `LISTEN_FDS=N` and `LISTEN_PID=1`. Returns N.
+fn socket_activation(spec: &mut oci_spec::runtime::Spec) -> u32 {
+    let Some(n) = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|n| *n > 0)
+    else {
+        return 0;
+    };
+    if std::env::var("LISTEN_PID").is_ok_and(|p| p != std::process::id().to_string()) {
+        return 0;
+    }
+    if let Some(p) = spec.process_mut() {
+        let mut env = p.env().clone().unwrap_or_default();
+        env.retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
+        env.push(format!("LISTEN_FDS={n}"));
+        env.push("LISTEN_PID=1".to_string());
+        p.set_env(Some(env));
+    }
+    n
 }
 
 /// Write the pid file atomically: decimal pid, no trailing newline (go-runc rejects one).

@@ -88,17 +88,15 @@ pub fn spawn(e: &Exec) -> Result<Init> {
         fork::child_exit(&child, res);
     }
     drop(child);
-    let res = handshake(e, &parent);
-    if res.is_err() {
-        // SAFETY: kill(2) on our own unreaped child (stage 1 may still be waiting).
-        unsafe { libc::kill(stage1, libc::SIGKILL) };
-    }
-    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(stage1), None);
-    res
+    handshake(e, &parent, stage1)
 }
 
-fn handshake(e: &Exec, chan: &Channel) -> Result<Init> {
-    let pid = match chan.recv()? {
+fn handshake(e: &Exec, chan: &Channel, stage1: i32) -> Result<Init> {
+    let first = chan.recv();
+    // Stage 1 sends one message (the tenant's pid, or its error) and exits, or dies: reap it
+    // now, so the tenant is hull's only child from here on.
+    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(stage1), None);
+    let pid = match first? {
         Msg::InitPid { pid } => pid,
         Msg::Error { msg, .. } => return Err(Error::Msg(msg)),
         other => {
