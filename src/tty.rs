@@ -440,25 +440,11 @@ fn write_stdout(mut buf: &[u8]) {
                     events: libc::POLLOUT,
                     revents: 0,
                 }];
-                if poll_fds(&mut fds, -1).is_err() {
+                if crate::fsutil::poll(&mut fds, -1).is_err() {
                     return;
                 }
             }
             Err(_) => return,
-        }
-    }
-}
-
-fn poll_fds(fds: &mut [libc::pollfd], timeout_ms: i32) -> Result<i32> {
-    loop {
-        // SAFETY: poll on a slice of pollfds we own.
-        let r = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
-        if r >= 0 {
-            return Ok(r);
-        }
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EINTR) {
-            return Err(e).context("poll");
         }
     }
 }
@@ -520,7 +506,7 @@ pub fn relay_until_exit(
                 revents: 0,
             },
         ];
-        poll_fds(&mut fds, -1)?;
+        crate::fsutil::poll(&mut fds, -1)?;
         if fds[0].revents != 0 {
             match crate::signals::read_signal(sfd.as_raw_fd())? {
                 None | Some(libc::SIGCHLD) => {}
@@ -580,7 +566,7 @@ fn drain(master: RawFd, buf: &mut [u8]) {
             events: libc::POLLIN,
             revents: 0,
         }];
-        match poll_fds(&mut fds, 100) {
+        match crate::fsutil::poll(&mut fds, 100) {
             Ok(n) if n > 0 => {}
             _ => return,
         }

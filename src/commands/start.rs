@@ -63,15 +63,7 @@ pub fn release(c: &Container, pid: i32, start_time: u64) -> Result<()> {
         },
     ];
     loop {
-        // SAFETY: poll on two pollfds we own.
-        let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
-        if r < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return Err(e).context("poll exec fifo");
-        }
+        crate::fsutil::poll(&mut fds, -1).context("exec fifo")?;
         if fds[0].revents & libc::POLLIN != 0 {
             // "0", or '1' + why a startContainer hook failed (one write, under PIPE_BUF).
             let mut b = [0u8; 4096];

@@ -229,12 +229,5 @@ pub fn pidfd_wait_exit(pidfd: &OwnedFd, timeout_ms: i32) -> bool {
         events: libc::POLLIN,
         revents: 0,
     };
-    loop {
-        // SAFETY: poll on one pollfd we own.
-        let r = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
-        if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-            continue;
-        }
-        return r > 0;
-    }
+    crate::fsutil::poll(std::slice::from_mut(&mut pfd), timeout_ms).is_ok_and(|r| r > 0)
 }
