@@ -40,10 +40,7 @@ use crate::{namespaces, signals, spec};
 pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
     check_flags(g, a)?;
     let c = Container::open(&g.root, &a.id)?;
-    let st = c
-        .load()?
-        .ok_or(Error::NotFound)
-        .with_context(|| a.id.clone())?;
+    let st = c.state()?;
     match status::derive(&st, &c.dir) {
         Status::Stopped => {
             return Err(Error::NotRunning)

@@ -14,10 +14,7 @@ use crate::signals;
 pub fn run(g: &Global, a: &KillArgs) -> Result<i32> {
     let sig = signals::parse(&a.signal)?;
     let c = Container::open(&g.root, &a.id)?;
-    let st = c
-        .load()?
-        .ok_or(Error::NotFound)
-        .with_context(|| a.id.clone())?;
+    let st = c.state()?;
     let s = status::derive(&st, &c.dir);
     if s == Status::Stopped {
         return Err(Error::NotRunning).with_context(|| a.id.clone());

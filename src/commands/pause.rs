@@ -8,10 +8,7 @@ use crate::error::{Context, Error, Result};
 
 fn open(g: &Global, id: &str) -> Result<(Container, crate::container::State, Status)> {
     let c = Container::open(&g.root, id)?;
-    let st = c
-        .load()?
-        .ok_or(Error::NotFound)
-        .with_context(|| id.to_string())?;
+    let st = c.state()?;
     let s = status::derive(&st, &c.dir);
     Ok((c, st, s))
 }

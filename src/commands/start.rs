@@ -15,10 +15,7 @@ use crate::process::pidfd_open;
 /// Start a created container.
 pub fn run(g: &Global, id: &str) -> Result<i32> {
     let c = Container::open(&g.root, id)?;
-    let st = c
-        .load()?
-        .ok_or(Error::NotFound)
-        .with_context(|| id.to_string())?;
+    let st = c.state()?;
     match status::derive(&st, &c.dir) {
         Status::Created => {}
         Status::Stopped => {

@@ -41,10 +41,7 @@ pub fn run(g: &Global, a: &UpdateArgs) -> Result<i32> {
         .map_err(|e| Error::invalid(format!("--resources: {}: {}", e.path(), e.inner())))?;
 
     let c = Container::open(&g.root, &a.id)?;
-    let st = c
-        .load()?
-        .ok_or(Error::NotFound)
-        .with_context(|| a.id.clone())?;
+    let st = c.state()?;
     if status::derive(&st, &c.dir) == Status::Stopped {
         return Err(Error::NotRunning).with_context(|| format!("update {}", a.id));
     }

@@ -102,6 +102,13 @@ impl Container {
         read_state_file(&self.dir)
     }
 
+    /// Load state.json; a container whose create never finished does not exist.
+    pub fn state(&self) -> Result<State> {
+        self.load()?
+            .ok_or(Error::NotFound)
+            .with_context(|| self.id.clone())
+    }
+
     /// Save state.json atomically.
     pub fn save(&self, state: &State) -> Result<()> {
         let data = serde_json::to_vec(state).map_err(|e| Error::Msg(e.to_string()))?;
