@@ -408,3 +408,35 @@ fn systemd_cgroup_and_rootless_are_accepted_but_refused_where_they_matter() {
     assert!(text(&o.stderr).contains("rootless"), "{}", text(&o.stderr));
     assert_no_leftovers(&env, &id);
 }
+
+#[test]
+fn a_new_session_keyring_unless_no_new_keyring() {
+    require_root!();
+    let env = Env::new();
+    // keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, create=0)
+    let ring = |extra: &[&str]| {
+        let b = env.bundle(&["probe", "keyctl", "0", "-3", "0"]);
+        let id = env.id("keyring");
+        let mut args = vec!["run"];
+        args.extend_from_slice(extra);
+        let bdir = b.dir.to_str().unwrap().to_string();
+        args.extend_from_slice(&["--bundle", &bdir, &id]);
+        let o = env.hull(&args);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        text(&o.stdout)
+    };
+    // SAFETY: keyctl with integer arguments only.
+    let mine = unsafe { libc::syscall(libc::SYS_keyctl, 0, -3i64, 0) };
+    let fresh = ring(&[]);
+    let inherited = ring(&["--no-new-keyring"]);
+    assert_eq!(
+        inherited,
+        format!("ret={mine} errno=0\n"),
+        "--no-new-keyring keeps the caller's"
+    );
+    assert!(
+        fresh.starts_with("ret=") && fresh.ends_with(" errno=0\n"),
+        "{fresh}"
+    );
+    assert_ne!(fresh, inherited, "create/run join a new session keyring");
+}
