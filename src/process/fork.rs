@@ -3,6 +3,7 @@
 //! return into the parent's frames: they finish through [`child_exit`].
 
 use std::convert::Infallible;
+use std::os::fd::RawFd;
 
 use super::sync::{Channel, Msg};
 use crate::error::{Error, Result};
@@ -32,6 +33,60 @@ pub fn fork() -> Result<i32> {
         return Err(std::io::Error::last_os_error().into());
     }
     Ok(pid)
+}
+
+/// `struct clone_args` of clone3(2), up to the `cgroup` field (CLONE_ARGS_SIZE_VER2).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// fork(2), with the child born in the cgroup2 directory `cgroup` when the kernel allows it
+/// (clone3 with CLONE_INTO_CGROUP, Linux 5.7): no migration, so no wait for the RCU grace period
+/// a process's first `cgroup.procs` write of a while pays (several ms). Falls back to a plain fork
+/// when it refuses (an old kernel, a cgroup with children and controllers, ...). Returns the pid
+/// (0 in the child) and whether the child was born in `cgroup`.
+pub fn fork_into(cgroup: Option<RawFd>) -> Result<(i32, bool)> {
+    let Some(cgroup) = cgroup else {
+        return fork().map(|pid| (pid, false));
+    };
+    check_single_threaded()?;
+    let args = CloneArgs {
+        flags: CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: cgroup as u64,
+        ..Default::default()
+    };
+    // SAFETY: clone3 without CLONE_VM and with no stack duplicates the address space like fork;
+    // the process is single-threaded, and the child only runs our code then _exits or execs.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    if pid < 0 {
+        crate::logging::debug(&format!(
+            "clone3 into a cgroup: {}; forking and migrating instead",
+            std::io::Error::last_os_error()
+        ));
+        return fork().map(|pid| (pid, false));
+    }
+    Ok((pid as i32, true))
 }
 
 /// clone(2) with CLONE_PARENT and no new stack (fork semantics): the child becomes a sibling of

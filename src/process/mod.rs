@@ -60,24 +60,19 @@ pub struct Init {
 /// Spawn the container's init and wait until it is ready to block on the exec fifo.
 pub fn launch(l: &Launch, cg: &cgroups::Manager) -> Result<Init> {
     let (parent, child) = sync::pair()?;
-    let stage1 = fork::fork().context("fork stage 1")?;
+    // Stage 1 joins the cgroups before anything else (init, cloned by it, is born there): by
+    // birth on cgroup2, by itself on v1 (see `cgroups::join_self`: no RCU wait either way).
+    let v2_dir = cg.open_v2_dir();
+    let (stage1, v2_joined) =
+        fork::fork_into(v2_dir.as_ref().map(|f| f.as_raw_fd())).context("fork stage 1")?;
     if stage1 == 0 {
         drop(parent);
-        let res = stage1::run(l, &child);
+        let res = stage1::run(l, &child, v2_joined);
         fork::child_exit(&child, res);
     }
     drop(child);
-    // Place stage 1 in the cgroups at once, while it works on namespaces: the first
-    // cgroup.procs write of a while waits for an RCU grace period (about 10 ms on v1), and init,
-    // cloned by stage 1 after `Placed`, is born in the cgroups with no migration of its own.
-    let res = match cg.add(stage1).and_then(|()| parent.send(&Msg::Placed)) {
-        Ok(()) => handshake(l, &parent, stage1),
-        // Stage 1 may have failed first: its message explains the failed write or send.
-        Err(e) => match parent.recv() {
-            Ok(Msg::Error { msg, .. }) => Err(Error::Msg(msg)),
-            _ => Err(e),
-        },
-    };
+    drop(v2_dir);
+    let res = handshake(l, &parent, stage1);
     // Stage 1 exits right after reporting init's pid (or failing); reap it either way. On failure
     // it may still wait for a message: kill it first (a zombie pid cannot be reused meanwhile).
     if res.is_err() {

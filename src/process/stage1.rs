@@ -1,4 +1,5 @@
-//! Stage 1, the intermediate child: limits that need the host's privileges, then namespaces
+//! Stage 1, the intermediate child: joins the container's cgroups, applies the limits that need
+//! the host's privileges, then namespaces
 //! (join by path, user first; a new user namespace with its maps written by the parent; the
 //! others except mount and cgroup, which init unshares later), then init is cloned as hull's
 //! own child (CLONE_PARENT) and stage 1 reports its pid and exits.
@@ -14,26 +15,8 @@ use super::{attrs, fork, init, Launch};
 use crate::error::{Context, Result};
 use crate::namespaces::{flag, spec_name};
 
-/// Wait for `want`; `Placed` may arrive first (returns whether it did).
-fn wait_for(chan: &Channel, want: &Msg) -> Result<bool> {
-    let mut placed = false;
-    loop {
-        match chan.recv()? {
-            Msg::Placed => placed = true,
-            ref m if m == want => return Ok(placed),
-            Msg::Error { msg, .. } => return Err(crate::error::Error::Msg(msg)),
-            other => {
-                return Err(crate::error::Error::Msg(format!(
-                    "sync: expected {want:?}, got {other:?}"
-                )))
-            }
-        }
-    }
-}
-
 /// Run stage 1. Returns only on error (the caller reports it and exits).
-pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
-    let mut placed = false;
+pub fn run(l: &Launch, chan: &Channel, v2_joined: bool) -> Result<Infallible> {
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
     for fd in &l.close_fds {
@@ -41,6 +24,8 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
         // a copy held here would keep the container locked after hull exits).
         unsafe { libc::close(*fd) };
     }
+    // First, while stage 1 still has the host's privileges and cgroup namespace.
+    crate::cgroups::join_self(l.cgroup, v2_joined)?;
     let spec = &l.bundle.spec;
     let process = spec.process().as_ref().expect("validated: process present");
     let linux = spec.linux().as_ref().expect("validated: linux present");
@@ -63,7 +48,7 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
     if l.ns.is_new(T::User) {
         unshare(CloneFlags::CLONE_NEWUSER).context("unshare user namespace")?;
         chan.send(&Msg::MapIds)?;
-        placed |= wait_for(chan, &Msg::MapIdsDone)?;
+        chan.expect(&Msg::MapIdsDone)?;
     }
     if l.ns.has(T::User) {
         // Become root of the new or joined namespace when root is mapped (it usually is): host
@@ -105,10 +90,6 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
         unshare(CloneFlags::CLONE_NEWPID).context("unshare pid namespace")?;
     }
 
-    // Init must be born in the container's cgroups.
-    if !placed {
-        chan.expect(&Msg::Placed)?;
-    }
     let pid = fork::clone_parent().context("clone container init")?;
     if pid == 0 {
         let res = init::run(l, chan);

@@ -2,8 +2,6 @@
 //! `SOCK_SEQPACKET` socketpair (one datagram = one message, serde_json encoded):
 //!
 //! ```text
-//! parent -> stage1   Placed                  (stage 1 is in the cgroups; may come at any point
-//!                                             before InitPid, so stage 1 accepts it anywhere)
 //! stage1 -> parent   MapIds                  (new user namespace: write uid_map/gid_map for me)
 //! parent -> stage1   MapIdsDone
 //! stage1 -> parent   InitPid { pid }         (init cloned with CLONE_PARENT; stage1 then exits)
@@ -27,8 +25,6 @@ use crate::error::{Context, Error, Result};
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "type")]
 pub enum Msg {
-    /// Stage 1 is in the container's cgroups (init, cloned after this, is born there).
-    Placed,
     /// Stage 1 unshared a user namespace and waits for its id maps.
     MapIds,
     /// The parent wrote the maps.

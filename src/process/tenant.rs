@@ -7,10 +7,12 @@
 //! and messages as `create` (`sync.rs`):
 //!
 //! ```text
-//! stage 1 (fork)    rlimits, oomScoreAdj (host privileges), setns user first ... mount last,
+//! stage 1 (fork)    born in the cgroup2 directory (clone3 CLONE_INTO_CGROUP), joins the v1
+//!                   ones itself (`tasks`); rlimits, oomScoreAdj (host privileges), setns user first ... mount last,
 //!                   clone the tenant with CLONE_PARENT (it is hull's child and, being a child of
 //!                   the setns caller, in the container's pid namespace); InitPid { pid }; _exit
-//! parent            pidfd_open(tenant), write its pid to cgroup.procs of every hierarchy; Go
+//! parent            pidfd_open(tenant), write its pid to cgroup2's cgroup.procs if it was not
+//!                   born there; Go
 //! tenant            fchdir(init's root) + chroot("."), session keyring, with a terminal setsid +
 //!                   the pty (master to the console socket), scheduler/personality,
 //!                   seccomp (without NNP: before the capabilities go), bounding set, groups/ids,
@@ -54,7 +56,7 @@ pub struct Exec<'a> {
     pub join: Vec<(T, OwnedFd)>,
     /// O_PATH fd of init's root directory.
     pub root: OwnedFd,
-    /// The container's cgroup directories (parent side only).
+    /// The container's cgroup directories (stage 1 joins the v1 ones, fork_into the cgroup2 one).
     pub cgroups: Vec<Cgroup>,
     /// The cgroup2 mount, for runc's fallback to init's own cgroup.
     pub unified_root: Option<PathBuf>,
@@ -81,17 +83,21 @@ pub struct Cgroup {
 /// Spawn the tenant and wait until only its execve is left. On error nothing is left running.
 pub fn spawn(e: &Exec) -> Result<Init> {
     let (parent, child) = sync::pair()?;
-    let stage1 = fork::fork().context("fork exec stage 1")?;
+    // Stage 1 is born in the cgroup2 directory when the kernel allows it and joins the v1 ones
+    // by itself (`cgroups::join_self`'s reasons); the tenant, its clone, is born in all of them.
+    let v2 = e.cgroups.iter().find(|c| c.controllers.is_empty());
+    let (stage1, v2_joined) =
+        fork::fork_into(v2.map(|c| c.dir.as_raw_fd())).context("fork exec stage 1")?;
     if stage1 == 0 {
         drop(parent);
         let res = stage1_run(e, &child);
         fork::child_exit(&child, res);
     }
     drop(child);
-    handshake(e, &parent, stage1)
+    handshake(e, &parent, stage1, v2_joined)
 }
 
-fn handshake(e: &Exec, chan: &Channel, stage1: i32) -> Result<Init> {
+fn handshake(e: &Exec, chan: &Channel, stage1: i32, v2_joined: bool) -> Result<Init> {
     let first = chan.recv();
     // Stage 1 sends one message (the tenant's pid, or its error) and exits, or dies: reap it
     // now, so the tenant is hull's only child from here on.
@@ -108,7 +114,9 @@ fn handshake(e: &Exec, chan: &Channel, stage1: i32) -> Result<Init> {
     let pidfd = pidfd_open(pid).context("pidfd_open of the exec process")?;
     let tenant = Init { pid, pidfd };
     let res = (|| {
-        join_cgroups(e, pid)?;
+        if !v2_joined {
+            join_cgroup2(e, pid)?;
+        }
         chan.send(&Msg::Go)?;
         chan.expect(&Msg::Ready)?;
         // The tenant's end of the socket is close-on-exec: end of stream means its execve has
@@ -128,13 +136,13 @@ fn handshake(e: &Exec, chan: &Channel, stage1: i32) -> Result<Init> {
     }
 }
 
-/// Write `pid` to cgroup.procs under `dir`.
-fn write_procs(dir: &OwnedFd, pid: i32) -> std::io::Result<()> {
+/// Write `value` to `file` under the directory `dir`.
+fn write_at(dir: &OwnedFd, file: &std::ffi::CStr, value: &str) -> std::io::Result<()> {
     // SAFETY: openat with a directory fd we own and a valid C string.
     let fd = unsafe {
         libc::openat(
             dir.as_raw_fd(),
-            c"cgroup.procs".as_ptr(),
+            file.as_ptr(),
             libc::O_WRONLY | libc::O_CLOEXEC,
         )
     };
@@ -144,21 +152,30 @@ fn write_procs(dir: &OwnedFd, pid: i32) -> std::io::Result<()> {
     // SAFETY: the fd was just opened and is owned by nobody else.
     let f = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
     let mut f = std::fs::File::from(f);
-    std::io::Write::write_all(&mut f, pid.to_string().as_bytes())
+    std::io::Write::write_all(&mut f, value.as_bytes())
 }
 
-/// Move the tenant into every cgroup of the container. On cgroup2, a container that made
-/// sub-cgroups of its own refuses new members at its top (EBUSY, "no internal processes"): then,
-/// like runc, join init's current cgroup instead.
-fn join_cgroups(e: &Exec, pid: i32) -> Result<()> {
-    for cg in &e.cgroups {
-        let Err(err) = write_procs(&cg.dir, pid) else {
+/// Stage 1 moves itself into the v1 cgroups (`tasks`, this single thread: no RCU wait).
+fn join_v1_self(e: &Exec) -> Result<()> {
+    for cg in e.cgroups.iter().filter(|c| !c.controllers.is_empty()) {
+        write_at(&cg.dir, c"tasks", "0")
+            .with_context(|| format!("join cgroup {}", cg.path.display()))?;
+    }
+    Ok(())
+}
+
+/// Move the tenant into the container's cgroup2 directory when it was not born there. A
+/// container that made sub-cgroups of its own refuses new members at its top (EBUSY, "no
+/// internal processes"): then, like runc, join init's current cgroup instead.
+fn join_cgroup2(e: &Exec, pid: i32) -> Result<()> {
+    for cg in e.cgroups.iter().filter(|c| c.controllers.is_empty()) {
+        let Err(err) = write_at(&cg.dir, c"cgroup.procs", &pid.to_string()) else {
             continue;
         };
-        let fallback = match (&e.unified_root, cg.controllers.is_empty()) {
-            (Some(root), true) => init_cgroup2(e.init_pid).map(|rel| root.join(rel)),
-            _ => None,
-        };
+        let fallback = e
+            .unified_root
+            .as_ref()
+            .and_then(|root| init_cgroup2(e.init_pid).map(|rel| root.join(rel)));
         match fallback {
             Some(dir) if dir != cg.path => {
                 crate::logging::debug(&format!(
@@ -190,6 +207,8 @@ fn init_cgroup2(pid: i32) -> Option<String> {
 fn stage1_run(e: &Exec, chan: &Channel) -> Result<Infallible> {
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+    // First, while stage 1 still has the host's privileges.
+    join_v1_self(e)?;
     // Before any user namespace, so raising a limit works as on the host (runc sets them from
     // the parent with prlimit for the same reason).
     attrs::apply_limits(e.process)?;
