@@ -4,10 +4,8 @@
 //! it); and the links /dev/fd, /dev/std{in,out,err}, /dev/ptmx, /dev/core.
 
 use std::ffi::CString;
-use std::fs::Permissions;
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
@@ -96,7 +94,7 @@ fn parent_dir(root: &Root, path: &Path) -> Result<(Handle, CString)> {
     let name = path
         .file_name()
         .ok_or_else(|| Error::invalid(format!("{} has no file name", path.display())))?;
-    let dir = root.mkdir_all(parent, &Permissions::from_mode(0o755))?;
+    let dir = super::mkdir_all(root, parent)?;
     Ok((
         dir,
         CString::new(name.as_bytes()).map_err(|_| Error::invalid("NUL in path"))?,
@@ -137,7 +135,7 @@ fn create_node(root: &Root, n: &Node, userns: bool) -> Result<()> {
         }
         // SAFETY: closing the fd just returned.
         unsafe { libc::close(fd) };
-        let target = root.resolve(&n.path)?;
+        let target = super::resolve(root, &n.path)?;
         super::mount::mount(
             Some(&n.path),
             Path::new(&super::mount::fd_path(&target)),

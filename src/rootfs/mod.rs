@@ -10,7 +10,7 @@ pub mod mount;
 use std::ffi::CString;
 use std::fs::Permissions;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -47,6 +47,91 @@ fn dir_perm() -> Permissions {
     Permissions::from_mode(0o755)
 }
 
+/// `struct open_how` of openat2(2).
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+const RESOLVE_IN_ROOT: u64 = 0x10;
+
+/// `path` opened inside the root exactly as pathrs's openat2 resolver does (RESOLVE_IN_ROOT, no
+/// magic links), plus O_CLOEXEC. Lookups of paths that do not exist yet (mount targets, device
+/// parents) are the common case while the rootfs is built, and pathrs renders every failed
+/// lookup's error eagerly, with several procfs lookups of about 10 µs; so the outcomes that
+/// need no error text go through here. `None`: the kernel has no openat2 or the lookup raced
+/// with a rename (EAGAIN) — ask pathrs, which retries and falls back.
+fn open_in_root(root: &Root, path: &Path, flags: libc::c_int) -> Option<std::io::Result<OwnedFd>> {
+    let c = CString::new(path.as_os_str().as_bytes()).ok()?;
+    let how = OpenHow {
+        flags: (flags | libc::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    };
+    // SAFETY: openat2 with a directory fd we hold, a valid C string and an open_how we own.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            root.as_fd().as_raw_fd(),
+            c.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    if fd < 0 {
+        let e = std::io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::ENOSYS | libc::EAGAIN | libc::E2BIG | libc::EINVAL) => None,
+            _ => Some(Err(e)),
+        };
+    }
+    // SAFETY: the kernel just returned this fd; nobody else owns it.
+    Some(Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) }))
+}
+
+/// `root.resolve(path)`, through `open_in_root` first.
+pub(crate) fn resolve(root: &Root, path: &Path) -> Result<Handle> {
+    match open_in_root(root, path, libc::O_PATH) {
+        Some(Ok(fd)) => Ok(Handle::from_fd(fd)),
+        Some(Err(e)) => Err(Error::from(e)).with_context(|| format!("resolve {}", path.display())),
+        None => root.resolve(path).map_err(Error::from),
+    }
+}
+
+/// `root.mkdir_all(path, 0755)`, skipped when the directory is already there.
+pub(crate) fn mkdir_all(root: &Root, path: &Path) -> Result<Handle> {
+    match open_in_root(root, path, libc::O_PATH | libc::O_DIRECTORY) {
+        Some(Ok(fd)) => Ok(Handle::from_fd(fd)),
+        _ => root.mkdir_all(path, &dir_perm()).map_err(Error::from),
+    }
+}
+
+/// The target of the symlink at `path` in the root; None when it is not a symlink or missing.
+fn readlink_in_root(root: &Root, path: &Path) -> Option<PathBuf> {
+    let fd = match open_in_root(root, path, libc::O_PATH | libc::O_NOFOLLOW)? {
+        Ok(fd) => fd,
+        Err(_) => return None,
+    };
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: readlinkat on an O_PATH fd we hold (empty path: the link itself) into our buffer.
+    let n = unsafe {
+        libc::readlinkat(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        return None;
+    }
+    buf.truncate(n as usize);
+    Some(PathBuf::from(std::ffi::OsString::from_vec(buf)))
+}
+
 /// `dest` with every symlink in it (dangling ones too) followed inside the root, as runc's
 /// securejoin does: absolute targets and `..` stay scoped to the root, missing components are
 /// kept. The result has no symlinks (when computed); creating it still refuses symlinks.
@@ -72,8 +157,8 @@ fn join_in_root(root: &Root, dest: &Path) -> Result<PathBuf> {
             continue;
         }
         let cand = resolved.join(&c);
-        match root.readlink(&cand) {
-            Ok(target) => {
+        match readlink_in_root(root, &cand) {
+            Some(target) => {
                 links += 1;
                 if links > 255 {
                     return Err(Error::Sys(nix::errno::Errno::ELOOP))
@@ -84,7 +169,7 @@ fn join_in_root(root: &Root, dest: &Path) -> Result<PathBuf> {
                 }
                 push(&mut todo, &target);
             }
-            Err(_) => resolved = cand,
+            None => resolved = cand,
         }
     }
     Ok(resolved)
@@ -93,19 +178,19 @@ fn join_in_root(root: &Root, dest: &Path) -> Result<PathBuf> {
 /// Resolve `dest` in the root, creating it (a directory, or an empty file when `file`) if absent.
 /// A dangling symlink on the way is followed inside the root and its target created (runc).
 pub(crate) fn ensure_target(root: &Root, dest: &Path, file: bool) -> Result<Handle> {
-    if let Ok(h) = root.resolve(dest) {
+    if let Ok(h) = resolve(root, dest) {
         return Ok(h);
     }
     let joined = join_in_root(root, dest)?;
     let dest = joined.as_path();
     if !file {
-        return root.mkdir_all(dest, &dir_perm()).map_err(Error::from);
+        return mkdir_all(root, dest);
     }
     let parent = dest.parent().unwrap_or(Path::new("/"));
     let name = dest
         .file_name()
         .ok_or_else(|| Error::invalid(format!("{} has no file name", dest.display())))?;
-    let dir = root.mkdir_all(parent, &dir_perm())?;
+    let dir = mkdir_all(root, parent)?;
     let cname = CString::new(name.as_bytes()).map_err(|_| Error::invalid("NUL in path"))?;
     // SAFETY: openat on a directory fd we hold, with a single path component; O_NOFOLLOW means
     // a symlink planted meanwhile is refused, not followed.
@@ -126,7 +211,7 @@ pub(crate) fn ensure_target(root: &Root, dest: &Path, file: bool) -> Result<Hand
         // SAFETY: we own the fd just returned.
         drop(unsafe { OwnedFd::from_raw_fd(fd) });
     }
-    root.resolve(dest).map_err(Error::from)
+    resolve(root, dest)
 }
 
 /// Everything up to and including pivot_root.
@@ -173,7 +258,7 @@ pub fn prepare(ctx: &Ctx) -> Result<()> {
         .process()
         .as_ref()
         .expect("validated: process present");
-    root.mkdir_all(process.cwd(), &dir_perm())
+    mkdir_all(&root, process.cwd())
         .with_context(|| format!("process.cwd: create {}", process.cwd().display()))?;
     let dev_is_bind = mounts.iter().any(|m| {
         clean_abs(m.destination()).as_deref() == Some(Path::new("/dev"))
@@ -273,7 +358,7 @@ fn mount_one(ctx: &Ctx, root: &Root, m: &Mount, i: usize) -> Result<()> {
         )?;
         let extra = opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC);
         if !extra.is_empty() {
-            let mounted = root.resolve(&dest)?;
+            let mounted = resolve(root, &dest)?;
             remount_bind(Path::new(&fd_path(&mounted)), extra).context("remount with options")?;
         }
     } else if typ == "cgroup" {
@@ -292,7 +377,7 @@ fn mount_one(ctx: &Ctx, root: &Root, m: &Mount, i: usize) -> Result<()> {
                 .with_context(|| format!("tmpcopyup: open {}", dest.display()))?;
             let ro = opts.flags & MsFlags::MS_RDONLY;
             do_mount(Some(&src), &tp, Some(&typ), opts.flags - ro, data)?;
-            let mounted = root.resolve(&dest)?;
+            let mounted = resolve(root, &dest)?;
             copy_up(Path::new(&fd_path(&under)), Path::new(&fd_path(&mounted)))
                 .with_context(|| format!("tmpcopyup: copy {} into the tmpfs", dest.display()))?;
             if !ro.is_empty() {
@@ -327,7 +412,7 @@ fn mount_one(ctx: &Ctx, root: &Root, m: &Mount, i: usize) -> Result<()> {
                     MsFlags::MS_BIND | MsFlags::MS_REC,
                     None,
                 )?;
-                let mounted = root.resolve(&dest)?;
+                let mounted = resolve(root, &dest)?;
                 remount_bind(Path::new(&fd_path(&mounted)), opts.flags)?;
             }
             r => r?,
@@ -379,7 +464,7 @@ fn apply_post(root: &Root, dest: &Path, opts: &Options) -> Result<()> {
     if opts.propagation.is_empty() && opts.attr_set == 0 && opts.attr_clr == 0 {
         return Ok(());
     }
-    let mounted = root.resolve(dest)?;
+    let mounted = resolve(root, dest)?;
     for p in &opts.propagation {
         do_mount(None, Path::new(&fd_path(&mounted)), None, *p, None).context("set propagation")?;
     }
@@ -419,7 +504,7 @@ fn mount_cgroup(ctx: &Ctx, root: &Root, dest: &Path, opts: &Options) -> Result<(
         if mounted.is_err() {
             let dir = &ctx.cgroup.hierarchies[0].path;
             do_mount(Some(dir), &tp, None, MsFlags::MS_BIND, None)?;
-            let m = root.resolve(dest)?;
+            let m = resolve(root, dest)?;
             remount_bind(
                 Path::new(&fd_path(&m)),
                 base | if ro {
@@ -438,6 +523,9 @@ fn mount_cgroup(ctx: &Ctx, root: &Root, dest: &Path, opts: &Options) -> Result<(
         base,
         Some("mode=755"),
     )?;
+    // The fresh tmpfs is empty and only this mount namespace sees it: its directories are made
+    // with plain mkdirat, no in-root resolution needed.
+    let tmpfs = resolve(root, dest)?;
     for h in &ctx.cgroup.hierarchies {
         let name = h
             .path
@@ -447,7 +535,7 @@ fn mount_cgroup(ctx: &Ctx, root: &Root, dest: &Path, opts: &Options) -> Result<(
             .map(|n| n.to_os_string())
             .unwrap_or_else(|| h.controllers.clone().into());
         let sub = dest.join(&name);
-        let t = ensure_target(root, &sub, false)?;
+        let t = mkdir_at(&tmpfs, &name).with_context(|| format!("create {}", sub.display()))?;
         do_mount(
             Some(&h.path),
             Path::new(&fd_path(&t)),
@@ -456,7 +544,7 @@ fn mount_cgroup(ctx: &Ctx, root: &Root, dest: &Path, opts: &Options) -> Result<(
             None,
         )
         .with_context(|| format!("bind {}", h.path.display()))?;
-        let m = root.resolve(&sub)?;
+        let m = resolve(root, &sub)?;
         remount_bind(
             Path::new(&fd_path(&m)),
             base | MsFlags::MS_NOSUID
@@ -478,10 +566,34 @@ fn mount_cgroup(ctx: &Ctx, root: &Root, dest: &Path, opts: &Options) -> Result<(
         }
     }
     if ro {
-        let m = root.resolve(dest)?;
+        let m = resolve(root, dest)?;
         remount_bind(Path::new(&fd_path(&m)), base | MsFlags::MS_RDONLY)?;
     }
     Ok(())
+}
+
+/// mkdirat(dir, name, 0755) (an existing directory is fine), then the new directory, opened
+/// O_PATH without following a symlink.
+fn mkdir_at(dir: &Handle, name: &std::ffi::OsStr) -> Result<Handle> {
+    let c = CString::new(name.as_bytes()).map_err(|_| Error::invalid("NUL in path"))?;
+    // SAFETY: mkdirat/openat of one component in a directory fd we hold.
+    unsafe {
+        if libc::mkdirat(dir.as_fd().as_raw_fd(), c.as_ptr(), 0o755) != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EEXIST) {
+                return Err(e.into());
+            }
+        }
+        let fd = libc::openat(
+            dir.as_fd().as_raw_fd(),
+            c.as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        );
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error().into());
+        }
+        Ok(Handle::from_fd(OwnedFd::from_raw_fd(fd)))
+    }
 }
 
 /// pivot_root(".", ".") on the rootfs, then detach the old root stacked beneath it.
