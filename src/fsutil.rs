@@ -1,4 +1,4 @@
-//! Small file helpers: every fd O_CLOEXEC, atomic replacement (temp + fsync + rename) for files
+//! Small file helpers: every fd O_CLOEXEC, atomic replacement (temp + rename) for files
 //! engines read, and plain writes for kernel interface files (procfs, cgroupfs).
 
 use std::fs::{self, OpenOptions};
@@ -8,7 +8,10 @@ use std::path::Path;
 
 use crate::error::{Context, Result};
 
-/// Replace `path` atomically with `data` (temp file in the same directory, fsync, rename).
+/// Replace `path` atomically with `data` (temp file in the same directory, rename): a reader
+/// sees the old or the new file, never a part. No fsync (runc has none either): what is written
+/// here (state, pid files) describes processes that do not outlive a crash, and on an ext4
+/// `--root` the fsync alone cost 0.5-2.5 ms of every create.
 pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     let dir = path
         .parent()
@@ -27,7 +30,6 @@ pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> Result<()> {
             .custom_flags(libc::O_CLOEXEC)
             .open(&tmp)?;
         f.write_all(data)?;
-        f.sync_all()?;
         fs::rename(&tmp, path)?;
         Ok(())
     })();
