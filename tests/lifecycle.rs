@@ -112,6 +112,28 @@ fn delete_force_of_running_and_of_missing() {
     assert!(text(&o.stderr).contains("container does not exist"));
 }
 
+/// A state.json cut short (a crash mid-write on a disk-backed --root): `state` names the file
+/// and fails; `delete --force` warns and lets the id go.
+#[test]
+fn delete_force_of_unreadable_state() {
+    require_root!();
+    let env = Env::new();
+    let id = env.id("torn");
+    let dir = env.root.join(&id);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("state.json"), "{\"id\": \"torn").unwrap();
+    let o = env.hull(&["state", &id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("state.json"), "{}", text(&o.stderr));
+    let o = env.hull(&["delete", &id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(dir.exists());
+    let o = env.hull(&["delete", "--force", &id]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("removing its state dir"), "{}", text(&o.stderr));
+    assert!(!dir.exists());
+}
+
 #[test]
 fn kill_signals_by_name_number_and_sig_prefix() {
     require_root!();

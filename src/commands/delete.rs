@@ -2,7 +2,8 @@
 //! (runc's behaviour, which engines rely on); a running or paused one only with --force.
 //! Removing means: every process left in the cgroup killed, the cgroups hull created removed,
 //! the state dir removed, then the `poststop` hooks run (a failing one is a warning).
-//! `delete --force` of an unknown id succeeds.
+//! `delete --force` of an unknown id succeeds, and of one whose state.json cannot be read
+//! removes its state dir with a warning.
 
 use super::Global;
 use crate::cgroups;
@@ -17,7 +18,22 @@ pub fn run(g: &Global, a: &DeleteArgs) -> Result<i32> {
         Err(e) if a.force && matches!(e.root_cause(), Error::NotFound) => return Ok(0),
         r => r?,
     };
-    let Some(st) = c.load()? else {
+    let loaded = match c.load() {
+        // An unreadable state.json (a crash mid-write on a disk-backed --root): nothing can be
+        // known about the processes or cgroups; --force still lets the id go.
+        Err(e) if a.force => {
+            crate::logging::warn(&format!(
+                "container {}: {}; removing its state dir {} only",
+                a.id,
+                e.render(),
+                c.dir.display()
+            ));
+            c.remove()?;
+            return Ok(0);
+        }
+        r => r?,
+    };
+    let Some(st) = loaded else {
         // A create that died before writing its state: nothing runs, remove the leftovers.
         c.remove()?;
         return Ok(0);
