@@ -536,6 +536,62 @@ fn podman_pause_unpause_kill() {
     p.remove(&name, &id);
 }
 
+/// Terminals: `run -t` (conmon takes the pty master over hull's --console-socket; output comes
+/// back through it with the pty's CRLF) and `exec -t` into a detached container; then a graceful
+/// stop: a process that traps SIGTERM exits with its own code, long before the timeout.
+#[test]
+fn podman_tty_and_graceful_stop() {
+    require_root!();
+    require_programs!("podman", "conmon");
+    let p = Podman::new();
+    let out = ok(
+        p.run(
+            &["-t"],
+            &["sh", "-c", "tty; test -t 0 && test -t 1 && echo both"],
+        ),
+        "run -t",
+    );
+    assert_eq!(out, "/dev/pts/0\r\nboth\r\n");
+    let name = unique("tty");
+    let id = p.run_detached(
+        &name,
+        &[],
+        &[
+            "sh",
+            "-c",
+            "trap 'echo got TERM; exit 4' TERM; echo ready; while :; do sleep 0.1; done",
+        ],
+    );
+    let out = ok(
+        p.podman(&["exec", "-t", &name, "sh", "-c", "tty; echo $TERM"]),
+        "exec -t",
+    );
+    assert!(out.starts_with("/dev/pts/"), "{out:?}");
+    assert!(out.ends_with("\r\nxterm\r\n"), "{out:?}");
+    assert_eq!(
+        code(&p.podman(&["exec", "-t", &name, "sh", "-c", "exit 6"])),
+        6
+    );
+    let started = Instant::now();
+    ok(p.podman(&["stop", "-t", "30", &name]), "stop");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "stop waited for the timeout"
+    );
+    let waited = ok(
+        p.podman(&["inspect", "--format", "{{.State.ExitCode}}", &name]),
+        "inspect exit code",
+    );
+    assert_eq!(waited.trim(), "4");
+    let logs = p.podman(&["logs", &name]);
+    assert!(
+        text(&logs.stdout).contains("got TERM"),
+        "{}",
+        describe(&logs)
+    );
+    p.remove(&name, &id);
+}
+
 /// `--cap-drop all`: podman's seccomp profile then has conditional `socket` rules with two
 /// actions (EINVAL for NETLINK_AUDIT, allow otherwise), which hull used to refuse.
 #[test]
@@ -664,6 +720,22 @@ impl Containerd {
             .unwrap()
     }
 
+    /// `ctr ARGS` with a terminal as its stdin and stdout (`ctr -t` takes the console from
+    /// its own stdin): run through util-linux `script`, which gives it a pty and copies the
+    /// output to ours.
+    fn ctr_in_pty(&self, args: &[&str]) -> Output {
+        let quote = |a: &str| format!("'{}'", a.replace('\'', r"'\''"));
+        let sock = self.sock.to_string_lossy().into_owned();
+        let mut line = vec!["ctr", "--address", &sock, "--namespace", &self.ns];
+        line.extend_from_slice(args);
+        let line: Vec<String> = line.iter().map(|a| quote(a)).collect();
+        Command::new("script")
+            .args(["-qec", &line.join(" "), "/dev/null"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
     /// `ctr run` with hull: `opts` (before the rootfs/image), then `what` (`--rootfs DIR` or
     /// an image), the id and the command.
     fn run(&self, opts: &[&str], what: &[&str], id: &str, cmd: &[&str]) -> Output {
@@ -691,6 +763,26 @@ impl Containerd {
         let mut o = vec!["--rm"];
         o.extend_from_slice(opts);
         self.run(&o, &["--rootfs", r.to_str().unwrap()], id, cmd)
+    }
+
+    /// Wait (10 s at most) for the task to stop, delete it and return its exit code (ctr
+    /// reports a non-zero one when deleting: "task ID exit with non-zero exit code N").
+    fn wait_exit(&self, id: &str) -> i32 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.task_status(id) != "STOPPED" {
+            assert!(Instant::now() < deadline, "{id} did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let o = self.ctr(&["tasks", "delete", id]);
+        let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
+        all.split("exit code ")
+            .nth(1)
+            .and_then(|t| t.split(|ch: char| !ch.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| {
+                assert!(o.status.success(), "{}", describe(&o));
+                0
+            })
     }
 
     /// The task's status in `ctr tasks ls`.
@@ -921,6 +1013,141 @@ fn containerd_detached_task() {
         std::thread::sleep(Duration::from_millis(50));
     }
     ok(c.ctr(&["tasks", "delete", &id]), "tasks delete");
+    ok(c.ctr(&["containers", "delete", &id]), "containers delete");
+    c.assert_gone(&id);
+}
+
+/// Terminals (`run -t` and `tasks exec -t`: the shim takes the pty master over hull's
+/// --console-socket), capabilities (`--cap-drop`), exec `--user`, a signal the task traps and
+/// its exit code, and a graceful stop (SIGTERM, the task's own exit code).
+#[test]
+fn containerd_tty_caps_user_signals() {
+    require_root!();
+    require_programs!("containerd", "ctr", "containerd-shim-runc-v2", "script");
+    let c = Containerd::start();
+    let hull = hull_bin();
+    let (root, fifos, r) = (c.hull_root(), c.fifo_dir(), rootfs());
+    let id = unique("t");
+    let o = c.ctr_in_pty(&[
+        "run",
+        "-t",
+        "--rm",
+        "--fifo-dir",
+        fifos.to_str().unwrap(),
+        "--runc-binary",
+        hull.to_str().unwrap(),
+        "--runc-root",
+        root.to_str().unwrap(),
+        "--rootfs",
+        r.to_str().unwrap(),
+        &id,
+        "sh",
+        "-c",
+        "tty; test -t 0 && test -t 1 && echo both",
+    ]);
+    // The container's pty turns \n into \r\n; script's own pty may do it again (ctr leaves its
+    // console cooked), and script echoes the end of its empty stdin (^@) somewhere.
+    let out = ok(o, "run -t").replace("\r\r\n", "\r\n").replace("^@", "");
+    assert!(out.ends_with("/dev/pts/0\r\nboth\r\n"), "{out:?}");
+    c.assert_gone(&id);
+    let out = ok(
+        c.rootfs_run(
+            &["--cap-drop", "CAP_SYS_CHROOT", "--cap-drop", "CAP_NET_RAW"],
+            &id,
+            &[
+                "sh",
+                "-c",
+                "chroot / true 2>/dev/null || echo no-chroot; grep CapBnd /proc/self/status",
+            ],
+        ),
+        "--cap-drop",
+    );
+    let bnd = out
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap();
+    let bnd = u64::from_str_radix(bnd, 16).unwrap();
+    assert!(out.starts_with("no-chroot\n"), "{out}");
+    assert_eq!(
+        bnd & (1 << 18 | 1 << 13),
+        0,
+        "CAP_SYS_CHROOT, CAP_NET_RAW left: {out}"
+    );
+    assert_ne!(bnd & (1 << 0), 0, "CAP_CHOWN dropped too: {out}");
+
+    ok(
+        c.run(
+            &["-d"],
+            &["--rootfs", r.to_str().unwrap()],
+            &id,
+            &[
+                "sh",
+                "-c",
+                "trap 'exit 3' USR1; trap 'exit 4' TERM; while :; do sleep 0.1; done",
+            ],
+        ),
+        "run -d",
+    );
+    let o = c.ctr_in_pty(&[
+        "tasks",
+        "exec",
+        "-t",
+        "--fifo-dir",
+        fifos.to_str().unwrap(),
+        "--exec-id",
+        "t1",
+        &id,
+        "sh",
+        "-c",
+        "tty; test -t 1 && echo yes; sleep 1",
+    ]);
+    // (The sleep: ctr resizes the pty after the start, and an exec gone by then makes the shim
+    // log "cannot resize a stopped container", with runc as with hull.)
+    let out = ok(o, "exec -t").replace("\r\r\n", "\r\n").replace("^@", "");
+    assert!(
+        out.contains("/dev/pts/") && out.ends_with("\r\nyes\r\n"),
+        "{out:?}"
+    );
+    let o = c.ctr(&[
+        "tasks",
+        "exec",
+        "--fifo-dir",
+        fifos.to_str().unwrap(),
+        "--exec-id",
+        "u1",
+        "--user",
+        "1000",
+        &id,
+        "id",
+        "-u",
+    ]);
+    assert_eq!(ok(o, "exec --user"), "1000\n");
+    ok(
+        c.ctr(&["tasks", "kill", "-s", "SIGUSR1", &id]),
+        "kill -s SIGUSR1",
+    );
+    assert_eq!(c.wait_exit(&id), 3);
+    ok(c.ctr(&["containers", "delete", &id]), "containers delete");
+    c.assert_gone(&id);
+
+    // Graceful stop: `tasks kill` sends SIGTERM by default.
+    ok(
+        c.run(
+            &["-d"],
+            &["--rootfs", r.to_str().unwrap()],
+            &id,
+            &[
+                "sh",
+                "-c",
+                "trap 'exit 4' TERM; while :; do sleep 0.1; done",
+            ],
+        ),
+        "run -d",
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    ok(c.ctr(&["tasks", "kill", &id]), "kill");
+    assert_eq!(c.wait_exit(&id), 4);
     ok(c.ctr(&["containers", "delete", &id]), "containers delete");
     c.assert_gone(&id);
 }
@@ -1335,6 +1562,65 @@ fn docker_detached_exec_update_stop() {
         "{}",
         describe(&logs)
     );
+    dk.remove(&name, &id);
+}
+
+/// Terminals (`run -t`: the shim takes the pty master over hull's --console-socket; `exec -t`)
+/// and capabilities (`--cap-drop all`, `--cap-add`) as the process sees them.
+#[test]
+fn docker_tty_and_caps() {
+    require_root!();
+    require_programs!("dockerd", "docker", "containerd", "containerd-shim-runc-v2");
+    let dk = Docker::start();
+    let out = ok(
+        dk.run(
+            &["-t"],
+            &["sh", "-c", "tty; test -t 0 && test -t 1 && echo both"],
+        ),
+        "run -t",
+    );
+    assert_eq!(out, "/dev/pts/0\r\nboth\r\n");
+    let out = ok(
+        dk.run(
+            &["--cap-drop", "all"],
+            &[
+                "sh",
+                "-c",
+                "grep CapEff /proc/self/status; chroot / true 2>/dev/null || echo no-chroot",
+            ],
+        ),
+        "--cap-drop all",
+    );
+    assert_eq!(out, "CapEff:\t0000000000000000\nno-chroot\n");
+    let out = ok(
+        dk.run(
+            &["--cap-drop", "all", "--cap-add", "net_admin"],
+            &["sh", "-c", "ip link set lo up && echo up"],
+        ),
+        "--cap-add net_admin",
+    );
+    assert_eq!(out, "up\n");
+    let name = unique("tty");
+    let id = dk.run_detached(&name, &[], &["sleep", "1000"]);
+    let out = ok(
+        dk.docker(&[
+            "exec",
+            "-t",
+            &name,
+            "sh",
+            "-c",
+            "tty; test -t 1 && echo yes",
+        ]),
+        "exec -t",
+    );
+    assert!(out.starts_with("/dev/pts/"), "{out:?}");
+    assert!(out.ends_with("\r\nyes\r\n"), "{out:?}");
+    assert_eq!(
+        code(&dk.docker(&["exec", "-t", &name, "sh", "-c", "exit 6"])),
+        6
+    );
+    ok(dk.docker(&["kill", &name]), "kill");
+    ok(dk.docker(&["wait", &name]), "wait");
     dk.remove(&name, &id);
 }
 
