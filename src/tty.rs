@@ -644,3 +644,55 @@ impl Plan {
         Ok(Some(Console { master, host }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The console message as init sends it (`setup_in_container`): one sendmsg whose payload
+    /// is the master's path and which carries exactly one fd; what `recv_master` (hull's
+    /// foreground `run`) and a shim or conmon (a raw recvmsg) see.
+    #[test]
+    fn console_message_is_one_payload_with_exactly_one_fd() {
+        let (a, b) = socketpair().unwrap();
+        let (probe, _keep) = socketpair().unwrap();
+        crate::seccomp::load::send_with_fd(a.as_raw_fd(), PTMX.as_bytes(), probe.as_raw_fd())
+            .unwrap();
+        use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+        let mut buf = [0u8; 64];
+        let mut cmsg = nix::cmsg_space!([RawFd; 4]);
+        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+        let msg = recvmsg::<()>(
+            b.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        )
+        .unwrap();
+        let mut fds = Vec::new();
+        for c in msg.cmsgs().unwrap() {
+            match c {
+                ControlMessageOwned::ScmRights(v) => fds.extend(v),
+                other => panic!("unexpected control message {other:?}"),
+            }
+        }
+        let n = msg.bytes;
+        assert_eq!(&buf[..n], b"/dev/pts/ptmx", "payload: the master's path");
+        assert_eq!(fds.len(), 1, "exactly one fd");
+        // SAFETY: the fd was just received and is ours.
+        let got = unsafe { OwnedFd::from_raw_fd(fds[0]) };
+        assert_eq!(
+            fstat(got.as_raw_fd()).unwrap().st_ino,
+            fstat(probe.as_raw_fd()).unwrap().st_ino,
+            "the fd sent is the fd received"
+        );
+
+        // recv_master takes the same message, and refuses one without an fd.
+        crate::seccomp::load::send_with_fd(a.as_raw_fd(), PTMX.as_bytes(), probe.as_raw_fd())
+            .unwrap();
+        assert!(recv_master(&b).is_ok());
+        nix::unistd::write(&a, b"no fd").unwrap();
+        let e = recv_master(&b).unwrap_err().render();
+        assert!(e.contains("expected one fd"), "{e}");
+    }
+}
