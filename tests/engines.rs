@@ -22,7 +22,9 @@
 //!   flags: docker tests run one at a time and remove those if they created them.
 //!
 //! After every container: no state dir, no cgroup named after it, no mount or live process
-//! mentioning it. A missing engine skips the test with a reason, or fails it when CI=true.
+//! mentioning it. What the engines make at fixed host paths whatever their flags (shim sockets
+//! in /run/containerd, podman's cache in /var/lib/containers and /run/containers) is removed
+//! when the last engine world of the test process goes, unless it existed before the first. A missing engine skips the test with a reason, or fails it when CI=true.
 #![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 mod common;
@@ -174,6 +176,44 @@ fn remove_cgroup_tree(name: &str) {
     let _ = fs::remove_dir(Path::new("/sys/fs/cgroup").join(name));
 }
 
+/// Host paths the engines make at fixed places whatever their flags: containerd-shim's socket
+/// dir (`/run/containerd/s`, also under Docker), podman's blob-info cache and network dir.
+/// Removed when the last engine world of this test process goes, if none existed before the
+/// first one came.
+const ENGINE_HOST_PATHS: [&str; 3] = ["/run/containerd", "/var/lib/containers", "/run/containers"];
+
+/// (engine worlds alive, the paths of `ENGINE_HOST_PATHS` that did not exist before them).
+static ENGINE_WORLDS: std::sync::Mutex<(usize, Vec<&str>)> = std::sync::Mutex::new((0, Vec::new()));
+
+/// Held by every engine world; see `ENGINE_HOST_PATHS`.
+struct HostPaths;
+
+impl HostPaths {
+    fn take() -> HostPaths {
+        let mut g = ENGINE_WORLDS.lock().unwrap_or_else(|e| e.into_inner());
+        if g.0 == 0 {
+            g.1 = ENGINE_HOST_PATHS
+                .into_iter()
+                .filter(|p| !Path::new(p).exists())
+                .collect();
+        }
+        g.0 += 1;
+        HostPaths
+    }
+}
+
+impl Drop for HostPaths {
+    fn drop(&mut self) {
+        let mut g = ENGINE_WORLDS.lock().unwrap_or_else(|e| e.into_inner());
+        g.0 -= 1;
+        if g.0 == 0 {
+            for p in std::mem::take(&mut g.1) {
+                let _ = fs::remove_dir_all(p);
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // podman
 
@@ -185,11 +225,14 @@ struct Podman {
     hull_root: PathBuf,
     /// `--cgroup-parent` of every container (conmon's cgroup lands under it too).
     cgroup_parent: String,
+    /// Dropped last, after `Drop` has reset podman.
+    _host: HostPaths,
 }
 
 impl Podman {
     /// A podman world of its own with the test rootfs imported as `IMAGE`.
     fn new() -> Podman {
+        let host = HostPaths::take();
         let dir = fresh_dir("hull-podman");
         let hull_root = dir.join("hull");
         let wrapper = dir.join("hull-runtime");
@@ -223,6 +266,7 @@ impl Podman {
             cgroup_parent: format!("/{}", dir.file_name().unwrap().to_string_lossy()),
             dir,
             hull_root,
+            _host: host,
         };
         let tar = p.dir.join("rootfs.tar");
         let o = Command::new("tar")
@@ -630,11 +674,14 @@ struct Containerd {
     sock: PathBuf,
     /// The containerd namespace of this test (the parent cgroup of its containers).
     ns: String,
+    /// Dropped last, after `Drop` has stopped the daemon.
+    _host: HostPaths,
 }
 
 impl Containerd {
     /// A containerd of its own, serving on a socket in its temp dir.
     fn start() -> Containerd {
+        let host = HostPaths::take();
         let dir = fresh_dir("hull-containerd");
         let sock = dir.join("containerd.sock");
         let d = |s: &str| dir.join(s).to_string_lossy().into_owned();
@@ -670,6 +717,7 @@ impl Containerd {
             dir,
             daemon,
             sock,
+            _host: host,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while !(c.sock.exists() && c.ctr(&["version"]).status.success()) {
