@@ -189,22 +189,16 @@ pub fn before_pivot(
 
 /// In init, once `start` opened the exec fifo and before the byte that releases it: the
 /// `startContainer` hooks, inside the container (after pivot_root, with the container's
-/// credentials), status "created". A hook without `env` gets the process's (runc's de-facto
-/// behaviour, kept for engines that rely on it).
-pub fn start_container(l: &crate::process::Launch) -> Result<()> {
+/// credentials), status "created". A hook without `env` gets the process's, `env` (runc's
+/// de-facto behaviour, kept for engines that rely on it: init's own environment, HOME filled in
+/// from /etc/passwd included).
+pub fn start_container(l: &crate::process::Launch, env: &[String]) -> Result<()> {
     let hooks = l.bundle.spec.hooks().as_ref();
     if !any(hooks, &[Kind::StartContainer]) {
         return Ok(());
     }
-    let env = l
-        .bundle
-        .spec
-        .process()
-        .as_ref()
-        .and_then(|p| p.env().clone())
-        .unwrap_or_default();
     let state = launch_state(l, "created", nix::unistd::getpid().as_raw());
-    run(hooks, Kind::StartContainer, &state, Some(&env))
+    run(hooks, Kind::StartContainer, &state, Some(env))
 }
 
 /// What init writes to the exec fifo instead of "0" when `startContainer` fails: '1' and the

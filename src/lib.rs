@@ -26,6 +26,9 @@ use cli::{Cli, Command};
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The OCI runtime-spec version hull implements.
 pub const OCI_VERSION: &str = "1.2.0";
+/// The exit code of `exec` when it fails before (or instead of) the process's own exit: runc's
+/// 255.
+pub const EXEC_FAILED: i32 = 255;
 
 /// Run one command line; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
@@ -57,6 +60,19 @@ pub fn run(cli: Cli) -> i32 {
         systemd_cgroup: cli.systemd_cgroup,
         rootless: cli.rootless,
     };
+    // runc's exec: every failure once the command line parsed is "exec failed: …", exit 255
+    // (fatalWithCode in exec.go), so a caller can tell it from the process's own exit code.
+    // Create, run and the rest exit 1, as runc's do.
+    let exec = matches!(command, Command::Exec(_));
+    let fail = |e: &error::Error| {
+        if exec {
+            logging::error(&format!("exec failed: {}", e.render()));
+            EXEC_FAILED
+        } else {
+            logging::error(&e.render());
+            1
+        }
+    };
     // Commands that enter a container run from a write-protected hull (see selfexe.rs).
     if matches!(
         command,
@@ -65,8 +81,7 @@ pub fn run(cli: Cli) -> i32 {
         // Runtime-namespace hooks must run where hull was started, not in selfexe's namespace.
         hooks::remember_runtime_mntns();
         if let Err(e) = selfexe::ensure_protected() {
-            logging::error(&e.render());
-            return 1;
+            return fail(&e);
         }
     }
     let result = match command {
@@ -86,11 +101,5 @@ pub fn run(cli: Cli) -> i32 {
         Command::Exec(a) => commands::exec::run(&global, &a),
         Command::Features => commands::features::run(),
     };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            logging::error(&e.render());
-            1
-        }
-    }
+    result.unwrap_or_else(|e| fail(&e))
 }

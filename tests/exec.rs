@@ -2,8 +2,10 @@
 //! cgroups; takes its defaults (env, cwd, user, capabilities, rlimits, no_new_privs, seccomp)
 //! from the container's config and its overrides from runc's flags or a `--process` file;
 //! passes stdio, signals and the exit code through in the foreground; with `--detach` leaves a
-//! process that is no longer hull's child; and fails before anything runs when the container
-//! or the binary is missing, leaving no stray process behind.
+//! process that is no longer hull's child; works in a created container as in a running one;
+//! sets HOME from the container's /etc/passwd when the env has none; and fails before anything
+//! runs when the container or the binary is missing, leaving no stray process behind, with
+//! runc's `exec failed: …` and exit code 255 (1 only for a command line that does not parse).
 #![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 mod common;
@@ -56,6 +58,16 @@ fn exec(env: &Env, args: &[&str]) -> Output {
 
 fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
+}
+
+/// An exec that failed before its process ran: runc's `exec failed: …` and exit code 255, with
+/// the wording engines match (`want`) kept.
+fn assert_exec_failed(o: &Output, want: &str) {
+    let err = text(&o.stderr);
+    assert_eq!(code(o), 255, "{err}");
+    assert!(err.starts_with("hull: exec failed: "), "{err}");
+    assert!(err.contains(want), "want {want:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
 }
 
 /// The capabilities of bundles/busybox/config.json.
@@ -266,8 +278,7 @@ fn env_cwd_user_and_additional_gids_flags() {
     let o = exec(&env, &["--user", "7", &id, "sh", "-c", "id -u; id -g"]);
     assert_eq!(text(&o.stdout), "7\n0\n", "{}", text(&o.stderr));
     let o = exec(&env, &["--user", "nobody", &id, "true"]);
-    assert_eq!(code(&o), 1);
-    assert!(text(&o.stderr).contains("bad uid"), "{}", text(&o.stderr));
+    assert_exec_failed(&o, "bad uid");
 }
 
 #[test]
@@ -320,21 +331,13 @@ fn process_file_describes_the_process() {
     )
     .unwrap();
     let o = exec(&env, &["-p", pf.to_str().unwrap(), &id]);
-    assert_eq!(code(&o), 1);
-    assert!(
-        text(&o.stderr).contains("process.user.uid"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_exec_failed(&o, "process.user.uid");
     // The file's `terminal` counts (runc's checkTerminal): detached, it needs a console socket.
     fs::write(&pf, r#"{"args": ["true"], "cwd": "/", "terminal": true}"#).unwrap();
     let o = exec(&env, &["-d", "-p", pf.to_str().unwrap(), &id]);
-    assert_eq!(code(&o), 1);
-    assert!(
-        text(&o.stderr)
-            .contains("cannot allocate tty if hull will detach without setting console socket"),
-        "{}",
-        text(&o.stderr)
+    assert_exec_failed(
+        &o,
+        "cannot allocate tty if hull will detach without setting console socket",
     );
     assert_only_init(&id, init);
 }
@@ -360,12 +363,7 @@ fn capabilities_default_to_the_container_and_cap_adds() {
         assert_eq!(status_field(&out, k), cap_mask(&more), "{k}: {out}");
     }
     let o = exec(&env, &["--cap", "CAP_NOPE", &id, "true"]);
-    assert_eq!(code(&o), 1);
-    assert!(
-        text(&o.stderr).contains("unknown capability"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_exec_failed(&o, "unknown capability");
 }
 
 #[test]
@@ -506,20 +504,10 @@ fn exec_into_a_stopped_or_unknown_container_fails() {
     assert!(env.hull(&["start", &id]).status.success());
     env.wait_status(&id, "stopped");
     let o = exec(&env, &[&id, "true"]);
-    assert_eq!(code(&o), 1);
-    assert!(
-        text(&o.stderr).contains("container not running"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_exec_failed(&o, "container not running");
 
     let o = exec(&env, &["no-such-container", "true"]);
-    assert_eq!(code(&o), 1);
-    assert!(
-        text(&o.stderr).contains("container does not exist"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_exec_failed(&o, "container does not exist");
 }
 
 #[test]
@@ -529,12 +517,7 @@ fn exec_into_a_paused_container_needs_ignore_paused() {
     let (id, init) = start(&env, |_| {});
     assert!(env.hull(&["pause", &id]).status.success());
     let o = exec(&env, &[&id, "true"]);
-    assert_eq!(code(&o), 1);
-    assert!(
-        text(&o.stderr).contains("--ignore-paused"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_exec_failed(&o, "--ignore-paused");
     assert_only_init(&id, init);
     // With the flag the process joins the frozen cgroup and runs once the container resumes.
     let outf = env.dir.join("paused.out");
@@ -570,23 +553,166 @@ fn a_missing_binary_fails_before_anything_runs() {
     let env = Env::new();
     let (id, init) = start(&env, |_| {});
     let o = exec(&env, &[&id, "no-such-binary"]);
-    assert_eq!(code(&o), 1);
-    assert!(
-        text(&o.stderr).contains("executable file not found in $PATH"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_exec_failed(&o, "executable file not found in $PATH");
     let o = exec(&env, &[&id, "/no/such/binary"]);
-    assert_eq!(code(&o), 1);
-    assert!(
-        text(&o.stderr).contains("no such file or directory"),
-        "{}",
-        text(&o.stderr)
+    assert_exec_failed(&o, "no such file or directory");
+    let o = exec(&env, &["--cwd", "/no/such/dir", &id, "true"]);
+    assert_exec_failed(
+        &o,
+        "process.cwd: chdir /no/such/dir: no such file or directory",
     );
     // A relative path resolves against the cwd inside the container.
     let o = exec(&env, &["--cwd", "/bin", &id, "./true"]);
     assert_eq!(code(&o), 0, "{}", text(&o.stderr));
     assert_only_init(&id, init);
+}
+
+#[test]
+fn a_command_line_that_does_not_parse_exits_1() {
+    require_root!();
+    let env = Env::new();
+    let (id, init) = start(&env, |_| {});
+    // runc: "requires a minimum of 1 argument(s)" / "flag provided but not defined", exit 1.
+    for args in [&["exec"][..], &["exec", "--no-such-flag", &id, "true"]] {
+        let o = env.hull(args);
+        assert_eq!(code(&o), 1, "{args:?}: {}", text(&o.stderr));
+        assert!(
+            !text(&o.stderr).contains("exec failed"),
+            "{}",
+            text(&o.stderr)
+        );
+    }
+    assert_only_init(&id, init);
+}
+
+#[test]
+fn exec_into_a_created_container_runs_before_start() {
+    require_root!();
+    let env = Env::new();
+    let b = env.bundle(&["sh", "-c", "echo init-ran; exec sleep 1000"]);
+    let id = env.id("created");
+    let out = env.create_ok(&b, &id);
+    assert_eq!(env.status(&id), "created");
+    let init = env.state(&id)["pid"].as_i64().unwrap() as i32;
+    // runc allows it: the process joins init's namespaces, root and cgroups while init still
+    // waits on the exec fifo.
+    let o = exec(
+        &env,
+        &[
+            &id,
+            "sh",
+            "-c",
+            "echo in-created $(hostname) $(readlink /proc/self/ns/pid); exit 5",
+        ],
+    );
+    assert_eq!(code(&o), 5, "{}", text(&o.stderr));
+    assert_eq!(
+        text(&o.stdout),
+        format!(
+            "in-created hull-demo {}\n",
+            ns_inode(&format!("/proc/{init}/ns/pid"))
+        )
+    );
+    // A failing exec leaves it created and startable.
+    let o = exec(&env, &[&id, "/no/such/binary"]);
+    assert_exec_failed(&o, "no such file or directory");
+    assert_eq!(env.status(&id), "created");
+    assert_only_init(&id, init);
+    assert_eq!(
+        fs::read_to_string(&out).unwrap(),
+        "",
+        "init ran before start"
+    );
+
+    let o = env.hull(&["start", &id]);
+    assert!(o.status.success(), "start: {}", text(&o.stderr));
+    wait_for_output(&out, "init-ran\n");
+    assert_eq!(env.status(&id), "running");
+    let o = exec(&env, &[&id, "echo", "after-start"]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "after-start\n");
+    let o = env.hull(&["delete", "--force", &id]);
+    assert!(o.status.success(), "delete: {}", text(&o.stderr));
+    assert_no_leftovers(&env, &id);
+}
+
+/// Prints HOME, showing an empty one as `[]` and an unset one as `[unset]`.
+const PRINT_HOME: &str = "echo \"[${HOME-unset}]\"";
+
+#[test]
+fn home_comes_from_the_container_passwd_when_the_env_has_none() {
+    require_root!();
+    let env = Env::new();
+    // A passwd of the test's own over the rootfs's (proof that the container's file is read,
+    // through its mounts): a duplicate uid (the first entry wins), an entry without a home.
+    let passwd = env.dir.join("passwd");
+    fs::write(
+        &passwd,
+        "root:x:0:0:root:/root-bound:/bin/sh\n\
+         user:x:1000:1000::/home/first:/bin/sh\n\
+         user2:x:1000:1000::/home/second:/bin/sh\n\
+         nohome:x:77:77:::/bin/sh\n",
+    )
+    .unwrap();
+    let (id, _) = start(&env, |c| {
+        c["process"]["env"] = json!(["PATH=/bin:/usr/bin", "TERM=xterm"]);
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/etc/passwd", "type": "bind",
+            "source": passwd, "options": ["bind", "ro"]
+        }));
+    });
+    let home = |flags: &[&str]| {
+        let mut args = flags.to_vec();
+        args.extend_from_slice(&[&id, "sh", "-c", PRINT_HOME]);
+        let o = exec(&env, &args);
+        assert_eq!(code(&o), 0, "{flags:?}: {}", text(&o.stderr));
+        text(&o.stdout)
+    };
+    assert_eq!(home(&[]), "[/root-bound]\n");
+    assert_eq!(home(&["--user", "1000"]), "[/home/first]\n");
+    assert_eq!(home(&["--user", "77:77"]), "[]\n");
+    // No entry: "/".
+    assert_eq!(home(&["--user", "4242"]), "[/]\n");
+    // The env's own HOME wins; an empty one does not count (runc's os.Getenv test).
+    assert_eq!(
+        home(&["--user", "1000", "--env", "HOME=/mine"]),
+        "[/mine]\n"
+    );
+    assert_eq!(
+        home(&["--user", "1000", "--env", "HOME="]),
+        "[/home/first]\n"
+    );
+    // Exactly one HOME in the environment.
+    let o = exec(
+        &env,
+        &["--user", "1000", &id, "sh", "-c", "env | grep -c ^HOME="],
+    );
+    assert_eq!(text(&o.stdout), "1\n", "{}", text(&o.stderr));
+    // A --process file without HOME: the same rule for its user.
+    let pf = env.dir.join("home.json");
+    fs::write(
+        &pf,
+        json!({"args": ["sh", "-c", PRINT_HOME], "env": ["PATH=/bin"], "cwd": "/",
+               "user": {"uid": 1000, "gid": 1000}})
+        .to_string(),
+    )
+    .unwrap();
+    let o = exec(&env, &["--process", pf.to_str().unwrap(), &id]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "[/home/first]\n");
+
+    // The rootfs's own passwd, and a container whose config sets HOME (bundles/busybox: /root).
+    let (plain, _) = start(&env, |c| {
+        c["process"]["env"] = json!(["PATH=/bin:/usr/bin"]);
+    });
+    let o = exec(&env, &["--user", "65534", &plain, "sh", "-c", PRINT_HOME]);
+    assert_eq!(text(&o.stdout), "[/nonexistent]\n", "{}", text(&o.stderr));
+    let (configured, _) = start(&env, |_| {});
+    let o = exec(
+        &env,
+        &["--user", "1000", &configured, "sh", "-c", PRINT_HOME],
+    );
+    assert_eq!(text(&o.stdout), "[/root]\n", "{}", text(&o.stderr));
 }
 
 #[test]
@@ -617,20 +743,10 @@ fn unsupported_requests_are_refused_clearly() {
         let mut args = flags.to_vec();
         args.extend_from_slice(&[&id, "true"]);
         let o = exec(&env, &args);
-        assert_eq!(code(&o), 1, "{flags:?}");
-        assert!(
-            text(&o.stderr).contains(want),
-            "{flags:?}: {}",
-            text(&o.stderr)
-        );
+        assert_exec_failed(&o, want);
     }
     let o = exec(&env, &[&id]);
-    assert_eq!(code(&o), 1);
-    assert!(
-        text(&o.stderr).contains("exec args cannot be empty"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert_exec_failed(&o, "exec args cannot be empty");
     assert_only_init(&id, init);
 }
 

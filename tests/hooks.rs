@@ -414,6 +414,40 @@ fn failing_start_container_hook_fails_start_and_stops_the_container() {
 }
 
 #[test]
+fn start_container_hook_without_env_gets_the_process_home() {
+    require_root!();
+    let env = Env::new();
+    recorder(&env);
+    // The hook runs with the process's credentials (uid 1000 here): it appends to a log that
+    // exists and is writable by all.
+    let log = log_path(&env);
+    fs::write(&log, "").unwrap();
+    fs::set_permissions(&log, fs::Permissions::from_mode(0o666)).unwrap();
+    let hooks = json!({
+        "startContainer": [{"path": "/tmp/rec.sh", "args": ["rec.sh", "startContainer", "/tmp/hooks.log"]}],
+    });
+    let mut b = hook_bundle(&env, &["true"], hooks);
+    b.edit(|c| {
+        c["process"]["env"] = json!(["PATH=/bin:/usr/bin", "TERM=xterm"]);
+        c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    });
+    let id = env.id("schome");
+    env.create_ok(&b, &id);
+    let o = env.hull(&["start", &id]);
+    assert!(o.status.success(), "{}", text_of(&o.stderr));
+    env.wait_status(&id, "stopped");
+    // runc: the hook inherits init's environment, HOME filled in from the container's
+    // /etc/passwd (bundles/busybox: user 1000's home is /home).
+    let recs = records(&env);
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert!(recs[0].env.contains("HOME=/home "), "{}", recs[0].env);
+    assert!(recs[0].env.contains("TERM=xterm "), "{}", recs[0].env);
+    let o = env.hull(&["delete", &id]);
+    assert!(o.status.success(), "{}", text_of(&o.stderr));
+    assert_no_leftovers(&env, &id);
+}
+
+#[test]
 fn failing_poststart_hook_fails_start_and_stops_the_container() {
     require_root!();
     let env = Env::new();

@@ -92,16 +92,72 @@ fn env_is_the_process_environment() {
     let (code, out, err) = env.run(&b, &id);
     assert_eq!(code, 0, "{err}");
     let lines: BTreeSet<&str> = out.lines().collect();
-    // Exactly the configured environment: nothing of hull's own leaks in.
+    // Exactly the configured environment: nothing of hull's own leaks in. HOME, which the
+    // config leaves out, comes from the container's /etc/passwd (runc).
     assert_eq!(
         lines,
         BTreeSet::from([
             "PATH=/bin",
             "HULL_TEST_VAR=some value=with equals",
-            "EMPTY="
+            "EMPTY=",
+            "HOME=/root"
         ]),
         "{out}"
     );
+}
+
+#[test]
+fn home_comes_from_the_container_passwd_when_the_env_has_none() {
+    require_root!();
+    let env = Env::new();
+    let print = "echo \"[${HOME-unset}]\"";
+    let home = |uid: u32, vars: &[&str], mounts: &[Value]| {
+        env.sh(print, |c| {
+            c["process"]["user"] = json!({"uid": uid, "gid": uid});
+            let mut e = vec![json!("PATH=/bin")];
+            e.extend(vars.iter().map(|v| json!(v)));
+            c["process"]["env"] = Value::Array(e);
+            c["mounts"]
+                .as_array_mut()
+                .unwrap()
+                .extend_from_slice(mounts);
+        })
+    };
+    // bundles/busybox's /etc/passwd: root, user (1000, /home), nobody (65534, /nonexistent).
+    assert_eq!(home(0, &[], &[]), "[/root]\n");
+    assert_eq!(home(1000, &[], &[]), "[/home]\n");
+    assert_eq!(home(65534, &[], &[]), "[/nonexistent]\n");
+    // A uid without an entry: "/".
+    assert_eq!(home(4242, &[], &[]), "[/]\n");
+    // The env's HOME wins; an empty one counts as none (runc's os.Getenv test) and is replaced.
+    assert_eq!(home(1000, &["HOME=/custom"], &[]), "[/custom]\n");
+    assert_eq!(home(1000, &["HOME="], &[]), "[/home]\n");
+
+    // The container's file, through its mounts, parsed as runc parses it: the first entry of a
+    // uid wins, lines are trimmed, a home field left empty (or missing) makes HOME empty.
+    let passwd = env.dir.join("passwd");
+    fs::write(
+        &passwd,
+        "root:x:0:0:root:/root-bound:/bin/sh\n\
+         \n\
+         first:x:1000:1000::/home/first:/bin/sh\n\
+         second:x:1000:1000::/home/second:/bin/sh\n\
+         \t spaced:x:88:88::/spaced:/bin/sh  \n\
+         nohome:x:77:77:::/bin/sh\n\
+         short:x:66\n",
+    )
+    .unwrap();
+    let bind = [json!({"destination": "/etc/passwd", "type": "bind",
+                       "source": passwd, "options": ["bind", "ro"]})];
+    assert_eq!(home(0, &[], &bind), "[/root-bound]\n");
+    assert_eq!(home(1000, &[], &bind), "[/home/first]\n");
+    assert_eq!(home(88, &[], &bind), "[/spaced]\n");
+    assert_eq!(home(77, &[], &bind), "[]\n");
+    assert_eq!(home(66, &[], &bind), "[]\n");
+    assert_eq!(home(65534, &[], &bind), "[/]\n");
+    // No /etc/passwd at all (an empty /etc): "/".
+    let empty_etc = [json!({"destination": "/etc", "type": "tmpfs", "source": "tmpfs"})];
+    assert_eq!(home(0, &[], &empty_etc), "[/]\n");
 }
 
 #[test]

@@ -679,7 +679,13 @@ fn foreground_exec_tty_relays_and_passes_the_exit_code() {
         });
     }
     let o = cmd.output().unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    // runc's exec failure: "exec failed: …", exit code 255.
+    assert_eq!(o.status.code(), Some(255), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("exec failed: "),
+        "{}",
+        text(&o.stderr)
+    );
     assert!(text(&o.stderr).contains("/dev/tty"), "{}", text(&o.stderr));
     wait_only_init(&id, init);
 
@@ -730,7 +736,8 @@ fn exec_terminal_flag_rules_are_runcs() {
         args.extend(&flags);
         args.extend([id.as_str(), "true"]);
         let o = env.hull(&args);
-        assert_eq!(o.status.code(), Some(1), "{flags:?}: {}", text(&o.stderr));
+        // runc: "exec failed: …", exit code 255.
+        assert_eq!(o.status.code(), Some(255), "{flags:?}: {}", text(&o.stderr));
         assert!(
             text(&o.stderr).contains(want),
             "{flags:?}: {}",

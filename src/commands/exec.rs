@@ -11,7 +11,10 @@
 //!   `process.terminal` does not count here and the flags do not apply to a `--process` file.
 //! - Everything is opened before any clone (init's pidfd, namespaces, root, cgroup dirs), the
 //!   container's seccomp profile is compiled, and the tenant (`process/tenant.rs`) reports Ready
-//!   only once the binary was found: a bad request exits 1 with nothing left running.
+//!   only once the binary was found: a bad request fails with nothing left running.
+//! - Every failure of exec itself (unknown or stopped container, bad flags, missing binary or
+//!   cwd) is reported as `exec failed: …` with exit code 255 (`lib.rs`), runc's
+//!   `fatalWithCode(…, 255)`; only a command line that does not parse exits 1.
 //! - Foreground: stdio is inherited, signals are forwarded, the exit code is passed through
 //!   (128+N after signal N). `--detach` returns 0 once the process runs; it stays hull's child
 //!   only until hull exits, then belongs to the caller's subreaper.

@@ -1,6 +1,7 @@
 //! Init: pid 1 of the container, a clone of hull until its final execve. In order: wait for Go
 //! (it is in its cgroups), cgroup and mount namespaces, the root filesystem and pivot_root,
-//! hostname and sysctls, masked/readonly paths, scheduler and personality, credentials, cwd;
+//! hostname and sysctls, masked/readonly paths, HOME from the container's /etc/passwd when the
+//! env has none, scheduler and personality, credentials, cwd;
 //! then Ready, block on the exec fifo until `start`, and execve the payload with nothing but
 //! stdio (and --preserve-fds) open.
 
@@ -81,7 +82,9 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
     }
 
     let args = process.args().clone().unwrap_or_default();
-    let env = process.env().clone().unwrap_or_default();
+    let mut env = process.env().clone().unwrap_or_default();
+    // From the container's /etc/passwd, while init is still root (runc's setupUser).
+    payload::set_home(&mut env, process.user().uid());
     let exe = find_executable(&args[0], &env)?;
     attrs::apply_sched(process, linux.personality().as_ref().map(|p| p.domain()))?;
     let nnp = process.no_new_privileges().unwrap_or(false);
@@ -118,7 +121,7 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
         .open(format!("/proc/self/fd/{}", l.fifo))
         .context("open exec fifo")?;
     // `start` is waiting on the other end: a failing hook reaches it as '1' + the message.
-    if let Err(e) = crate::hooks::start_container(l) {
+    if let Err(e) = crate::hooks::start_container(l, &env) {
         let _ = fifo.write_all(crate::hooks::fifo_error(&e).as_bytes());
         return Err(e);
     }

@@ -14,7 +14,8 @@
 //! parent            pidfd_open(tenant), write its pid to cgroup2's cgroup.procs if it was not
 //!                   born there; Go
 //! tenant            fchdir(init's root) + chroot("."), session keyring, with a terminal setsid +
-//!                   the pty (master to the console socket), scheduler/personality,
+//!                   the pty (master to the console socket), HOME from /etc/passwd when the env
+//!                   has none, scheduler/personality,
 //!                   seccomp (without NNP: before the capabilities go), bounding set, groups/ids,
 //!                   capabilities, umask, chdir(cwd), PATH lookup, NNP; Ready; signals reset,
 //!                   fds >= 3+N close-on-exec, seccomp (with NNP), execve
@@ -276,6 +277,11 @@ fn run(e: &Exec, chan: &Channel) -> Result<Infallible> {
         }
     }
 
+    // HOME from the container's /etc/passwd when the env has none: inside the root, while the
+    // tenant is still root and before seccomp (runc's setupUser).
+    let mut env = process.env().clone().unwrap_or_default();
+    payload::set_home(&mut env, process.user().uid());
+
     let linux_nnp = process.no_new_privileges().unwrap_or(false);
     attrs::apply_sched(process, e.personality)?;
     // Without no_new_privs a filter needs CAP_SYS_ADMIN: load it before capabilities go.
@@ -291,7 +297,6 @@ fn run(e: &Exec, chan: &Channel) -> Result<Infallible> {
 
     // As the user and from cwd, like Go's exec.LookPath in runc's setns init.
     let args = process.args().clone().unwrap_or_default();
-    let env = process.env().clone().unwrap_or_default();
     let exe = payload::find_executable(&args[0], &env)?;
     let argv = cstrings(&args)?;
     let envp = cstrings(&env)?;
