@@ -301,10 +301,10 @@ fn add_caps(p: &mut Process, names: &[String]) -> Result<()> {
     for name in names {
         let known = caps::Capability::from_str(&canonical_cap(name)).is_ok();
         let cap: Option<Capability> = serde_json::from_value(serde_json::json!(name)).ok();
+        // runc warns and goes on (as for unknown names in the config's capability sets).
         let (true, Some(cap)) = (known, cap) else {
-            return Err(Error::invalid(format!(
-                "--cap: unknown capability {name:?}"
-            )));
+            crate::logging::warn(&format!("--cap: unknown capability {name:?} ignored"));
+            continue;
         };
         let add = |s: &Option<oci_spec::runtime::Capabilities>| {
             let mut s = s.clone().unwrap_or_default();
