@@ -851,3 +851,50 @@ fn preserve_fds_passes_the_next_fds_through() {
     assert_eq!(code(&o), 0, "{}", text(&o.stderr));
     assert_eq!(text(&o.stdout), "from fd 3\nfrom fd 4\n");
 }
+
+/// exec's process joins a new session keyring named after the container, unless the container
+/// was created with `--no-new-keyring`: then it keeps its caller's, as runc's setns init does.
+#[test]
+fn exec_session_keyring_follows_create_no_new_keyring() {
+    require_root!();
+    let env = Env::new();
+    // keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, create=0)
+    let ring_of = |id: &str| {
+        let o = exec(&env, &[id, "probe", "keyctl", "0", "-3", "0"]);
+        assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+        text(&o.stdout)
+    };
+    // SAFETY: keyctl with integer arguments only.
+    let mine = unsafe { libc::syscall(libc::SYS_keyctl, 0, -3i64, 0) };
+    let mine = format!("ret={mine} errno=0\n");
+    let (id, _) = start(&env, |_| {});
+    let fresh = ring_of(&id);
+    assert!(
+        fresh.starts_with("ret=") && fresh.ends_with(" errno=0\n"),
+        "{fresh}"
+    );
+    assert_ne!(fresh, mine, "exec joins a new session keyring");
+
+    let b = env.bundle(&["sleep", "1000"]);
+    let id = env.id("nokeyring");
+    // (stdio to /dev/null: a pipe would stay open as long as the container lives)
+    let o = env
+        .cmd(&[
+            "create",
+            "--no-new-keyring",
+            "--bundle",
+            b.dir.to_str().unwrap(),
+            &id,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(o.success());
+    assert!(env.hull(&["start", &id]).status.success());
+    assert_eq!(
+        ring_of(&id),
+        mine,
+        "--no-new-keyring at create: exec keeps the caller's"
+    );
+}

@@ -124,13 +124,21 @@ fn delete_force_of_unreadable_state() {
     std::fs::write(dir.join("state.json"), "{\"id\": \"torn").unwrap();
     let o = env.hull(&["state", &id]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o.stderr).contains("state.json"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("state.json"),
+        "{}",
+        text(&o.stderr)
+    );
     let o = env.hull(&["delete", &id]);
     assert_eq!(o.status.code(), Some(1));
     assert!(dir.exists());
     let o = env.hull(&["delete", "--force", &id]);
     assert!(o.status.success(), "{}", text(&o.stderr));
-    assert!(text(&o.stderr).contains("removing its state dir"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("removing its state dir"),
+        "{}",
+        text(&o.stderr)
+    );
     assert!(!dir.exists());
 }
 

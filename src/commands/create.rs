@@ -130,6 +130,7 @@ pub fn create_with(g: &Global, o: &CreateOpts, id: &str, detach: bool) -> Result
             annotations: bundle.spec.annotations().clone().unwrap_or_default(),
             cgroup: cg.state().clone(),
             hooks: bundle.spec.hooks().clone(),
+            no_new_keyring: o.no_new_keyring,
         };
         container.save(&state)?;
         if let Some(p) = &o.pid_file {

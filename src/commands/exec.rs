@@ -112,6 +112,7 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
 
     let exec = Exec {
         id: &a.id,
+        no_new_keyring: st.no_new_keyring,
         init_pid: st.pid,
         process: &process,
         personality: linux.personality().as_ref().map(|p| p.domain()),

@@ -36,6 +36,10 @@ pub struct State {
     /// of config.json must not affect the container).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<oci_spec::runtime::Hooks>,
+    /// `create --no-new-keyring`: exec's processes keep their caller's session keyring too
+    /// (runc's setns init reads the flag from the container's saved config).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_new_keyring: bool,
 }
 
 /// The OCI state document, in runc's field order.

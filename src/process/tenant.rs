@@ -45,6 +45,8 @@ use crate::namespaces::{flag, spec_name};
 pub struct Exec<'a> {
     /// Container id (session keyring name).
     pub id: &'a str,
+    /// The container was created with `--no-new-keyring`: keep the caller's session keyring.
+    pub no_new_keyring: bool,
     /// Host pid of the container's init.
     pub init_pid: i32,
     /// The process to run, defaults and flags already merged.
@@ -261,7 +263,9 @@ fn run(e: &Exec, chan: &Channel) -> Result<Infallible> {
     // The root, namespace and cgroup fds are O_CLOEXEC: execve closes them.
 
     // Not the caller's session keyring (runc's setns init does the same).
-    attrs::join_session_keyring(e.id)?;
+    if !e.no_new_keyring {
+        attrs::join_session_keyring(e.id)?;
+    }
 
     // The terminal (`--tty` or the --process file's `terminal`): the pty is made here — inside
     // the container's namespaces and root, before credentials change (runc's setns init:
