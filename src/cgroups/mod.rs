@@ -561,8 +561,15 @@ pub fn kill_all(state: &CgroupState) {
 }
 
 /// Remove the directories hull created, children first; retries while exiting tasks drain.
+/// Sub-cgroups the container made in its own directory (systemd or a nested runtime inside, with
+/// a writable cgroup mount) go first, deepest first: the kernel refuses to remove a cgroup that
+/// has children (EBUSY), and no one else would ever remove them.
 pub fn destroy(state: &CgroupState) -> Result<()> {
     for dir in state.created.iter().rev() {
+        let is_leaf = state.hierarchies.iter().any(|h| &h.path == dir);
+        if is_leaf {
+            remove_descendants(dir, 0)?;
+        }
         let mut tries = 0;
         loop {
             match fs::remove_dir(dir) {
@@ -571,7 +578,6 @@ pub fn destroy(state: &CgroupState) -> Result<()> {
                 // A shared parent (e.g. /hull) still holds other containers: leave it.
                 Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => break,
                 Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 200 => {
-                    let is_leaf = state.hierarchies.iter().any(|h| &h.path == dir);
                     if !is_leaf {
                         break;
                     }
@@ -587,6 +593,42 @@ pub fn destroy(state: &CgroupState) -> Result<()> {
     for dir in &state.shared_parents {
         // Still in use by another container (ENOTEMPTY/EBUSY) or gone already: both fine.
         let _ = fs::remove_dir(dir);
+    }
+    Ok(())
+}
+
+/// Remove every directory below `dir`, deepest first, retrying while exiting tasks drain (a
+/// cgroup whose last task is still exiting is EBUSY for a moment).
+fn remove_descendants(dir: &Path, depth: usize) -> Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("read cgroup {}", dir.display())),
+    };
+    for e in entries.flatten() {
+        // DirEntry::file_type does not follow symlinks: only real sub-cgroups are entered.
+        if !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let sub = e.path();
+        // The kernel caps nesting (cgroup.max.depth); this only guards the recursion.
+        if depth < 64 {
+            remove_descendants(&sub, depth + 1)?;
+        }
+        let mut tries = 0;
+        loop {
+            match fs::remove_dir(&sub) {
+                Ok(()) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 200 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("remove cgroup {}", sub.display()))
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -670,6 +712,37 @@ mod tests {
                 path: "/sys/fs/cgroup/x".into()
             }]
         );
+    }
+
+    #[test]
+    fn destroy_removes_sub_cgroups_of_the_container_but_not_of_others() {
+        let t = tempfile::tempdir().unwrap();
+        let parent = t.path().join("hull");
+        let mine = parent.join("c1");
+        let other = parent.join("c2");
+        for d in ["c1/inner/deeper", "c1/inner/side", "c1/x", "c2/sub"] {
+            fs::create_dir_all(parent.join(d)).unwrap();
+        }
+        let state = CgroupState {
+            mode: Mode::Unified,
+            unified_root: Some(t.path().to_path_buf()),
+            hierarchies: vec![Hierarchy {
+                controllers: String::new(),
+                path: mine.clone(),
+            }],
+            created: vec![parent.clone(), mine.clone()],
+            shared_parents: vec![parent.clone()],
+        };
+        destroy(&state).unwrap();
+        assert!(!mine.exists(), "the container's subtree is gone");
+        assert!(
+            other.join("sub").is_dir(),
+            "another container's cgroup is untouched"
+        );
+        assert!(parent.is_dir(), "the shared parent stays while in use");
+        fs::remove_dir_all(&other).unwrap();
+        destroy(&state).unwrap();
+        assert!(!parent.exists(), "and goes with the last container");
     }
 
     #[test]
