@@ -201,25 +201,51 @@ fn memory(m: &LinuxMemory, dir_of: DirOf) -> Result<()> {
     Ok(())
 }
 
-/// Give every ancestor of `dir` whose RT runtime is below `need` its own parent's runtime,
-/// from the top down (best effort: the retried write reports what still fails).
-fn raise_rt_budget(dir: &Path, need: i64) {
-    let read = |d: &Path| -> Option<i64> {
-        std::fs::read_to_string(d.join("cpu.rt_runtime_us"))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
+/// Make room for `dir` to get `need` µs of RT runtime per `period` µs: the kernel wants each
+/// group's children to fit in its own share (the sum of runtime/period), so each ancestor whose
+/// share is short gets exactly what its children then use, from the top down. Lending exactly
+/// that, not the parent's whole budget, leaves room for the next container, and for the next
+/// `/hull` while a removed one with its budget still lingers in the kernel (a cgroup's group
+/// is freed some time after rmdir; it failed our tests when /hull had taken all of the
+/// root's). Best effort: the retried write of `dir` reports what still fails.
+fn raise_rt_budget(dir: &Path, need: i64, period: i64) {
+    // Rounded up: the kernel compares shares rounded down, so a µs more never hurts.
+    let ceil_div = |a: i128, b: i128| (a + b - 1) / b;
+    let read = |d: &Path, f: &str| -> Option<i64> {
+        std::fs::read_to_string(d.join(f)).ok()?.trim().parse().ok()
     };
     let Some(parent) = dir.parent() else { return };
-    let Some(have) = read(parent) else { return };
-    if have >= need {
+    let (Some(have), Some(pperiod)) = (
+        read(parent, "cpu.rt_runtime_us"),
+        read(parent, "cpu.rt_period_us"),
+    ) else {
+        return;
+    };
+    if have < 0 || period <= 0 {
+        return; // unlimited, or nothing to scale by
+    }
+    // The children's use, in the parent's period, with `dir` at `need`.
+    let mut used = ceil_div(i128::from(need) * i128::from(pperiod), i128::from(period));
+    for e in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+        let child = e.path();
+        if child == dir || !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        if let (Some(r), Some(p)) = (
+            read(&child, "cpu.rt_runtime_us"),
+            read(&child, "cpu.rt_period_us"),
+        ) {
+            if r > 0 && p > 0 {
+                used += ceil_div(i128::from(r) * i128::from(pperiod), i128::from(p));
+            }
+        }
+    }
+    let want = i64::try_from(used).unwrap_or(i64::MAX).min(pperiod);
+    if have >= want {
         return;
     }
-    raise_rt_budget(parent, need);
-    if let Some(grand) = parent.parent().and_then(read) {
-        let _ = crate::fsutil::write_file(&parent.join("cpu.rt_runtime_us"), &grand.to_string());
-    }
+    raise_rt_budget(parent, want, pperiod);
+    let _ = crate::fsutil::write_file(&parent.join("cpu.rt_runtime_us"), &want.to_string());
 }
 
 /// For a new container: reject a quota without a period (runc silently keeps the kernel's
@@ -319,9 +345,18 @@ fn cpu(c: &LinuxCpu, dir_of: DirOf) -> Result<()> {
         if let Some(r) = c.realtime_runtime().filter(|r| *r != 0) {
             let field = "linux.resources.cpu.realtimeRuntime";
             if set(&dir, "cpu.rt_runtime_us", &r.to_string(), field).is_err() {
-                // A new cgroup's parents (e.g. /hull) have no RT budget: the kernel wants each
-                // child's runtime to fit its parent's, so lend the ancestors theirs, top-down.
-                raise_rt_budget(&dir, r);
+                // A new cgroup's parents (e.g. /hull) have no RT budget: lend them what the
+                // container needs, top-down.
+                let period = c.realtime_period().filter(|p| *p != 0).map_or_else(
+                    || {
+                        std::fs::read_to_string(dir.join("cpu.rt_period_us"))
+                            .ok()
+                            .and_then(|p| p.trim().parse().ok())
+                            .unwrap_or(1_000_000)
+                    },
+                    |p| p as i64,
+                );
+                raise_rt_budget(&dir, r, period);
                 set(&dir, "cpu.rt_runtime_us", &r.to_string(), field)?;
             }
         }
