@@ -621,8 +621,9 @@ impl Plan {
     }
 
     /// After init reported Ready: close hull's copy of init's socket and, in the foreground,
-    /// take the master init sent and clear its ONLCR before the process runs (runc relays
-    /// without the pty's `\n` to `\r\n`; hull's own terminal does that translation).
+    /// take the master init sent, size it like hull's terminal and clear its ONLCR before the
+    /// process runs (runc relays without the pty's `\n` to `\r\n`; hull's own terminal does
+    /// that translation).
     pub fn finish(self) -> Result<Option<Console>> {
         drop(self.child);
         let (Some(ours), Some(host)) = (self.ours, self.host) else {
@@ -641,6 +642,9 @@ impl Plan {
                 return Err(std::io::Error::last_os_error()).context("console: clear ONLCR");
             }
         }
+        // hull's terminal size, over consoleSize (runc's), before the process runs: the relay's
+        // own first resize comes after `start`, too late for a process that asks at once.
+        host.resize(master.as_raw_fd());
         Ok(Some(Console { master, host }))
     }
 }
