@@ -898,3 +898,66 @@ fn exec_session_keyring_follows_create_no_new_keyring() {
         "--no-new-keyring at create: exec keeps the caller's"
     );
 }
+
+/// `--cgroup [controllers:]path` (runc's): the process joins an existing sub-cgroup of the
+/// container in the hierarchies named, or in all of them; bad paths and controllers are
+/// refused before anything runs.
+#[test]
+fn exec_cgroup_joins_an_existing_sub_cgroup() {
+    require_root!();
+    let env = Env::new();
+    let (id, _) = start(&env, |_| {});
+    let dirs: Vec<std::path::PathBuf> = fs::read_dir("/sys/fs/cgroup")
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("hull").join(&id))
+        .filter(|p| p.is_dir())
+        .collect();
+    assert!(dirs.len() > 2, "{dirs:?}");
+    let cpu = Path::new("/sys/fs/cgroup/cpu/hull").join(&id).join("sub");
+    fs::create_dir(&cpu).unwrap();
+    // Only the cpu hierarchy: the process is in <container>/sub there and at the top elsewhere.
+    let o = exec(
+        &env,
+        &["--cgroup", "cpu:sub", &id, "cat", "/proc/self/cgroup"],
+    );
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let line = |ctl: &str| {
+        out.lines()
+            .find(|l| l.split(':').nth(1) == Some(ctl))
+            .unwrap_or_else(|| panic!("no {ctl} line: {out}"))
+            .to_string()
+    };
+    assert!(line("cpu").ends_with("/sub"), "{out}");
+    assert!(!line("memory").ends_with("/sub"), "{out}");
+    assert_eq!(fs::read_to_string(cpu.join("cgroup.procs")).unwrap(), "");
+    // Without a list every hierarchy is meant, and the sub-cgroup exists only in one.
+    let o = exec(&env, &["--cgroup", "sub", &id, "true"]);
+    assert_exec_failed(&o, "--cgroup: open the sub-cgroup");
+    // Once made everywhere, it works everywhere.
+    for d in &dirs {
+        let _ = fs::create_dir(d.join("sub"));
+        // A new v1 cpuset starts empty (ENOSPC for any task): fill it from its parent.
+        for f in ["cpuset.cpus", "cpuset.mems"] {
+            if let Ok(v) = fs::read_to_string(d.join(f)) {
+                fs::write(d.join("sub").join(f), v.trim()).unwrap();
+            }
+        }
+    }
+    let o = exec(&env, &["--cgroup", "/sub", &id, "cat", "/proc/self/cgroup"]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.lines().all(|l| l.ends_with("/sub")), "{out}");
+    for (arg, want) in [
+        ("../x", "is not a sub-cgroup path"),
+        ("bogus:sub", "no cgroup hierarchy for controller \"bogus\""),
+    ] {
+        let o = exec(&env, &["--cgroup", arg, &id, "true"]);
+        assert_exec_failed(&o, want);
+    }
+    // delete removes the sub-cgroups with the container's own.
+    let o = env.hull(&["delete", "--force", &id]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(dirs.iter().all(|d| !d.exists()), "{dirs:?}");
+}

@@ -26,12 +26,13 @@
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
 
 use oci_spec::runtime::{Capability, LinuxNamespaceType as T, Process};
 
 use super::{create, Global};
+use crate::cgroups::Hierarchy;
 use crate::cli::ExecArgs;
 use crate::container::{status, Container, State, Status};
 use crate::error::{Context, Error, Result};
@@ -99,7 +100,8 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
     }
     let join = open_namespaces(st.pid)?;
     let root = open_root(st.pid)?;
-    let cgroups = open_cgroups(&st)?;
+    let subs = sub_cgroups(&a.cgroup, &st.cgroup.hierarchies)?;
+    let cgroups = open_cgroups(&st, &subs)?;
     if pidfd_wait_exit(&pidfd, 0) {
         return Err(Error::NotRunning).with_context(|| a.id.clone());
     }
@@ -120,7 +122,12 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
         join,
         root,
         cgroups,
-        unified_root: st.cgroup.unified_root.clone(),
+        // runc's fallback to init's cgroup applies to the container's own directory only.
+        unified_root: st
+            .cgroup
+            .unified_root
+            .clone()
+            .filter(|_| subs.iter().all(Option::is_none)),
         preserve_fds: a.preserve_fds,
         console_socket: console.child.as_ref().map(|f| f.as_raw_fd()),
         relay: terminal && !a.detach,
@@ -168,11 +175,6 @@ fn check_flags(g: &Global, a: &ExecArgs) -> Result<()> {
     }
     if a.pidfd_socket.is_some() {
         return Err(Error::invalid("--pidfd-socket is not supported yet"));
-    }
-    if !a.cgroup.is_empty() {
-        return Err(Error::invalid(
-            "--cgroup: running the process in a sub-cgroup is not supported yet",
-        ));
     }
     if a.apparmor.as_deref().is_some_and(|p| !p.is_empty()) {
         return Err(Error::invalid(
@@ -440,16 +442,76 @@ fn open_root(pid: i32) -> Result<OwnedFd> {
     .with_context(|| format!("open {path}"))
 }
 
-/// Every cgroup directory recorded for the container.
-fn open_cgroups(st: &State) -> Result<Vec<Cgroup>> {
+/// `--cgroup [CONTROLLER[,CONTROLLER...]:]PATH`, repeatable, runc's: the process joins PATH
+/// below the container's cgroup in the hierarchies of those controllers, or in every hierarchy
+/// (cgroup2 and `name=` ones included) without a list. A leading `/` is ignored; `..` and
+/// controllers the container has no hierarchy for are refused. Returns each hierarchy's
+/// sub-path, in `hierarchies` order.
+fn sub_cgroups(args: &[String], hierarchies: &[Hierarchy]) -> Result<Vec<Option<PathBuf>>> {
+    let mut subs = vec![None; hierarchies.len()];
+    for arg in args {
+        let (controllers, path) = match arg.split_once(':') {
+            Some((c, p)) => (Some(c), p),
+            None => (None, arg.as_str()),
+        };
+        let mut sub = PathBuf::new();
+        for c in Path::new(path).components() {
+            match c {
+                Component::Normal(n) => sub.push(n),
+                Component::RootDir | Component::CurDir => {}
+                _ => {
+                    return Err(Error::invalid(format!(
+                        "--cgroup {arg:?}: {path} is not a sub-cgroup path"
+                    )))
+                }
+            }
+        }
+        if sub.as_os_str().is_empty() {
+            return Err(Error::invalid(format!(
+                "--cgroup {arg:?}: no sub-cgroup path"
+            )));
+        }
+        match controllers {
+            None => subs.iter_mut().for_each(|s| *s = Some(sub.clone())),
+            Some(list) => {
+                for c in list.split(',') {
+                    let mut found = false;
+                    for (i, h) in hierarchies.iter().enumerate() {
+                        if !h.controllers.is_empty() && h.controllers.split(',').any(|x| x == c) {
+                            subs[i] = Some(sub.clone());
+                            found = true;
+                        }
+                    }
+                    if !found {
+                        return Err(Error::invalid(format!(
+                            "--cgroup {arg:?}: the container has no cgroup hierarchy for controller {c:?}"
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    Ok(subs)
+}
+
+/// Every cgroup directory recorded for the container, or its `--cgroup` sub-cgroup there (which
+/// must exist: exec never creates cgroups).
+fn open_cgroups(st: &State, subs: &[Option<PathBuf>]) -> Result<Vec<Cgroup>> {
     st.cgroup
         .hierarchies
         .iter()
-        .map(|h| {
-            let f = File::open(&h.path)
-                .with_context(|| format!("open the container's cgroup {}", h.path.display()))?;
+        .zip(subs)
+        .map(|(h, sub)| {
+            let path = match sub {
+                Some(s) => h.path.join(s),
+                None => h.path.clone(),
+            };
+            let f = File::open(&path).with_context(|| match sub {
+                Some(_) => format!("--cgroup: open the sub-cgroup {}", path.display()),
+                None => format!("open the container's cgroup {}", path.display()),
+            })?;
             Ok(Cgroup {
-                path: h.path.clone(),
+                path,
                 controllers: h.controllers.clone(),
                 dir: OwnedFd::from(f),
             })
@@ -460,6 +522,40 @@ fn open_cgroups(st: &State) -> Result<Vec<Cgroup>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sub_cgroups_follow_runcs_format() {
+        let h = |c: &str, p: &str| Hierarchy {
+            controllers: c.to_string(),
+            path: PathBuf::from(p),
+        };
+        let hs = [
+            h("cpu", "/c/cpu/x"),
+            h("memory", "/c/memory/x"),
+            h("name=systemd", "/c/systemd/x"),
+            h("", "/c/unified/x"),
+        ];
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let some = |p: &str| Some(PathBuf::from(p));
+        // No list: every hierarchy; a leading slash is ignored.
+        assert_eq!(
+            sub_cgroups(&args(&["/a/b"]), &hs).unwrap(),
+            [some("a/b"), some("a/b"), some("a/b"), some("a/b")]
+        );
+        // Lists pick hierarchies; later arguments override earlier ones.
+        assert_eq!(
+            sub_cgroups(&args(&["s", "cpu,memory:t"]), &hs).unwrap(),
+            [some("t"), some("t"), some("s"), some("s")]
+        );
+        assert_eq!(
+            sub_cgroups(&args(&["name=systemd:u"]), &hs).unwrap(),
+            [None, None, some("u"), None]
+        );
+        for bad in ["../x", "a/../../x", "", "cpu:", "bogus:x", "cpu,bogus:x"] {
+            assert!(sub_cgroups(&args(&[bad]), &hs).is_err(), "{bad:?}");
+        }
+        assert_eq!(sub_cgroups(&[], &hs).unwrap(), [None, None, None, None]);
+    }
 
     #[test]
     fn env_last_value_wins_in_its_position() {
