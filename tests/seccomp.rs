@@ -291,9 +291,8 @@ struct NotifResp {
 const NOTIF_RECV: libc::c_ulong = 0xc050_2100;
 const NOTIF_SEND: libc::c_ulong = 0xc018_2101;
 
-/// The agent: accept one connection, take the state JSON and the listener fd, answer the next
-/// notification with `val`.
-fn agent(listener: std::os::unix::net::UnixListener, val: i64) -> (Value, i32) {
+/// Accept one connection on the agent's socket: the state JSON and the listener fd.
+fn receive(listener: &std::os::unix::net::UnixListener) -> (Value, OwnedFd) {
     use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
     let (conn, _) = listener.accept().unwrap();
     let mut buf = vec![0u8; 65536];
@@ -316,7 +315,11 @@ fn agent(listener: std::os::unix::net::UnixListener, val: i64) -> (Value, i32) {
         }
         (m.bytes, fd.expect("an fd with the state"))
     };
-    let state: Value = serde_json::from_slice(&buf[..n]).unwrap();
+    (serde_json::from_slice(&buf[..n]).unwrap(), fd)
+}
+
+/// Answer the next notification on a listener fd with `val`; returns its syscall number.
+fn answer(fd: &OwnedFd, val: i64) -> i32 {
     // SAFETY: all-zero is a valid seccomp_notif for the kernel to fill.
     let mut req: Notif = unsafe { std::mem::zeroed() };
     // SAFETY: ioctl on the listener fd with a struct of the size the request encodes.
@@ -331,7 +334,14 @@ fn agent(listener: std::os::unix::net::UnixListener, val: i64) -> (Value, i32) {
     // SAFETY: as above, for the response.
     let r = unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_SEND, &resp as *const NotifResp) };
     assert_eq!(r, 0, "NOTIF_SEND: {}", std::io::Error::last_os_error());
-    (state, req.data.nr)
+    req.data.nr
+}
+
+/// The agent: accept one connection, take the state JSON and the listener fd, answer the next
+/// notification with `val`.
+fn agent(listener: std::os::unix::net::UnixListener, val: i64) -> (Value, i32) {
+    let (state, fd) = receive(&listener);
+    (state, answer(&fd, val))
 }
 
 #[test]
@@ -360,5 +370,51 @@ fn notify_hands_the_listener_to_an_agent_whose_answer_the_container_sees() {
     assert_eq!(state["metadata"], "hello-agent");
     assert_eq!(state["state"]["id"], id.as_str());
     assert!(state["pid"].as_i64().unwrap() > 0);
+    assert_no_leftovers(&env, &id);
+}
+
+/// exec into a container whose profile notifies: the exec'd process loads the filter too, and
+/// its listener fd reaches the agent (a connection of its own) with the process's pid and the
+/// container's state, `running` (runc's setns init does the same).
+#[test]
+fn exec_process_with_a_notifying_profile_hands_its_listener_to_the_agent() {
+    require_root!();
+    let env = Env::new();
+    let sock = env.dir.join("agent.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let agent = std::thread::spawn(move || {
+        // Init's listener first (nothing of init's calls mkdir), then the exec process's.
+        let (init_state, _init_fd) = receive(&listener);
+        let (state, fd) = receive(&listener);
+        let nr = answer(&fd, 42);
+        (init_state, state, nr)
+    });
+    let mut b = env.bundle(&["sleep", "1000"]);
+    b.edit(|c| {
+        c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock.to_str().unwrap(),
+            "listenerMetadata": "exec-agent",
+            "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]});
+    });
+    let id = env.id("notifyexec");
+    env.create_ok(&b, &id);
+    assert!(env.hull(&["start", &id]).status.success());
+    let init = env.state(&id)["pid"].as_i64().unwrap();
+    let o = env.hull(&["exec", &id, "probe", "mkdir", "0", "0"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "ret=42 errno=0\n", "the agent's answer");
+    let (init_state, state, nr) = agent.join().unwrap();
+    assert_eq!(nr as i64, libc::SYS_mkdir);
+    assert_eq!(init_state["pid"], init);
+    assert_eq!(init_state["state"]["status"], "creating");
+    assert_eq!(state["metadata"], "exec-agent");
+    assert_eq!(state["state"]["id"], id.as_str());
+    assert_eq!(state["state"]["status"], "running");
+    assert_eq!(state["state"]["pid"], init, "the container's pid is init's");
+    assert_ne!(
+        state["pid"], init,
+        "the process's pid is the exec process's"
+    );
+    let o = env.hull(&["delete", "--force", &id]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
     assert_no_leftovers(&env, &id);
 }

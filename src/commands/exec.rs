@@ -73,11 +73,6 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
         ),
         None => None,
     };
-    if seccomp.as_ref().is_some_and(|c| c.notify) {
-        return Err(Error::invalid(
-            "linux.seccomp: exec into a container whose profile notifies (SCMP_ACT_NOTIFY) is not supported yet",
-        ));
-    }
     // runc's checkTerminal, with the process's own `terminal` (set from --tty, or the
     // --process file's): then connect to the console socket, or find hull's own terminal.
     let terminal = process.terminal().unwrap_or(false);
@@ -119,6 +114,8 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
         process: &process,
         personality: linux.personality().as_ref().map(|p| p.domain()),
         seccomp: seccomp.as_ref(),
+        bundle: &st.bundle,
+        annotations: &st.annotations,
         join,
         root,
         cgroups,

@@ -14,7 +14,7 @@ use nix::sched::{unshare, CloneFlags};
 use oci_spec::runtime::LinuxNamespaceType as T;
 
 use super::payload::{
-    self, close_extra_fds, cstrings, find_executable, reset_signals, set_no_new_privs,
+    self, close_extra_fds, cstrings, find_executable, load_seccomp, reset_signals, set_no_new_privs,
 };
 use super::sync::{Channel, Msg};
 use super::{attrs, creds, Launch};
@@ -145,16 +145,6 @@ pub fn run(l: &Launch, chan: &Channel) -> Result<Infallible> {
         crate::seccomp::install(c)?;
     }
     payload::exec(&exe, &argv, &envp)
-}
-
-/// Load the filter; a notifying one sends its listener fd up and waits until hull has passed
-/// it on to the listener.
-fn load_seccomp(c: &crate::seccomp::Compiled, chan: &Channel) -> Result<()> {
-    if let Some(fd) = crate::seccomp::install(c)? {
-        chan.send_fd(&Msg::SeccompFd, &fd)?;
-        chan.expect(&Msg::SeccompFdDone)?;
-    }
-    Ok(())
 }
 
 trait CloexecExt {

@@ -133,7 +133,40 @@ fn handshake(l: &Launch, chan: &sync::Channel, stage1: i32) -> Result<Init> {
 /// Hand a notifying filter's listener fd to `linux.seccomp.listenerPath` with the container
 /// process state (runtime-spec: `containerProcessState`).
 fn send_listener_fd(l: &Launch, pid: i32, fd: &OwnedFd) -> Result<()> {
-    let Some(c) = l.seccomp else {
+    let annotations = l.bundle.spec.annotations().clone().unwrap_or_default();
+    let container = ListenerContainer {
+        id: l.id,
+        status: "creating",
+        init_pid: pid,
+        bundle: &l.bundle.dir,
+        annotations: &annotations,
+    };
+    send_listener(l.seccomp, &container, pid, fd)
+}
+
+/// The container as a seccomp listener is told about it (the `state` of
+/// `containerProcessState`).
+pub struct ListenerContainer<'a> {
+    /// Container id.
+    pub id: &'a str,
+    /// `creating` (create's init) or `running` (exec).
+    pub status: &'a str,
+    /// The container's init (the process itself for create).
+    pub init_pid: i32,
+    /// Bundle directory.
+    pub bundle: &'a std::path::Path,
+    /// The config's annotations.
+    pub annotations: &'a std::collections::HashMap<String, String>,
+}
+
+/// Send `fd`, the listener of the filter `c` loaded by process `pid`, to `c`'s listener path.
+pub fn send_listener(
+    c: Option<&crate::seccomp::Compiled>,
+    container: &ListenerContainer,
+    pid: i32,
+    fd: &OwnedFd,
+) -> Result<()> {
+    let Some(c) = c else {
         return Err(Error::Msg("sync: a seccomp fd without a filter".into()));
     };
     let Some(path) = &c.listener_path else {
@@ -146,11 +179,11 @@ fn send_listener_fd(l: &Launch, pid: i32, fd: &OwnedFd) -> Result<()> {
         "metadata": c.listener_metadata.clone().unwrap_or_default(),
         "state": {
             "ociVersion": crate::OCI_VERSION,
-            "id": l.id,
-            "status": "creating",
-            "pid": pid,
-            "bundle": l.bundle.dir,
-            "annotations": l.bundle.spec.annotations().clone().unwrap_or_default(),
+            "id": container.id,
+            "status": container.status,
+            "pid": container.init_pid,
+            "bundle": container.bundle,
+            "annotations": container.annotations,
         }
     });
     crate::seccomp::load::send_listener_fd(path, state.to_string().as_bytes(), fd)

@@ -75,6 +75,17 @@ pub fn passwd_home(text: &str, uid: u32) -> Option<String> {
         })
 }
 
+/// Load the seccomp filter; a notifying one sends its listener fd up to hull and waits until
+/// hull has passed it on to the listener (init and exec's tenant alike).
+pub fn load_seccomp(c: &crate::seccomp::Compiled, chan: &super::sync::Channel) -> Result<()> {
+    use super::sync::Msg;
+    if let Some(fd) = crate::seccomp::install(c)? {
+        chan.send_fd(&Msg::SeccompFd, &fd)?;
+        chan.expect(&Msg::SeccompFdDone)?;
+    }
+    Ok(())
+}
+
 /// execve; on failure log and exit 126 (EACCES) or 127, the shell's codes (init's behaviour).
 pub fn exec(exe: &CString, argv: &[CString], envp: &[CString]) -> ! {
     let mut argv_p: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();

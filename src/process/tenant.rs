@@ -35,7 +35,9 @@ use std::path::PathBuf;
 use nix::sched::setns;
 use oci_spec::runtime::{LinuxNamespaceType as T, LinuxPersonalityDomain, Process};
 
-use super::payload::{self, close_extra_fds, cstrings, exec, reset_signals, set_no_new_privs};
+use super::payload::{
+    self, close_extra_fds, cstrings, exec, load_seccomp, reset_signals, set_no_new_privs,
+};
 use super::sync::{self, Channel, Msg};
 use super::{attrs, creds, fork, pidfd_open, Init};
 use crate::error::{Context, Error, Result};
@@ -53,8 +55,13 @@ pub struct Exec<'a> {
     pub process: &'a Process,
     /// The container's `linux.personality`.
     pub personality: Option<LinuxPersonalityDomain>,
-    /// The container's compiled `linux.seccomp` (never a notifying one).
+    /// The container's compiled `linux.seccomp` (a notifying one's listener fd goes to its
+    /// listener path through hull, as for create).
     pub seccomp: Option<&'a crate::seccomp::Compiled>,
+    /// Bundle directory and annotations (the state a seccomp listener is sent).
+    pub bundle: &'a std::path::Path,
+    /// The config's annotations.
+    pub annotations: &'a std::collections::HashMap<String, String>,
     /// Init's namespaces that differ from hull's, in join order (user first, mount last).
     pub join: Vec<(T, OwnedFd)>,
     /// O_PATH fd of init's root directory.
@@ -121,7 +128,28 @@ fn handshake(e: &Exec, chan: &Channel, stage1: i32, v2_joined: bool) -> Result<I
             join_cgroup2(e, pid)?;
         }
         chan.send(&Msg::Go)?;
-        chan.expect(&Msg::Ready)?;
+        loop {
+            match chan.recv_fd()? {
+                (Msg::Ready, _) => break,
+                (Msg::SeccompFd, Some(fd)) => {
+                    let container = super::ListenerContainer {
+                        id: e.id,
+                        status: "running",
+                        init_pid: e.init_pid,
+                        bundle: e.bundle,
+                        annotations: e.annotations,
+                    };
+                    super::send_listener(e.seccomp, &container, pid, &fd)?;
+                    chan.send(&Msg::SeccompFdDone)?;
+                }
+                (Msg::Error { msg, .. }, _) => return Err(Error::Msg(msg)),
+                (other, _) => {
+                    return Err(Error::Msg(format!(
+                        "sync: unexpected {other:?} from the exec process"
+                    )))
+                }
+            }
+        }
         // The tenant's end of the socket is close-on-exec: end of stream means its execve has
         // happened (or it died trying), so `exec -d` returns with the payload running, as
         // runc's does.
@@ -290,7 +318,7 @@ fn run(e: &Exec, chan: &Channel) -> Result<Infallible> {
     attrs::apply_sched(process, e.personality)?;
     // Without no_new_privs a filter needs CAP_SYS_ADMIN: load it before capabilities go.
     if let Some(c) = e.seccomp.filter(|_| !linux_nnp) {
-        crate::seccomp::install(c)?;
+        load_seccomp(c, chan)?;
     }
     creds::apply_bounding(process.capabilities().as_ref())?;
     creds::apply_user_and_caps(process, true)?;
@@ -309,6 +337,11 @@ fn run(e: &Exec, chan: &Channel) -> Result<Infallible> {
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) };
     if linux_nnp {
         set_no_new_privs()?;
+        // A notifying filter's fd must reach its listener through hull, which is gone after
+        // Ready: load it now (init does the same).
+        if let Some(c) = e.seccomp.filter(|c| c.notify) {
+            load_seccomp(c, chan)?;
+        }
     }
     chan.send(&Msg::Ready)?;
 
@@ -322,7 +355,7 @@ fn run(e: &Exec, chan: &Channel) -> Result<Infallible> {
     reset_signals();
     close_extra_fds(3 + e.preserve_fds);
     // With no_new_privs, as late as possible: only execve follows.
-    if let Some(c) = e.seccomp.filter(|_| linux_nnp) {
+    if let Some(c) = e.seccomp.filter(|c| linux_nnp && !c.notify) {
         crate::seccomp::install(c)?;
     }
     exec(&exe, &argv, &envp)
