@@ -960,6 +960,7 @@ fn kill_all_with_a_catchable_signal_reaches_every_process() {
     let freezer = v1("freezer", &id);
     let pids = procs(&freezer);
     assert_eq!(pids.len(), 3, "{pids:?}");
+    wait_for_comm(&pids, "sleep", 2);
 
     let o = env.hull(&["kill", "--all", &id, "TERM"]);
     assert!(o.status.success(), "{}", text(&o.stderr));

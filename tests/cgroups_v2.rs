@@ -857,6 +857,7 @@ fn kill_all_with_a_catchable_signal_freezes_signals_and_thaws() {
     let dir = cgdir(&id);
     let pids = procs(&dir);
     assert_eq!(pids.len(), 3, "{pids:?}");
+    wait_for_comm(&pids, "sleep", 2);
     let kill = WriteWatch::new(&dir.join("cgroup.kill"));
     let freeze = WriteWatch::new(&dir.join("cgroup.freeze"));
 

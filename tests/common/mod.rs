@@ -310,3 +310,24 @@ pub fn wait_for_output(path: &Path, needle: &str) -> String {
         fs::read_to_string(path)
     );
 }
+
+/// Wait (5 s at most) until `n` of `pids` run `comm`. A shell prints "ready" once its
+/// background children are forked, not once they have exec'd: a signal that reaches a child
+/// still in the shell's code (its trap handler inherited) is taken by the shell and lost at
+/// the exec, so tests that signal such children wait for the execs first.
+pub fn wait_for_comm(pids: &[i32], comm: &str, n: usize) {
+    let count = || {
+        pids.iter()
+            .filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == comm)
+            })
+            .count()
+    };
+    for _ in 0..500 {
+        if count() >= n {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("{n} of {pids:?} never became {comm}");
+}
