@@ -34,15 +34,6 @@ fn unified(id: &str) -> PathBuf {
     Path::new("/sys/fs/cgroup/unified/hull").join(id)
 }
 
-/// A cgroup file's content, trimmed.
-fn read(dir: &Path, file: &str) -> String {
-    let p = dir.join(file);
-    fs::read_to_string(&p)
-        .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
-        .trim()
-        .to_string()
-}
-
 /// A bundle running `script` with `linux.resources` set to `resources`.
 fn bundle_with(env: &Env, resources: Value, script: &str) -> Bundle {
     let mut b = env.bundle(&["sh", "-c", script]);
@@ -98,45 +89,6 @@ fn assert_refused(env: &Env, tag: &str, resources: Value, needles: &[&str]) -> S
     assert_eq!(fs::read_to_string(out).unwrap(), "", "the process ran");
     assert_no_leftovers(env, id.as_str());
     err
-}
-
-/// Pids listed in a cgroup directory's cgroup.procs, sorted.
-fn procs(dir: &Path) -> Vec<i32> {
-    let mut v: Vec<i32> = read(dir, "cgroup.procs")
-        .lines()
-        .map(|l| l.trim().parse().unwrap())
-        .collect();
-    v.sort_unstable();
-    v
-}
-
-/// The one-letter state of a process, from /proc/<pid>/stat (None: gone).
-fn proc_state(pid: i32) -> Option<char> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(") ")
-        .and_then(|(_, rest)| rest.chars().next())
-}
-
-/// Whether `pid` is gone (or a zombie waiting for its reaper).
-fn is_gone(pid: i32) -> bool {
-    matches!(proc_state(pid), None | Some('Z') | Some('X'))
-}
-
-/// Wait (bounded) until every pid is gone.
-fn wait_gone(pids: &[i32]) {
-    for _ in 0..500 {
-        if pids.iter().all(|p| is_gone(*p)) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let left: Vec<_> = pids.iter().filter(|p| !is_gone(**p)).collect();
-    panic!("processes survived: {left:?}");
-}
-
-/// The number of lines of a file (progress of a writer).
-fn line_count(path: &Path) -> usize {
-    fs::read_to_string(path).unwrap_or_default().lines().count()
 }
 
 /// `major:minor` of the whole disk behind `/` (a partition's parent disk: the kernel

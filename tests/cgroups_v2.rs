@@ -393,25 +393,6 @@ fn cgdir(id: &str) -> PathBuf {
     Path::new("/sys/fs/cgroup/hull").join(id)
 }
 
-/// A cgroup file's content, trimmed.
-fn read(dir: &Path, file: &str) -> String {
-    let p = dir.join(file);
-    fs::read_to_string(&p)
-        .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
-        .trim()
-        .to_string()
-}
-
-/// Pids in a cgroup directory's cgroup.procs, sorted.
-fn procs(dir: &Path) -> Vec<i32> {
-    let mut v: Vec<i32> = read(dir, "cgroup.procs")
-        .lines()
-        .map(|l| l.trim().parse().unwrap())
-        .collect();
-    v.sort_unstable();
-    v
-}
-
 /// The `0::` line of /proc/<pid>/cgroup (the cgroup2 path), if the process exists.
 fn cgroup2_of(pid: i32) -> Option<String> {
     fs::read_to_string(format!("/proc/{pid}/cgroup"))
@@ -423,32 +404,6 @@ fn cgroup2_of(pid: i32) -> Option<String> {
 
 fn init_pid(env: &Env, id: &str) -> i32 {
     env.state(id)["pid"].as_i64().unwrap() as i32
-}
-
-/// The one-letter state of a process (None: gone).
-fn proc_state(pid: i32) -> Option<char> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(") ")
-        .and_then(|(_, rest)| rest.chars().next())
-}
-
-fn is_gone(pid: i32) -> bool {
-    matches!(proc_state(pid), None | Some('Z') | Some('X'))
-}
-
-fn wait_gone(pids: &[i32]) {
-    for _ in 0..500 {
-        if pids.iter().all(|p| is_gone(*p)) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let left: Vec<_> = pids.iter().filter(|p| !is_gone(**p)).collect();
-    panic!("processes survived: {left:?}");
-}
-
-fn line_count(path: &Path) -> usize {
-    fs::read_to_string(path).unwrap_or_default().lines().count()
 }
 
 /// Drop the pid namespace: background processes then outlive the container's init.

@@ -331,3 +331,53 @@ pub fn wait_for_comm(pids: &[i32], comm: &str, n: usize) {
     }
     panic!("{n} of {pids:?} never became {comm}");
 }
+
+// ---- processes and cgroup files (tests/cgroups.rs, tests/cgroups_v2.rs) ----
+
+/// A cgroup file's content, trimmed.
+pub fn read(dir: &Path, file: &str) -> String {
+    let p = dir.join(file);
+    fs::read_to_string(&p)
+        .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+        .trim()
+        .to_string()
+}
+
+/// Pids listed in a cgroup directory's cgroup.procs, sorted.
+pub fn procs(dir: &Path) -> Vec<i32> {
+    let mut v: Vec<i32> = read(dir, "cgroup.procs")
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// The one-letter state of a process, from /proc/<pid>/stat (None: gone).
+pub fn proc_state(pid: i32) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")
+        .and_then(|(_, rest)| rest.chars().next())
+}
+
+/// Whether `pid` is gone (or a zombie waiting for its reaper).
+pub fn is_gone(pid: i32) -> bool {
+    matches!(proc_state(pid), None | Some('Z') | Some('X'))
+}
+
+/// Wait (bounded) until every pid is gone.
+pub fn wait_gone(pids: &[i32]) {
+    for _ in 0..500 {
+        if pids.iter().all(|p| is_gone(*p)) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let left: Vec<_> = pids.iter().filter(|p| !is_gone(**p)).collect();
+    panic!("processes survived: {left:?}");
+}
+
+/// The number of lines of a file (progress of a writer).
+pub fn line_count(path: &Path) -> usize {
+    fs::read_to_string(path).unwrap_or_default().lines().count()
+}
