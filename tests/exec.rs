@@ -961,3 +961,115 @@ fn exec_cgroup_joins_an_existing_sub_cgroup() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(dirs.iter().all(|d| !d.exists()), "{dirs:?}");
 }
+
+/// The pid a pidfd refers to, from /proc/self/fdinfo.
+fn pidfd_pid(fd: &std::os::fd::OwnedFd) -> i64 {
+    let info = fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pid:"))
+        .unwrap_or_else(|| panic!("not a pidfd: {info}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// `--pidfd-socket` (runc 1.2's): create and exec send a pidfd of the new process over the
+/// socket — one message, payload `standard` (init) or `setns` (exec), exactly one fd — that
+/// the receiver can signal the process with.
+#[test]
+fn pidfd_socket_gets_a_pidfd_of_init_and_of_the_exec_process() {
+    require_root!();
+    let env = Env::new();
+    let sock = env.dir.join("pidfd.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let b = env.bundle(&["sleep", "1000"]);
+    let id = env.id("pidfd");
+    let s = sock.to_str().unwrap();
+    // (stdio to /dev/null: a pipe would stay open as long as the container lives)
+    let st = env
+        .cmd(&[
+            "create",
+            "--pidfd-socket",
+            s,
+            "--bundle",
+            b.dir.to_str().unwrap(),
+            &id,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (conn, _) = listener.accept().unwrap();
+    let (payload, fds) = recv_fds(conn.as_raw_fd());
+    assert_eq!(text(&payload), "standard");
+    assert_eq!(fds.len(), 1);
+    assert_eq!(pidfd_pid(&fds[0]), env.state(&id)["pid"].as_i64().unwrap());
+    assert!(env.hull(&["start", &id]).status.success());
+
+    let pid_file = env.dir.join("exec.pid");
+    // (stdio to /dev/null: the detached process keeps what it inherits)
+    let st = env
+        .cmd(&[
+            "exec",
+            "-d",
+            "--pidfd-socket",
+            s,
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            &id,
+            "sleep",
+            "500",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (conn, _) = listener.accept().unwrap();
+    let (payload, fds) = recv_fds(conn.as_raw_fd());
+    assert_eq!(text(&payload), "setns");
+    assert_eq!(fds.len(), 1);
+    let pid: i64 = fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    assert_eq!(pidfd_pid(&fds[0]), pid);
+    // SAFETY: pidfd_send_signal on the pidfd we received, no siginfo.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fds[0].as_raw_fd(),
+            libc::SIGKILL,
+            0usize,
+            0u32,
+        )
+    };
+    assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+    wait_gone(&[pid as i32]);
+
+    // A socket nobody listens on: refused before anything runs, one line naming the flag.
+    drop(listener);
+    let o = exec(&env, &["--pidfd-socket", s, &id, "true"]);
+    assert_exec_failed(&o, "--pidfd-socket: connect");
+    let (o, id2) = {
+        let b2 = env.bundle(&["true"]);
+        let id2 = env.id("pidfdbad");
+        let o = env
+            .cmd(&[
+                "create",
+                "--pidfd-socket",
+                s,
+                "--bundle",
+                b2.dir.to_str().unwrap(),
+                &id2,
+            ])
+            .output()
+            .unwrap();
+        (o, id2)
+    };
+    assert_eq!(code(&o), 1);
+    assert!(
+        text(&o.stderr).contains("--pidfd-socket: connect"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_no_leftovers(&env, &id2);
+}

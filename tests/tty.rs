@@ -10,31 +10,12 @@
 
 mod common;
 
-use std::io::IoSliceMut;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
-use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
-
-/// Receive (payload, fds) from one recvmsg.
-fn recv_fds(sock: RawFd) -> (Vec<u8>, Vec<OwnedFd>) {
-    let mut buf = [0u8; 4096];
-    let mut cmsg = nix::cmsg_space!([RawFd; 8]);
-    let mut iov = [IoSliceMut::new(&mut buf)];
-    let m = recvmsg::<()>(sock, &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC).unwrap();
-    let mut fds = Vec::new();
-    for c in m.cmsgs().unwrap() {
-        if let ControlMessageOwned::ScmRights(v) = c {
-            // SAFETY: fds the kernel just installed for us.
-            fds.extend(v.into_iter().map(|f| unsafe { OwnedFd::from_raw_fd(f) }));
-        }
-    }
-    let n = m.bytes;
-    (buf[..n].to_vec(), fds)
-}
 
 fn set_nonblocking(fd: RawFd) {
     // SAFETY: fcntl on an fd we hold.

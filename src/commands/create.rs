@@ -34,7 +34,7 @@ pub fn run(g: &Global, a: &CreateArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn check_flags(g: &Global, o: &CreateOpts) -> Result<()> {
+fn check_flags(g: &Global) -> Result<()> {
     if g.systemd_cgroup {
         return Err(Error::invalid("--systemd-cgroup: the systemd cgroup driver is not supported yet; omit the flag to use cgroupfs"));
     }
@@ -42,9 +42,6 @@ fn check_flags(g: &Global, o: &CreateOpts) -> Result<()> {
         return Err(Error::invalid(
             "rootless containers are not supported yet: run hull as root",
         ));
-    }
-    if o.pidfd_socket.is_some() {
-        return Err(Error::invalid("--pidfd-socket is not supported yet"));
     }
     Ok(())
 }
@@ -57,7 +54,7 @@ pub fn create(g: &Global, o: &CreateOpts, id: &str) -> Result<Created> {
 /// [`create`] for `run`: `detach` false means hull stays in the foreground (a terminal is then
 /// relayed by hull rather than sent to a console socket).
 pub fn create_with(g: &Global, o: &CreateOpts, id: &str, detach: bool) -> Result<Created> {
-    check_flags(g, o)?;
+    check_flags(g)?;
     crate::container::validate_id(id)?;
     let mut bundle = spec::load(&o.bundle)?;
     let listen_fds = socket_activation(&mut bundle.spec);
@@ -82,6 +79,12 @@ pub fn create_with(g: &Global, o: &CreateOpts, id: &str, detach: bool) -> Result
         .and_then(|p| p.terminal())
         .unwrap_or(false);
     let console = crate::tty::Plan::new(detach, terminal, o.console_socket.as_deref())?;
+    // Connected before anything exists, as runc does: a bad path leaves nothing behind.
+    let pidfd_socket = o
+        .pidfd_socket
+        .as_deref()
+        .map(connect_pidfd_socket)
+        .transpose()?;
     let mut cg = cgroups::Manager::new(linux.cgroups_path().as_deref(), id)?;
     let container = Container::create(&g.root, id)?;
     let mut init: Option<Init> = None;
@@ -117,6 +120,9 @@ pub fn create_with(g: &Global, o: &CreateOpts, id: &str, detach: bool) -> Result
         let pid = child.pid;
         init = Some(child);
         term = console.finish()?;
+        if let (Some(sock), Some(i)) = (&pidfd_socket, &init) {
+            send_pidfd(sock, "standard", &i.pidfd)?;
+        }
         let (_, start_time) = status::proc_stat(pid)
             .ok_or(Error::Msg("container init exited during create".into()))?;
         let state = State {
@@ -203,6 +209,22 @@ fn socket_activation(spec: &mut oci_spec::runtime::Spec) -> u32 {
         p.set_env(Some(env));
     }
     n
+}
+
+/// `--pidfd-socket`: connect to the AF_UNIX socket that gets a pidfd of the container's process.
+pub fn connect_pidfd_socket(path: &Path) -> Result<OwnedFd> {
+    let s = std::os::unix::net::UnixStream::connect(path)
+        .with_context(|| format!("--pidfd-socket: connect {}", path.display()))?;
+    Ok(OwnedFd::from(s))
+}
+
+/// Send a pidfd of the new process over the `--pidfd-socket` connection, as runc does: one
+/// message whose payload names the kind of process (`standard` for create/run's init, `setns`
+/// for exec's) with the pidfd as its one SCM_RIGHTS fd. runc's init opens the pidfd of itself;
+/// hull's parent sends the one it holds, which refers to the same process.
+pub fn send_pidfd(sock: &OwnedFd, kind: &str, pidfd: &OwnedFd) -> Result<()> {
+    crate::seccomp::load::send_with_fd(sock.as_raw_fd(), kind.as_bytes(), pidfd.as_raw_fd())
+        .context("--pidfd-socket: send the pidfd")
 }
 
 /// Write the pid file atomically: decimal pid, no trailing newline (go-runc rejects one).

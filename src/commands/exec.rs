@@ -77,6 +77,11 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
     // --process file's): then connect to the console socket, or find hull's own terminal.
     let terminal = process.terminal().unwrap_or(false);
     let console = crate::tty::Plan::new(a.detach, terminal, a.console_socket.as_deref())?;
+    let pidfd_socket = a
+        .pidfd_socket
+        .as_deref()
+        .map(create::connect_pidfd_socket)
+        .transpose()?;
     // In the foreground the tenant sizes the pty from hull's terminal before its execve: the
     // relay's own resize comes after Ready, too late for a process that asks at once.
     if let (Some((height, width)), None) = (console.host_size(), process.console_size()) {
@@ -141,6 +146,12 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
             return Err(e);
         }
     };
+    if let Some(sock) = &pidfd_socket {
+        if let Err(e) = create::send_pidfd(sock, "setns", &t.pidfd) {
+            kill_and_reap(&t);
+            return Err(e);
+        }
+    }
     if let Some(p) = &a.pid_file {
         if let Err(e) = create::write_pid_file(p, t.pid) {
             kill_and_reap(&t);
@@ -169,9 +180,6 @@ fn check_flags(g: &Global, a: &ExecArgs) -> Result<()> {
         return Err(Error::invalid(
             "rootless containers are not supported yet: run hull as root",
         ));
-    }
-    if a.pidfd_socket.is_some() {
-        return Err(Error::invalid("--pidfd-socket is not supported yet"));
     }
     if a.apparmor.as_deref().is_some_and(|p| !p.is_empty()) {
         return Err(Error::invalid(

@@ -381,3 +381,22 @@ pub fn wait_gone(pids: &[i32]) {
 pub fn line_count(path: &Path) -> usize {
     fs::read_to_string(path).unwrap_or_default().lines().count()
 }
+
+/// Receive (payload, fds) from one recvmsg on a unix socket (console and pidfd sockets).
+pub fn recv_fds(sock: std::os::fd::RawFd) -> (Vec<u8>, Vec<std::os::fd::OwnedFd>) {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+    let mut buf = [0u8; 4096];
+    let mut cmsg = nix::cmsg_space!([RawFd; 8]);
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let m = recvmsg::<()>(sock, &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC).unwrap();
+    let mut fds = Vec::new();
+    for c in m.cmsgs().unwrap() {
+        if let ControlMessageOwned::ScmRights(v) = c {
+            // SAFETY: fds the kernel just installed for us.
+            fds.extend(v.into_iter().map(|f| unsafe { OwnedFd::from_raw_fd(f) }));
+        }
+    }
+    let n = m.bytes;
+    (buf[..n].to_vec(), fds)
+}
