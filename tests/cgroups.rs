@@ -122,33 +122,6 @@ fn blkio_weight_file() -> Option<&'static str> {
     found
 }
 
-/// The smallest huge page size of the host as cgroup files name it (`2MB`, `1GB`), and its
-/// size in bytes.
-fn huge_page_size() -> Option<(String, u64)> {
-    let mut kbs: Vec<u64> = fs::read_dir("/sys/kernel/mm/hugepages")
-        .ok()?
-        .flatten()
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()?
-                .strip_prefix("hugepages-")?
-                .strip_suffix("kB")?
-                .parse()
-                .ok()
-        })
-        .collect();
-    kbs.sort_unstable();
-    let kb = *kbs.first()?;
-    let name = if kb >= 1 << 20 {
-        format!("{}GB", kb >> 20)
-    } else if kb >= 1 << 10 {
-        format!("{}MB", kb >> 10)
-    } else {
-        format!("{kb}KB")
-    };
-    Some((name, kb * 1024))
-}
-
 /// Whether the unified hierarchy of this hybrid host offers `controller`.
 fn unified_offers(controller: &str) -> bool {
     fs::read_to_string("/sys/fs/cgroup/unified/cgroup.controllers")

@@ -454,32 +454,6 @@ fn delete(env: &Env, args: &[&str]) {
 /// back to fork + a cgroup.procs write.
 const MIGRATED: &str = "forking and migrating instead";
 
-/// The smallest huge page size as cgroup files name it (`2MB`), and its bytes.
-fn huge_page_size() -> Option<(String, u64)> {
-    let mut kbs: Vec<u64> = fs::read_dir("/sys/kernel/mm/hugepages")
-        .ok()?
-        .flatten()
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()?
-                .strip_prefix("hugepages-")?
-                .strip_suffix("kB")?
-                .parse()
-                .ok()
-        })
-        .collect();
-    kbs.sort_unstable();
-    let kb = *kbs.first()?;
-    let name = if kb >= 1 << 20 {
-        format!("{}GB", kb >> 20)
-    } else if kb >= 1 << 10 {
-        format!("{}MB", kb >> 10)
-    } else {
-        format!("{kb}KB")
-    };
-    Some((name, kb * 1024))
-}
-
 /// The hugetlb page size to test with, or why not.
 fn hugetlb() -> Result<(String, u64), String> {
     if !offers("hugetlb") {

@@ -877,20 +877,8 @@ fn exec_session_keyring_follows_create_no_new_keyring() {
 
     let b = env.bundle(&["sleep", "1000"]);
     let id = env.id("nokeyring");
-    // (stdio to /dev/null: a pipe would stay open as long as the container lives)
-    let o = env
-        .cmd(&[
-            "create",
-            "--no-new-keyring",
-            "--bundle",
-            b.dir.to_str().unwrap(),
-            &id,
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(o.success());
+    let (o, _) = env.create_args(&["--no-new-keyring"], &b, &id);
+    assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(env.hull(&["start", &id]).status.success());
     assert_eq!(
         ring_of(&id),
@@ -985,21 +973,8 @@ fn pidfd_socket_gets_a_pidfd_of_init_and_of_the_exec_process() {
     let b = env.bundle(&["sleep", "1000"]);
     let id = env.id("pidfd");
     let s = sock.to_str().unwrap();
-    // (stdio to /dev/null: a pipe would stay open as long as the container lives)
-    let st = env
-        .cmd(&[
-            "create",
-            "--pidfd-socket",
-            s,
-            "--bundle",
-            b.dir.to_str().unwrap(),
-            &id,
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let (o, _) = env.create_args(&["--pidfd-socket", s], &b, &id);
+    assert!(o.status.success(), "{}", text(&o.stderr));
     let (conn, _) = listener.accept().unwrap();
     let (payload, fds) = recv_fds(conn.as_raw_fd());
     assert_eq!(text(&payload), "standard");
@@ -1049,22 +1024,9 @@ fn pidfd_socket_gets_a_pidfd_of_init_and_of_the_exec_process() {
     drop(listener);
     let o = exec(&env, &["--pidfd-socket", s, &id, "true"]);
     assert_exec_failed(&o, "--pidfd-socket: connect");
-    let (o, id2) = {
-        let b2 = env.bundle(&["true"]);
-        let id2 = env.id("pidfdbad");
-        let o = env
-            .cmd(&[
-                "create",
-                "--pidfd-socket",
-                s,
-                "--bundle",
-                b2.dir.to_str().unwrap(),
-                &id2,
-            ])
-            .output()
-            .unwrap();
-        (o, id2)
-    };
+    let b2 = env.bundle(&["true"]);
+    let id2 = env.id("pidfdbad");
+    let (o, _) = env.create_args(&["--pidfd-socket", s], &b2, &id2);
     assert_eq!(code(&o), 1);
     assert!(
         text(&o.stderr).contains("--pidfd-socket: connect"),

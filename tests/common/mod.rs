@@ -114,10 +114,18 @@ impl Env {
     /// `hull create` with stdio of the container sent to files in the env dir (a pipe would
     /// stay open as long as the container lives). Returns (output of create, stdout file).
     pub fn create(&self, b: &Bundle, id: &str) -> (Output, PathBuf) {
+        self.create_args(&[], b, id)
+    }
+
+    /// [`Env::create`] with `extra` flags of create's.
+    pub fn create_args(&self, extra: &[&str], b: &Bundle, id: &str) -> (Output, PathBuf) {
         let out = self.dir.join(format!("{id}.out"));
         let err = self.dir.join(format!("{id}.err"));
+        let mut args = vec!["create"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--bundle", b.dir.to_str().unwrap(), id]);
         let o = self
-            .cmd(&["create", "--bundle", b.dir.to_str().unwrap(), id])
+            .cmd(&args)
             .stdout(fs::File::create(&out).unwrap())
             .stderr(fs::File::create(&err).unwrap())
             .output()
@@ -399,4 +407,31 @@ pub fn recv_fds(sock: std::os::fd::RawFd) -> (Vec<u8>, Vec<std::os::fd::OwnedFd>
     }
     let n = m.bytes;
     (buf[..n].to_vec(), fds)
+}
+
+/// The smallest huge page size of the host as cgroup files name it (`2MB`, `1GB`), and its
+/// size in bytes.
+pub fn huge_page_size() -> Option<(String, u64)> {
+    let mut kbs: Vec<u64> = std::fs::read_dir("/sys/kernel/mm/hugepages")
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_prefix("hugepages-")?
+                .strip_suffix("kB")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    kbs.sort_unstable();
+    let kb = *kbs.first()?;
+    let name = if kb >= 1 << 20 {
+        format!("{}GB", kb >> 20)
+    } else if kb >= 1 << 10 {
+        format!("{}MB", kb >> 10)
+    } else {
+        format!("{kb}KB")
+    };
+    Some((name, kb * 1024))
 }
