@@ -29,9 +29,22 @@ pub enum Error {
     /// An I/O operation failed.
     #[error("{}", io_str(.0))]
     Io(#[from] std::io::Error),
-    /// A message coming back from a child stage (already rendered there).
+    /// A failure that is neither a system call nor the caller's input (already worded).
     #[error("{0}")]
     Msg(String),
+    /// A child of the spawn pipeline (stage 1, the container process) failed: its rendered
+    /// error chain and the errno at its bottom (0 when there was none).
+    #[error("{msg}")]
+    Child {
+        /// errno at the bottom of the child's failure, 0 if none.
+        errno: i32,
+        /// The child's rendered error chain.
+        msg: String,
+    },
+    /// The parent and a child of the spawn pipeline lost step (a message out of order, a child
+    /// gone without a word).
+    #[error("sync: {0}")]
+    Protocol(String),
     /// A layer of context around a deeper error.
     #[error("{msg}")]
     Context {
@@ -66,6 +79,11 @@ impl Error {
         Error::Invalid(msg.to_string())
     }
 
+    /// Build an [`Error::Protocol`].
+    pub fn protocol(msg: impl fmt::Display) -> Self {
+        Error::Protocol(msg.to_string())
+    }
+
     /// The innermost error, under every context layer.
     pub fn root_cause(&self) -> &Error {
         match self {
@@ -79,6 +97,7 @@ impl Error {
         match self.root_cause() {
             Error::Sys(e) => Some(*e as i32),
             Error::Io(e) => e.raw_os_error(),
+            Error::Child { errno, .. } if *errno != 0 => Some(*errno),
             _ => None,
         }
     }
@@ -136,12 +155,6 @@ impl<T, E: Into<Error>> Context<T> for std::result::Result<T, E> {
     }
 }
 
-/// Return early with an [`Error::Invalid`] built by `format!`.
-#[macro_export]
-macro_rules! bail {
-    ($($arg:tt)*) => { return Err($crate::error::Error::Invalid(format!($($arg)*))) };
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +165,26 @@ mod tests {
         let e = e.context("open /x").context("create c1").unwrap_err();
         assert_eq!(e.render(), "create c1: open /x: no such file or directory");
         assert_eq!(e.errno(), Some(libc::ENOENT));
+    }
+
+    #[test]
+    fn a_childs_errno_survives_the_trip() {
+        let e = Error::Child {
+            errno: libc::EACCES,
+            msg: "process.cwd: chdir /x: permission denied".into(),
+        };
+        let e: Result<()> = Err(e);
+        let e = e.context("create c1").unwrap_err();
+        assert_eq!(e.errno(), Some(libc::EACCES));
+        assert_eq!(
+            e.render(),
+            "create c1: process.cwd: chdir /x: permission denied"
+        );
+        let none = Error::Child {
+            errno: 0,
+            msg: "x".into(),
+        };
+        assert_eq!(none.errno(), None);
     }
 
     #[test]

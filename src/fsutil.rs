@@ -52,21 +52,6 @@ pub fn write_file(path: &Path, data: &str) -> Result<()> {
         .with_context(|| format!("write {:?} to {}", data, path.display()))
 }
 
-/// poll(2) over `fds`, retried on EINTR; returns how many are ready (0 on timeout).
-pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> Result<i32> {
-    loop {
-        // SAFETY: poll on a slice of pollfds the caller owns, with its true length.
-        let r = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
-        if r >= 0 {
-            return Ok(r);
-        }
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EINTR) {
-            return Err(e).context("poll");
-        }
-    }
-}
-
 /// Read a whole (small) file.
 pub fn read_file(path: &Path) -> Result<String> {
     fs::read_to_string(path).with_context(|| format!("read {}", path.display()))

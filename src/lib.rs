@@ -17,6 +17,7 @@ pub mod seccomp;
 pub mod selfexe;
 pub mod signals;
 pub mod spec;
+pub mod sys;
 pub mod timefmt;
 pub mod tty;
 

@@ -1,6 +1,9 @@
-//! OCI namespaces: type → CLONE_* flag and /proc name, and the plan for a new container: which
-//! namespaces are joined by `path` (opened by the parent before any clone, so a bad path fails
-//! early and names the field) and which are created. Join order: user first, mount last.
+//! OCI namespaces: type → CLONE_* flag and /proc name, and the plan of a spawn: which namespaces
+//! are joined by fd and which are created. A new container joins those its config names by
+//! `path` and creates the rest ([`plan`]); a process joining a running container joins every
+//! namespace of its init that differs from hull's own ([`of_process`]). The fds are opened by
+//! the parent before any clone, so a bad path fails early and names the field. Join order:
+//! user first, mount last.
 
 use std::fs::File;
 use std::os::fd::OwnedFd;
@@ -59,11 +62,22 @@ pub fn proc_name(t: T) -> &'static str {
     }
 }
 
-/// What a new container does with each namespace.
+/// A namespace to join.
+#[derive(Debug)]
+pub struct Join {
+    /// Its type.
+    pub typ: T,
+    /// An fd of it.
+    pub fd: OwnedFd,
+    /// Where it was opened (for messages).
+    pub source: String,
+}
+
+/// What a spawn does with each namespace.
 #[derive(Debug, Default)]
 pub struct Plan {
-    /// Namespaces joined by path, in join order.
-    pub join: Vec<(T, OwnedFd)>,
+    /// Namespaces joined by fd, in join order.
+    pub join: Vec<Join>,
     /// Namespaces created new.
     pub new: Vec<T>,
 }
@@ -75,7 +89,7 @@ impl Plan {
     }
     /// Whether the container has its own namespace of this type (new or joined).
     pub fn has(&self, t: T) -> bool {
-        self.is_new(t) || self.join.iter().any(|(x, _)| *x == t)
+        self.is_new(t) || self.join.iter().any(|j| j.typ == t)
     }
 }
 
@@ -99,13 +113,45 @@ pub fn plan(list: &[LinuxNamespace]) -> Result<Plan> {
                         p.display()
                     )
                 })?;
-                plan.join.push((t, OwnedFd::from(f)));
+                plan.join.push(Join {
+                    typ: t,
+                    fd: OwnedFd::from(f),
+                    source: p.display().to_string(),
+                });
             }
             _ => plan.new.push(t),
         }
     }
     plan.join
-        .sort_by_key(|(t, _)| ALL.iter().position(|x| x == t));
+        .sort_by_key(|j| ALL.iter().position(|x| *x == j.typ));
     plan.new.sort_by_key(|t| ALL.iter().position(|x| x == t));
+    Ok(plan)
+}
+
+/// The namespaces of process `pid` (a container's init) that are not hull's own, in join order:
+/// what a process joining that container enters.
+pub fn of_process(pid: i32) -> Result<Plan> {
+    use std::os::unix::fs::MetadataExt;
+    let mut plan = Plan::default();
+    for t in ALL {
+        let name = proc_name(t);
+        let path = format!("/proc/{pid}/ns/{name}");
+        let f = match File::open(&path) {
+            Ok(f) => f,
+            // A namespace type this kernel does not have (time before 5.6).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).with_context(|| format!("open {path}")),
+        };
+        let theirs = f.metadata().with_context(|| format!("stat {path}"))?;
+        let ours = std::fs::metadata(format!("/proc/self/ns/{name}"))
+            .with_context(|| format!("stat /proc/self/ns/{name}"))?;
+        if (theirs.dev(), theirs.ino()) != (ours.dev(), ours.ino()) {
+            plan.join.push(Join {
+                typ: t,
+                fd: OwnedFd::from(f),
+                source: path,
+            });
+        }
+    }
     Ok(plan)
 }

@@ -1,6 +1,6 @@
 //! The hull binary must never be writable from a container (the CVE-2019-5736 class): a
 //! process of hull's that enters a container's pid namespace (init before its execve, exec's
-//! tenant) exposes its executable as /proc/<pid>/exe, and a hostile container could open it
+//! process) exposes its executable as /proc/<pid>/exe, and a hostile container could open it
 //! and, once hull has exited, write the on-disk binary through it. So `create`, `run` and
 //! `exec` — and only they: `state`, `list`, `kill`, `delete` never enter a container and stay
 //! cheap — make sure the executable they run from cannot be written: already on a read-only

@@ -1,6 +1,7 @@
 //! Signal names for `kill` (runc's rules: a number, or a name with or without `SIG`, any case;
 //! `RTMIN+N`/`RTMAX-N`), the set of signals `run` and `exec` forward to the container process,
-//! and the signalfd loop that forwards them until it exits.
+//! the signalfd loop that forwards them until it exits, and the signal state hull's children
+//! reset before their execve.
 
 use crate::error::{Context, Error, Result};
 
@@ -122,6 +123,21 @@ pub fn block_forwarded() -> Blocked {
     Blocked { set, old }
 }
 
+impl Blocked {
+    /// A close-on-exec signalfd reading the blocked set (non-blocking when asked).
+    pub fn signalfd(&self, nonblock: bool) -> Result<std::os::fd::OwnedFd> {
+        use std::os::fd::FromRawFd;
+        let flags = libc::SFD_CLOEXEC | if nonblock { libc::SFD_NONBLOCK } else { 0 };
+        // SAFETY: signalfd creates a new fd from a set we own.
+        let fd = unsafe { libc::signalfd(-1, &self.set, flags) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error()).context("signalfd");
+        }
+        // SAFETY: we own the fd just returned.
+        Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+    }
+}
+
 impl Drop for Blocked {
     fn drop(&mut self) {
         // SAFETY: restore the mask saved by block_forwarded.
@@ -130,18 +146,13 @@ impl Drop for Blocked {
 }
 
 /// Forward every signal of `blocked` but SIGCHLD to `pid` (a child of this process) until it
-/// exits, through a signalfd (no threads, no handlers); returns its exit code ([`exit_code`]).
+/// exits, through a signalfd (no threads, no handlers); returns its exit code
+/// (`sys::wait::exit_code`).
 pub fn forward_until_exit(pid: i32, blocked: &Blocked) -> Result<i32> {
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    // SAFETY: signalfd creates a new fd from a set we own.
-    let fd = unsafe { libc::signalfd(-1, &blocked.set, libc::SFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error()).context("signalfd");
-    }
-    // SAFETY: we own the fd just returned.
-    let sfd = unsafe { OwnedFd::from_raw_fd(fd) };
+    use std::os::fd::AsRawFd;
+    let sfd = blocked.signalfd(false)?;
     loop {
-        if let Some(code) = reap(pid)? {
+        if let Some(code) = crate::sys::wait::reap(pid)? {
             return Ok(code);
         }
         let Some(sig) = read_signal(sfd.as_raw_fd())? else {
@@ -171,27 +182,15 @@ pub fn read_signal(sfd: std::os::fd::RawFd) -> Result<Option<i32>> {
     Ok((n == size as isize).then_some(info.ssi_signo as i32))
 }
 
-fn reap(pid: i32) -> Result<Option<i32>> {
-    let mut status = 0;
-    // SAFETY: waitpid on our own child with a status int we own.
-    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-    if r < 0 {
-        return Err(std::io::Error::last_os_error()).context("waitpid container process");
-    }
-    if r == 0 {
-        return Ok(None);
-    }
-    Ok(Some(exit_code(status)))
-}
-
-/// The shell convention: the exit status, or 128+N after signal N.
-pub fn exit_code(status: i32) -> i32 {
-    if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else if libc::WIFSIGNALED(status) {
-        128 + libc::WTERMSIG(status)
-    } else {
-        1
+/// Before an execve of hull's children (the payload, hooks): an empty signal mask (hull blocks
+/// the forwarded signals before cloning) and SIGPIPE back to its default (Rust's runtime
+/// ignores it, and an ignored signal stays ignored across execve). Safe in a forked child.
+pub fn reset_for_exec() {
+    let set = empty_set();
+    // SAFETY: sigprocmask/signal with a set we own and valid arguments.
+    unsafe {
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -292,10 +292,10 @@ pub fn validate(spec: &Spec) -> Result<()> {
     }
     if let Some(aff) = process.exec_cpu_affinity() {
         if let Some(s) = aff.initial() {
-            parse_cpu_list(s).context("process.execCPUAffinity.initial")?;
+            crate::sys::cpu::parse_affinity(s).context("process.execCPUAffinity.initial")?;
         }
         if let Some(s) = aff.cpu_affinity_final() {
-            parse_cpu_list(s).context("process.execCPUAffinity.final")?;
+            crate::sys::cpu::parse_affinity(s).context("process.execCPUAffinity.final")?;
         }
     }
     crate::hooks::validate(spec.hooks().as_ref())?;
@@ -331,26 +331,6 @@ fn check_sysctl(key: &str, has: &dyn Fn(T) -> bool) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Parse a CPU list such as `0-3,7`.
-pub fn parse_cpu_list(s: &str) -> Result<Vec<usize>> {
-    let mut out = Vec::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let bad = || Error::invalid(format!("bad CPU list {s:?}"));
-        let (a, b) = match part.split_once('-') {
-            Some((a, b)) => (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?),
-            None => {
-                let n: usize = part.parse().map_err(|_| bad())?;
-                (n, n)
-            }
-        };
-        if a > b || b >= 1024 {
-            return Err(bad());
-        }
-        out.extend(a..=b);
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -482,12 +462,5 @@ mod tests {
             .unwrap_err()
             .render()
             .contains("needs both mappings"));
-    }
-
-    #[test]
-    fn cpu_lists() {
-        assert_eq!(parse_cpu_list("0-2,5").unwrap(), vec![0, 1, 2, 5]);
-        assert!(parse_cpu_list("3-1").is_err());
-        assert!(parse_cpu_list("x").is_err());
     }
 }

@@ -1,5 +1,6 @@
 //! RFC 3339 UTC timestamps without a date-time crate: the civil-from-days algorithm over
-//! `clock_gettime(CLOCK_REALTIME)`. Used for log lines and the state's `created` field.
+//! `clock_gettime(CLOCK_REALTIME)`, used for log lines and the state's `created` field; and
+//! Go durations (`events --interval`), parsed as Go's `time.ParseDuration` does.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -38,6 +39,82 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Parse a Go duration (`300ms`, `1.5h`, `2h45m`, `-1s`, `0`) into nanoseconds, with Go's
+/// `time.ParseDuration` error wording.
+pub fn parse_duration(text: &str) -> std::result::Result<i64, String> {
+    let invalid = || format!("time: invalid duration {text:?}");
+    let mut s = text;
+    let mut neg = false;
+    if let Some(rest) = s.strip_prefix('-') {
+        neg = true;
+        s = rest;
+    } else if let Some(rest) = s.strip_prefix('+') {
+        s = rest;
+    }
+    if s == "0" {
+        return Ok(0);
+    }
+    if s.is_empty() {
+        return Err(invalid());
+    }
+    let not_digit = |c: char| !c.is_ascii_digit();
+    let mut total: u128 = 0;
+    while !s.is_empty() {
+        if !(s.starts_with('.') || s.starts_with(|c: char| c.is_ascii_digit())) {
+            return Err(invalid());
+        }
+        let end = s.find(not_digit).unwrap_or(s.len());
+        let (int_part, rest) = s.split_at(end);
+        s = rest;
+        let mut frac_part = "";
+        if let Some(rest) = s.strip_prefix('.') {
+            let end = rest.find(not_digit).unwrap_or(rest.len());
+            frac_part = &rest[..end];
+            s = &rest[end..];
+        }
+        if int_part.is_empty() && frac_part.is_empty() {
+            return Err(invalid());
+        }
+        let end = s
+            .find(|c: char| c == '.' || c.is_ascii_digit())
+            .unwrap_or(s.len());
+        let (unit, rest) = s.split_at(end);
+        s = rest;
+        let per_unit: u128 = match unit {
+            "" => return Err(format!("time: missing unit in duration {text:?}")),
+            "ns" => 1,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => return Err(format!("time: unknown unit {unit:?} in duration {text:?}")),
+        };
+        let int: u128 = if int_part.is_empty() {
+            0
+        } else {
+            int_part.parse().map_err(|_| invalid())?
+        };
+        let mut v = int.checked_mul(per_unit).ok_or_else(invalid)?;
+        if !frac_part.is_empty() {
+            // Digits past the 18th cannot change the result by a nanosecond.
+            let digits = &frac_part[..frac_part.len().min(18)];
+            let f: u128 = digits.parse().map_err(|_| invalid())?;
+            v += f * per_unit / 10u128.pow(digits.len() as u32);
+        }
+        total = total.checked_add(v).ok_or_else(invalid)?;
+        let max = if neg { 1u128 << 63 } else { (1u128 << 63) - 1 };
+        if total > max {
+            return Err(invalid());
+        }
+    }
+    Ok(if neg {
+        (total as i128).wrapping_neg() as i64
+    } else {
+        total as i64
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +130,42 @@ mod tests {
             format_rfc3339(1_795_341_139, 0, false),
             "2026-11-22T09:52:19Z"
         );
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_duration("5s"), Ok(5_000_000_000));
+        assert_eq!(parse_duration("500ms"), Ok(500_000_000));
+        assert_eq!(parse_duration("1m"), Ok(60_000_000_000));
+        assert_eq!(parse_duration("1h30m"), Ok(5_400_000_000_000));
+        assert_eq!(parse_duration("1.5s"), Ok(1_500_000_000));
+        assert_eq!(parse_duration(".5s"), Ok(500_000_000));
+        assert_eq!(parse_duration("300us"), Ok(300_000));
+        assert_eq!(parse_duration("300µs"), Ok(300_000));
+        assert_eq!(parse_duration("7ns"), Ok(7));
+        assert_eq!(parse_duration("0"), Ok(0));
+        assert_eq!(parse_duration("-1s"), Ok(-1_000_000_000));
+        assert_eq!(parse_duration("+2ms"), Ok(2_000_000));
+        assert_eq!(
+            parse_duration("5"),
+            Err("time: missing unit in duration \"5\"".into())
+        );
+        assert_eq!(
+            parse_duration("5x"),
+            Err("time: unknown unit \"x\" in duration \"5x\"".into())
+        );
+        assert_eq!(
+            parse_duration("abc"),
+            Err("time: invalid duration \"abc\"".into())
+        );
+        assert_eq!(
+            parse_duration(""),
+            Err("time: invalid duration \"\"".into())
+        );
+        assert_eq!(
+            parse_duration(".s"),
+            Err("time: invalid duration \".s\"".into())
+        );
+        assert!(parse_duration("9999999999h").is_err());
     }
 }

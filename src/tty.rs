@@ -8,8 +8,9 @@
 //!   (SCM_RIGHTS). Init then closes its copy: whoever received it owns the master.
 //! - Detached (`create`, `run -d`), the caller listens on `--console-socket PATH`; hull's main
 //!   process connects to it before launching init (after pivot_root the host path is out of
-//!   reach) and hands the connected socket down ([`connect`]).
-//! - `exec --tty` does the same from the tenant (`process/tenant.rs`), without /dev/console;
+//!   reach) and hands the connected socket down ([`Plan::new`]).
+//! - `exec --tty` does the same from the exec'd process (the spawn pipeline's payload, in
+//!   `process/payload.rs`), without /dev/console;
 //!   with `--detach` the master goes to `--console-socket`, in the foreground to hull.
 //! - Foreground `run` has no console socket: hull keeps one end of a socketpair, receives the
 //!   master itself ([`recv_master`]), sets its own terminal raw and relays both ways with `poll`
@@ -25,6 +26,7 @@ use std::path::Path;
 use oci_spec::runtime::Process;
 
 use crate::error::{Context, Error, Result};
+use crate::sys;
 
 /// The master's path inside the container: the payload of the console-socket message.
 pub const PTMX: &str = "/dev/pts/ptmx";
@@ -50,50 +52,12 @@ pub fn check_flags(detach: bool, terminal: bool, console_socket: Option<&Path>) 
     Ok(())
 }
 
-/// Connect to the caller's `--console-socket` (a listening `SOCK_STREAM` unix socket). The
-/// returned socket is close-on-exec; init sends the master over it.
-pub fn connect(path: &Path) -> Result<OwnedFd> {
-    let s = std::os::unix::net::UnixStream::connect(path)
-        .with_context(|| format!("--console-socket: connect {}", path.display()))?;
-    Ok(OwnedFd::from(s))
-}
-
-/// A connected socketpair for foreground `run`: (hull's end, init's end), both close-on-exec.
-pub fn socketpair() -> Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: socketpair writes two fds into the array we own.
-    let r = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
-    if r != 0 {
-        return Err(std::io::Error::last_os_error()).context("console socketpair");
-    }
-    // SAFETY: both fds were just created and are owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
 /// Receive the master sent by [`setup_in_container`]: one message with exactly one fd. Never
 /// blocks (init sends before it reports Ready).
 pub fn recv_master(sock: &OwnedFd) -> Result<OwnedFd> {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
     let mut buf = [0u8; 4096];
-    let mut cmsg = nix::cmsg_space!([RawFd; 4]);
-    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-    let flags = MsgFlags::MSG_CMSG_CLOEXEC | MsgFlags::MSG_DONTWAIT;
-    let msg = recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), flags)
+    let (_, mut fds) = sys::socket::recv_with_fds(sock.as_raw_fd(), &mut buf, true)
         .context("receive the console master")?;
-    let mut fds = Vec::new();
-    for c in msg.cmsgs().into_iter().flatten() {
-        if let ControlMessageOwned::ScmRights(v) = c {
-            // SAFETY: the kernel installed these fds for us; each is owned once.
-            fds.extend(v.into_iter().map(|f| unsafe { OwnedFd::from_raw_fd(f) }));
-        }
-    }
     if fds.len() != 1 {
         return Err(Error::Msg(format!(
             "console: expected one fd with the master, got {}",
@@ -114,23 +78,7 @@ fn ioctl_int(fd: RawFd, req: libc::c_ulong, arg: libc::c_ulong, what: &str) -> R
 
 fn open_fd(path: &str, flags: i32, mode: libc::mode_t) -> std::io::Result<OwnedFd> {
     let c = CString::new(path).expect("no NUL in our paths");
-    // SAFETY: open(2) of a valid C string; the fd is owned by the OwnedFd.
-    let fd = unsafe { libc::open(c.as_ptr(), flags, mode as libc::c_uint) };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: fd was just returned by the kernel.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-fn fstat(fd: RawFd) -> Result<libc::stat> {
-    // SAFETY: an all-zero stat is valid storage for fstat to fill.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: fstat on an fd we hold, into a struct we own.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        return Err(std::io::Error::last_os_error().into());
-    }
-    Ok(st)
+    sys::fd::open(&c, flags, mode)
 }
 
 /// Check that `fd` is a character device `dev` on a devpts mount.
@@ -147,7 +95,7 @@ fn verify_devpts(fd: RawFd, dev: libc::dev_t, what: &str) -> Result<()> {
             sfs.f_type
         )));
     }
-    let st = fstat(fd).with_context(|| format!("stat {what}"))?;
+    let st = sys::fd::fstat(fd).with_context(|| format!("stat {what}"))?;
     if st.st_mode & libc::S_IFMT != libc::S_IFCHR || st.st_rdev != dev {
         return Err(Error::invalid(format!(
             "{what} is not the expected character device {}:{}",
@@ -244,8 +192,8 @@ fn mount_console(slave_path: &str) -> Result<()> {
     .with_context(|| format!("bind {slave_path} on /dev/console"))
 }
 
-/// Init's half (also the tenant's for `exec --tty`, with `mount_console_too` false): after pivot_root,
-/// allocate a pty from the container's `/dev/pts/ptmx`, apply `process.consoleSize`, give the
+/// The container process's half (init's, or exec's with `mount_console_too` false): after
+/// pivot_root, allocate a pty from the container's `/dev/pts/ptmx`, apply `process.consoleSize`, give the
 /// slave to `process.user.uid`, optionally bind it over /dev/console, send the master over
 /// `console_socket` (payload: [`PTMX`], one SCM_RIGHTS fd), make the slave stdin/stdout/stderr
 /// and the controlling terminal (the caller must be a session leader), and close the master,
@@ -270,7 +218,7 @@ pub fn setup_in_container(
     // The process must be able to use its terminal after dropping root (runc's
     // fixStdioPermissions); a uid this namespace cannot set is left alone, as runc does.
     let uid = process.user().uid();
-    if fstat(slave.as_raw_fd())?.st_uid != uid {
+    if sys::fd::fstat(slave.as_raw_fd())?.st_uid != uid {
         // SAFETY: fchown on an fd we hold; -1 keeps the group.
         if unsafe { libc::fchown(slave.as_raw_fd(), uid, u32::MAX) } != 0 {
             let e = std::io::Error::last_os_error();
@@ -282,7 +230,7 @@ pub fn setup_in_container(
     if mount_console_too {
         mount_console(&path).context("process.terminal")?;
     }
-    crate::seccomp::load::send_with_fd(
+    sys::socket::send_with_fd(
         console_socket.as_raw_fd(),
         PTMX.as_bytes(),
         master.as_raw_fd(),
@@ -400,38 +348,10 @@ pub struct Console {
     pub host: HostConsole,
 }
 
-fn read_fd(fd: RawFd, buf: &mut [u8]) -> std::io::Result<usize> {
-    loop {
-        // SAFETY: read(2) into a buffer we own, at most its length.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EINTR) {
-            return Err(e);
-        }
-    }
-}
-
-fn write_fd(fd: RawFd, buf: &[u8]) -> std::io::Result<usize> {
-    loop {
-        // SAFETY: write(2) from a live buffer, at most its length.
-        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EINTR) {
-            return Err(e);
-        }
-    }
-}
-
 /// Write everything to hull's stdout (blocking); a closed stdout drops the output.
 fn write_stdout(mut buf: &[u8]) {
     while !buf.is_empty() {
-        match write_fd(1, buf) {
+        match sys::fd::write(1, buf) {
             Ok(0) => return,
             Ok(n) => buf = &buf[n..],
             Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
@@ -440,7 +360,7 @@ fn write_stdout(mut buf: &[u8]) {
                     events: libc::POLLOUT,
                     revents: 0,
                 }];
-                if crate::fsutil::poll(&mut fds, -1).is_err() {
+                if sys::wait::poll(&mut fds, -1).is_err() {
                     return;
                 }
             }
@@ -459,38 +379,24 @@ pub fn relay_until_exit(
     blocked: &crate::signals::Blocked,
     pid: i32,
 ) -> Result<i32> {
-    // SAFETY: signalfd creates a new fd from a set we own.
-    let sfd = unsafe { libc::signalfd(-1, &blocked.set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
-    if sfd < 0 {
-        return Err(std::io::Error::last_os_error()).context("signalfd");
-    }
-    // SAFETY: we own the fd just returned.
-    let sfd = unsafe { OwnedFd::from_raw_fd(sfd) };
+    let sfd = blocked.signalfd(true)?;
     let master = console.master.as_raw_fd();
     // Non-blocking master: a container that does not read its input must not stall hull.
-    // SAFETY: fcntl on an fd we hold.
-    unsafe {
-        let fl = libc::fcntl(master, libc::F_GETFL);
-        libc::fcntl(master, libc::F_SETFL, fl | libc::O_NONBLOCK);
-    }
+    sys::fd::set_nonblock(master);
     console.host.resize(master);
     let mut pending: Vec<u8> = Vec::new();
     let mut stdin_open = true;
     let mut master_open = true;
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        if let Some(code) = reap(pid)? {
+        if let Some(code) = sys::wait::reap(pid)? {
             if master_open {
                 drain(master, &mut buf);
             }
             return Ok(code);
         }
         let mut fds = [
-            libc::pollfd {
-                fd: sfd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
+            sys::wait::pollin(sfd.as_raw_fd()),
             libc::pollfd {
                 fd: if stdin_open && pending.is_empty() {
                     0
@@ -506,7 +412,7 @@ pub fn relay_until_exit(
                 revents: 0,
             },
         ];
-        crate::fsutil::poll(&mut fds, -1)?;
+        sys::wait::poll(&mut fds, -1)?;
         if fds[0].revents != 0 {
             match crate::signals::read_signal(sfd.as_raw_fd())? {
                 None | Some(libc::SIGCHLD) => {}
@@ -518,7 +424,7 @@ pub fn relay_until_exit(
             }
         }
         if fds[1].revents != 0 {
-            match read_fd(0, &mut buf) {
+            match sys::fd::read(0, &mut buf) {
                 Ok(0) => stdin_open = false,
                 Ok(n) => pending.extend_from_slice(&buf[..n]),
                 Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {}
@@ -526,7 +432,7 @@ pub fn relay_until_exit(
             }
         }
         if master_open && fds[2].revents & libc::POLLOUT != 0 && !pending.is_empty() {
-            match write_fd(master, &pending) {
+            match sys::fd::write(master, &pending) {
                 Ok(n) => {
                     pending.drain(..n);
                 }
@@ -535,7 +441,7 @@ pub fn relay_until_exit(
             }
         }
         if fds[2].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
-            match read_fd(master, &mut buf) {
+            match sys::fd::read(master, &mut buf) {
                 Ok(0) => master_open = false,
                 Ok(n) => write_stdout(&buf[..n]),
                 Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {}
@@ -546,31 +452,17 @@ pub fn relay_until_exit(
     }
 }
 
-fn reap(pid: i32) -> Result<Option<i32>> {
-    let mut status = 0;
-    // SAFETY: waitpid on our own child with a status int we own.
-    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-    if r < 0 {
-        return Err(std::io::Error::last_os_error()).context("waitpid container process");
-    }
-    Ok((r != 0).then(|| crate::signals::exit_code(status)))
-}
-
 /// After the process exited: copy what is still queued in the pty (until EIO, or a pause of
 /// 100 ms when something outside the container still holds the slave; at most 2 s).
 fn drain(master: RawFd, buf: &mut [u8]) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     while std::time::Instant::now() < deadline {
-        let mut fds = [libc::pollfd {
-            fd: master,
-            events: libc::POLLIN,
-            revents: 0,
-        }];
-        match crate::fsutil::poll(&mut fds, 100) {
+        let mut fds = [sys::wait::pollin(master)];
+        match sys::wait::poll(&mut fds, 100) {
             Ok(n) if n > 0 => {}
             _ => return,
         }
-        match read_fd(master, buf) {
+        match sys::fd::read(master, buf) {
             Ok(n) if n > 0 => write_stdout(&buf[..n]),
             Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {}
             _ => return,
@@ -580,7 +472,7 @@ fn drain(master: RawFd, buf: &mut [u8]) {
 
 /// The parent's side of `process.terminal` for one create, decided before anything exists.
 pub struct Plan {
-    /// The socket init sends the master over (handed down through [`crate::process::Launch`]).
+    /// The socket the container process sends the master over (handed down to the spawn).
     pub child: Option<OwnedFd>,
     ours: Option<OwnedFd>,
     host: Option<HostConsole>,
@@ -600,10 +492,13 @@ impl Plan {
             return Ok(plan);
         }
         if let Some(path) = console_socket {
-            plan.child = Some(connect(path)?);
+            plan.child = Some(
+                sys::socket::connect(path)
+                    .with_context(|| format!("--console-socket: connect {}", path.display()))?,
+            );
         } else {
             plan.host = Some(HostConsole::find()?);
-            let (ours, child) = socketpair()?;
+            let (ours, child) = sys::socket::pair(libc::SOCK_STREAM).context("console")?;
             plan.ours = Some(ours);
             plan.child = Some(child);
         }
@@ -630,18 +525,7 @@ impl Plan {
             return Ok(None);
         };
         let master = recv_master(&ours)?;
-        // SAFETY: an all-zero termios is valid storage for tcgetattr to fill.
-        let mut t: libc::termios = unsafe { std::mem::zeroed() };
-        // SAFETY: tcgetattr/tcsetattr on the master we hold and a struct we own.
-        unsafe {
-            if libc::tcgetattr(master.as_raw_fd(), &mut t) != 0 {
-                return Err(std::io::Error::last_os_error()).context("console: get pty settings");
-            }
-            t.c_oflag &= !libc::ONLCR;
-            if libc::tcsetattr(master.as_raw_fd(), libc::TCSANOW, &t) != 0 {
-                return Err(std::io::Error::last_os_error()).context("console: clear ONLCR");
-            }
-        }
+        sys::fd::clear_onlcr(master.as_raw_fd())?;
         // hull's terminal size, over consoleSize (runc's), before the process runs: the relay's
         // own first resize comes after `start`, too late for a process that asks at once.
         host.resize(master.as_raw_fd());
@@ -658,10 +542,9 @@ mod tests {
     /// foreground `run`) and a shim or conmon (a raw recvmsg) see.
     #[test]
     fn console_message_is_one_payload_with_exactly_one_fd() {
-        let (a, b) = socketpair().unwrap();
-        let (probe, _keep) = socketpair().unwrap();
-        crate::seccomp::load::send_with_fd(a.as_raw_fd(), PTMX.as_bytes(), probe.as_raw_fd())
-            .unwrap();
+        let (a, b) = sys::socket::pair(libc::SOCK_STREAM).unwrap();
+        let (probe, _keep) = sys::socket::pair(libc::SOCK_STREAM).unwrap();
+        sys::socket::send_with_fd(a.as_raw_fd(), PTMX.as_bytes(), probe.as_raw_fd()).unwrap();
         use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
         let mut buf = [0u8; 64];
         let mut cmsg = nix::cmsg_space!([RawFd; 4]);
@@ -686,14 +569,13 @@ mod tests {
         // SAFETY: the fd was just received and is ours.
         let got = unsafe { OwnedFd::from_raw_fd(fds[0]) };
         assert_eq!(
-            fstat(got.as_raw_fd()).unwrap().st_ino,
-            fstat(probe.as_raw_fd()).unwrap().st_ino,
+            sys::fd::fstat(got.as_raw_fd()).unwrap().st_ino,
+            sys::fd::fstat(probe.as_raw_fd()).unwrap().st_ino,
             "the fd sent is the fd received"
         );
 
         // recv_master takes the same message, and refuses one without an fd.
-        crate::seccomp::load::send_with_fd(a.as_raw_fd(), PTMX.as_bytes(), probe.as_raw_fd())
-            .unwrap();
+        sys::socket::send_with_fd(a.as_raw_fd(), PTMX.as_bytes(), probe.as_raw_fd()).unwrap();
         assert!(recv_master(&b).is_ok());
         nix::unistd::write(&a, b"no fd").unwrap();
         let e = recv_master(&b).unwrap_err().render();

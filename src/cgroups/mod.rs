@@ -2,16 +2,20 @@
 //! (v1 only) hosts. The layout is detected once from the filesystem magic; the container's
 //! directory in every hierarchy is resolved from `cgroupsPath` with runc's rules (absolute: from
 //! the hierarchy root; relative: from hull's own cgroup; empty: `/hull/<id>`), created with its
-//! parents, joined by stage 1 itself (`join_self`), and removed on delete (only the directories hull
+//! parents, joined by stage 1 itself (`join.rs`), and removed on delete (only the directories hull
 //! created). On hybrid the container also joins the same path in `unified` and `name=systemd`, as
 //! runc does. Resources are applied by `v1.rs` or `v2.rs` (`apply`), before init is released.
 //! Every filesystem root is a parameter so unit tests run against a tempdir tree.
 
 pub mod convert;
 pub mod devices;
+mod join;
+pub mod oom;
 pub mod stats;
 pub mod v1;
 pub mod v2;
+
+pub use join::{sub_cgroups, JoinDirs};
 
 use std::fs;
 use std::path::{Component, Path, PathBuf};
@@ -344,12 +348,6 @@ impl Manager {
         Ok(())
     }
 
-    /// The cgroup2 directory, opened for clone3's CLONE_INTO_CGROUP (`process::fork::fork_into`).
-    pub fn open_v2_dir(&self) -> Option<std::fs::File> {
-        let dir = self.state.path_of("")?;
-        fs::File::open(dir).ok()
-    }
-
     /// Apply `linux.resources` (before init is released, and again on `update`).
     pub fn apply(&self, res: &oci_spec::runtime::LinuxResources) -> Result<()> {
         apply(&self.state, res)
@@ -359,26 +357,6 @@ impl Manager {
     pub fn state(&self) -> &CgroupState {
         &self.state
     }
-}
-
-/// Move the calling process into every hierarchy by itself, as stage 1 does before it clones
-/// init. The caller must be single-threaded: on v1 it writes `0` to `tasks`, which moves this
-/// one thread and so the whole process, and which the kernel does without the process-wide lock
-/// whose first write of a while waits for an RCU grace period (about 10 ms here); a
-/// `cgroup.procs` write takes that lock. cgroup2 refuses a thread-only move across domains, so
-/// the process is born there (`fork_into`) or, when `v2_joined` is false, joins through
-/// `cgroup.procs`.
-pub fn join_self(state: &CgroupState, v2_joined: bool) -> Result<()> {
-    for h in &state.hierarchies {
-        let file = match (h.controllers.is_empty(), v2_joined) {
-            (true, true) => continue,
-            (true, false) => "cgroup.procs",
-            (false, _) => "tasks",
-        };
-        write_file(&h.path.join(file), "0")
-            .with_context(|| format!("join cgroup {}", h.path.display()))?;
-    }
-    Ok(())
 }
 
 /// Apply resources to a container's cgroups, whatever the layout.

@@ -1,15 +1,14 @@
 //! `hull update [--resources FILE|-] [flags] ID`: change the resources of a created, running or
-//! paused container. The file (or stdin) is a LinuxResources JSON; runc's flags override it;
-//! zero values mean "unchanged" (they are pruned before applying), -1 means unlimited.
+//! paused container (`container/update.rs`). The file (or stdin) is a LinuxResources JSON;
+//! runc's flags override it (sizes with docker's suffixes); zero values mean "unchanged", -1
+//! unlimited.
 
 use std::io::Read;
 
 use serde_json::{json, Value};
 
 use super::Global;
-use crate::cgroups;
 use crate::cli::UpdateArgs;
-use crate::container::{status, Container, Status};
 use crate::error::{Context, Error, Result};
 
 /// Apply new resources.
@@ -36,41 +35,8 @@ pub fn run(g: &Global, a: &UpdateArgs) -> Result<i32> {
         }
     };
     apply_flags(&mut v, a)?;
-    prune_zeros(&mut v);
-    let res: oci_spec::runtime::LinuxResources = serde_path_to_error::deserialize(v.clone())
-        .map_err(|e| Error::invalid(format!("--resources: {}: {}", e.path(), e.inner())))?;
-
-    let c = Container::open(&g.root, &a.id)?;
-    let st = c.state()?;
-    if status::derive(&st, &c.dir) == Status::Stopped {
-        return Err(Error::NotRunning).with_context(|| format!("update {}", a.id));
-    }
-    if let Some(limit) = v.pointer("/memory/limit").and_then(Value::as_i64) {
-        if v.pointer("/memory/checkBeforeUpdate")
-            .and_then(Value::as_bool)
-            == Some(true)
-            && limit > 0
-        {
-            check_usage_below(&st.cgroup, limit)?;
-        }
-    }
-    cgroups::apply(&st.cgroup, &res).with_context(|| format!("update {}", a.id))?;
+    crate::container::update::update(&g.root, &a.id, v)?;
     Ok(0)
-}
-
-fn check_usage_below(cg: &cgroups::CgroupState, limit: i64) -> Result<()> {
-    let usage = cg
-        .path_of("memory")
-        .map(|p| p.join("memory.usage_in_bytes"))
-        .or_else(|| cg.path_of("").map(|p| p.join("memory.current")))
-        .and_then(|f| std::fs::read_to_string(f).ok())
-        .and_then(|s| s.trim().parse::<i64>().ok());
-    if let Some(u) = usage.filter(|u| *u > limit) {
-        return Err(Error::invalid(format!(
-            "linux.resources.memory.limit: {limit} is below the current usage {u} (checkBeforeUpdate)"
-        )));
-    }
-    Ok(())
 }
 
 fn set(v: &mut Value, section: &str, key: &str, val: Value) {
@@ -123,19 +89,6 @@ fn apply_flags(v: &mut Value, a: &UpdateArgs) -> Result<()> {
     Ok(())
 }
 
-/// Remove numeric fields equal to 0, empty strings and then empty sections (runc: zero means
-/// unchanged).
-pub fn prune_zeros(v: &mut Value) {
-    if let Value::Object(map) = v {
-        map.retain(|_, x| !(x.as_f64() == Some(0.0) || x.as_str() == Some("")));
-        for x in map.values_mut() {
-            prune_zeros(x);
-        }
-        // A section left empty says nothing to change.
-        map.retain(|_, x| !x.as_object().is_some_and(|o| o.is_empty()));
-    }
-}
-
 /// A byte count as runc's `units.RAMInBytes` reads it: `1024`, `512k`, `64m`, `1g`, `2GiB`, `-1`.
 pub fn parse_bytes(s: &str) -> Result<i64> {
     let bad = || Error::invalid(format!("invalid size {s:?}"));
@@ -177,13 +130,6 @@ mod tests {
         assert_eq!(parse_bytes("-1").unwrap(), -1);
         assert!(parse_bytes("12q").is_err());
         assert!(parse_bytes("").is_err());
-    }
-
-    #[test]
-    fn zeros_mean_unchanged() {
-        let mut v = json!({"memory": {"limit": 0, "swap": -1}, "cpu": {"shares": 512, "cpus": ""}, "pids": {"limit": 0}});
-        prune_zeros(&mut v);
-        assert_eq!(v, json!({"memory": {"swap": -1}, "cpu": {"shares": 512}}));
     }
 
     #[test]

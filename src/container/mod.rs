@@ -1,19 +1,35 @@
-//! A container's state directory under `--root`: id validation, exclusive creation, the lock that
-//! serializes commands on one container, and loading/saving `state.json`. Status is derived in
-//! `status.rs`; nothing about it is stored.
+//! A container and its lifecycle. This file owns the state directory under `--root`: id
+//! validation, exclusive creation, the lock that serializes commands on one container, and
+//! loading/saving `state.json` (`state.rs`); status is derived from facts (`status.rs`), never
+//! stored. The verbs live beside it, one room each — `create`, `start`, `run`, `exec`,
+//! `delete`/`destroy`, `kill`/`pause`/`resume` (`control.rs`), `update`, `events` — and the
+//! commands under `commands/` only turn flags into one verb call and print its result.
 
+mod caller;
+mod control;
+pub mod create;
+pub mod delete;
+pub mod events;
+pub mod exec;
+mod exec_process;
+pub mod run;
+mod start;
 pub mod state;
 pub mod status;
+pub mod update;
 
 use std::fs::{self, File};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
+pub use create::{check_privileges, Created};
+pub use exec_process::ProcessFlags;
 pub use state::State;
 pub use status::Status;
 
 use crate::error::{Context, Error, Result};
+use crate::sys;
 
 /// Name of the exec fifo inside the state dir; its presence means "created".
 pub const EXEC_FIFO: &str = "exec.fifo";
@@ -56,7 +72,7 @@ fn lock_dir(dir: &Path) -> Result<File> {
 
 impl Container {
     /// Make a new state dir; fails with [`Error::Exists`] when the id is taken.
-    pub fn create(root: &Path, id: &str) -> Result<Container> {
+    pub fn make_dir(root: &Path, id: &str) -> Result<Container> {
         validate_id(id)?;
         fs::DirBuilder::new()
             .recursive(true)
@@ -131,6 +147,19 @@ impl Container {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e).with_context(|| format!("remove {}", self.dir.display())),
+        }
+    }
+}
+
+/// SIGKILL the container's init if it still is the recorded process, and wait up to 10 s for
+/// it to be gone.
+pub(crate) fn kill_init(st: &State) {
+    if !status::is_alive(st.pid, st.start_time) {
+        return;
+    }
+    if let Ok(pidfd) = sys::pidfd::open(st.pid) {
+        if status::is_alive(st.pid, st.start_time) {
+            sys::pidfd::kill_and_wait(&pidfd, 10_000);
         }
     }
 }

@@ -66,24 +66,6 @@ pub fn apply_limits(p: &Process) -> Result<()> {
     Ok(())
 }
 
-/// sched_setaffinity(0, cpus).
-pub fn set_affinity(list: &str, field: &str) -> Result<()> {
-    let cpus = crate::spec::parse_cpu_list(list).context(field.to_string())?;
-    // SAFETY: cpu_set_t is plain data; CPU_SET writes inside it for indexes < 1024 (checked by
-    // parse_cpu_list); sched_setaffinity reads it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        for c in cpus {
-            libc::CPU_SET(c, &mut set);
-        }
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(std::io::Error::last_os_error())
-                .with_context(|| format!("{field}: sched_setaffinity {list:?}"));
-        }
-    }
-    Ok(())
-}
-
 #[repr(C)]
 #[derive(Default)]
 struct SchedAttr {

@@ -1,56 +1,63 @@
-//! Stage 1, the intermediate child: joins the container's cgroups, applies the limits that need
-//! the host's privileges, then namespaces
-//! (join by path, user first; a new user namespace with its maps written by the parent; the
-//! others except mount and cgroup, which init unshares later), then init is cloned as hull's
-//! own child (CLONE_PARENT) and stage 1 reports its pid and exits.
+//! Stage 1, the intermediate child of every spawn: joins the container's cgroups, applies the
+//! limits that need the host's privileges, joins namespaces by fd (user first, mount last),
+//! makes the new ones (a new user namespace with its maps written by the parent; the others
+//! but mount and cgroup, which init unshares later; pid last, for its child), clones the
+//! payload as hull's own child (CLONE_PARENT: it is hull's child and, being a child of the
+//! setns caller, in the container's pid namespace), reports its pid and exits. It never runs
+//! container code.
 
 use std::convert::Infallible;
-use std::os::fd::AsRawFd;
 
 use nix::sched::{setns, unshare, CloneFlags};
 use oci_spec::runtime::LinuxNamespaceType as T;
 
 use super::sync::{Channel, Msg};
-use super::{attrs, fork, init, Launch};
+use super::{attrs, payload, Kind, Spawn};
 use crate::error::{Context, Result};
 use crate::namespaces::{flag, spec_name};
+use crate::sys;
 
 /// Run stage 1. Returns only on error (the caller reports it and exits).
-pub fn run(l: &Launch, chan: &Channel, v2_joined: bool) -> Result<Infallible> {
+pub fn run(s: &Spawn, chan: &Channel, born_in_v2: bool) -> Result<Infallible> {
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
-    for fd in &l.close_fds {
-        // SAFETY: closing an fd the parent named as not ours to keep (the state-dir lock:
-        // a copy held here would keep the container locked after hull exits).
-        unsafe { libc::close(*fd) };
+    for fd in s
+        .close_fds
+        .iter()
+        .copied()
+        .chain(crate::hooks::runtime_mntns_fd())
+    {
+        // SAFETY: closing an fd the parent named as not ours to keep (the state-dir lock: a
+        // copy held here would keep the container locked after hull exits; the runtime mount
+        // namespace hooks return to must not reach the container).
+        unsafe { libc::close(fd) };
     }
     // First, while stage 1 still has the host's privileges and cgroup namespace.
-    crate::cgroups::join_self(l.cgroup, v2_joined)?;
-    let spec = &l.bundle.spec;
-    let process = spec.process().as_ref().expect("validated: process present");
-    let linux = spec.linux().as_ref().expect("validated: linux present");
-
-    attrs::apply_limits(process)?;
-    if let Some(initial) = process
+    s.cgroups.join_self(born_in_v2)?;
+    // Before any user namespace, so raising a limit works as on the host (runc sets them from
+    // the parent with prlimit for the same reason).
+    attrs::apply_limits(s.process)?;
+    if let Some(initial) = s
+        .process
         .exec_cpu_affinity()
         .as_ref()
         .and_then(|a| a.initial().clone())
     {
-        attrs::set_affinity(&initial, "process.execCPUAffinity.initial")?;
+        sys::cpu::set_affinity(&initial, "process.execCPUAffinity.initial")?;
     }
 
-    for (t, fd) in &l.ns.join {
-        // The pid namespace applies to children: init, cloned below.
-        setns(fd, flag(*t))
-            .with_context(|| format!("join {} namespace (fd {})", spec_name(*t), fd.as_raw_fd()))?;
+    let ns = &s.namespaces;
+    for j in &ns.join {
+        // The pid namespace applies to children: the payload, cloned below.
+        setns(&j.fd, flag(j.typ))
+            .with_context(|| format!("join the {} namespace {}", spec_name(j.typ), j.source))?;
     }
-
-    if l.ns.is_new(T::User) {
+    if ns.is_new(T::User) {
         unshare(CloneFlags::CLONE_NEWUSER).context("unshare user namespace")?;
         chan.send(&Msg::MapIds)?;
         chan.expect(&Msg::MapIdsDone)?;
     }
-    if l.ns.has(T::User) {
+    if ns.has(T::User) {
         // Become root of the new or joined namespace when root is mapped (it usually is): host
         // root is unmapped there, and files it creates (device nodes, mount points) would fail
         // with EOVERFLOW.
@@ -60,41 +67,46 @@ pub fn run(l: &Launch, chan: &Channel, v2_joined: bool) -> Result<Infallible> {
             libc::syscall(libc::SYS_setresuid, 0, 0, 0);
         }
     }
-
     let mut flags = CloneFlags::empty();
     for t in [T::Ipc, T::Uts, T::Network, T::Time] {
-        if l.ns.is_new(t) {
+        if ns.is_new(t) {
             flags |= flag(t);
         }
     }
     if !flags.is_empty() {
         unshare(flags).context("unshare namespaces")?;
     }
-    if l.ns.is_new(T::Time) {
-        if let Some(offsets) = linux.time_offsets() {
-            let text: String = offsets
-                .iter()
-                .map(|(clock, o)| {
-                    format!(
-                        "{clock} {} {}\n",
-                        o.secs().unwrap_or(0),
-                        o.nanosecs().unwrap_or(0)
-                    )
-                })
-                .collect();
-            crate::fsutil::write_file(std::path::Path::new("/proc/self/timens_offsets"), &text)
-                .context("linux.timeOffsets")?;
-        }
+    if let (true, Kind::Init(c)) = (ns.is_new(T::Time), &s.kind) {
+        write_time_offsets(c.spec)?;
     }
-    if l.ns.is_new(T::Pid) {
+    if ns.is_new(T::Pid) {
         unshare(CloneFlags::CLONE_NEWPID).context("unshare pid namespace")?;
     }
-
-    let pid = fork::clone_parent().context("clone container init")?;
+    let pid = sys::clone::clone_parent().context("clone the container process")?;
     if pid == 0 {
-        let res = init::run(l, chan);
-        fork::child_exit(chan, res);
+        let res = payload::run(s, chan);
+        super::child_exit(chan, res);
     }
     chan.send(&Msg::InitPid { pid })?;
-    fork::exit_now(0)
+    sys::clone::exit_now(0)
+}
+
+/// `linux.timeOffsets`, written for the new time namespace before any process is in it.
+fn write_time_offsets(spec: &oci_spec::runtime::Spec) -> Result<()> {
+    let linux = spec.linux().as_ref().expect("validated: linux present");
+    let Some(offsets) = linux.time_offsets() else {
+        return Ok(());
+    };
+    let text: String = offsets
+        .iter()
+        .map(|(clock, o)| {
+            format!(
+                "{clock} {} {}\n",
+                o.secs().unwrap_or(0),
+                o.nanosecs().unwrap_or(0)
+            )
+        })
+        .collect();
+    crate::fsutil::write_file(std::path::Path::new("/proc/self/timens_offsets"), &text)
+        .context("linux.timeOffsets")
 }

@@ -47,17 +47,6 @@ fn dir_perm() -> Permissions {
     Permissions::from_mode(0o755)
 }
 
-/// `struct open_how` of openat2(2).
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
-}
-
-const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
-const RESOLVE_IN_ROOT: u64 = 0x10;
-
 /// `path` opened inside the root exactly as pathrs's openat2 resolver does (RESOLVE_IN_ROOT, no
 /// magic links), plus O_CLOEXEC. Lookups of paths that do not exist yet (mount targets, device
 /// parents) are the common case while the rootfs is built, and pathrs renders every failed
@@ -65,31 +54,14 @@ const RESOLVE_IN_ROOT: u64 = 0x10;
 /// need no error text go through here. `None`: the kernel has no openat2 or the lookup raced
 /// with a rename (EAGAIN) — ask pathrs, which retries and falls back.
 fn open_in_root(root: &Root, path: &Path, flags: libc::c_int) -> Option<std::io::Result<OwnedFd>> {
-    let c = CString::new(path.as_os_str().as_bytes()).ok()?;
-    let how = OpenHow {
-        flags: (flags | libc::O_CLOEXEC) as u64,
-        mode: 0,
-        resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-    };
-    // SAFETY: openat2 with a directory fd we hold, a valid C string and an open_how we own.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            root.as_fd().as_raw_fd(),
-            c.as_ptr(),
-            &how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
-        )
-    };
-    if fd < 0 {
-        let e = std::io::Error::last_os_error();
-        return match e.raw_os_error() {
+    let resolve = crate::sys::fd::RESOLVE_IN_ROOT | crate::sys::fd::RESOLVE_NO_MAGICLINKS;
+    match crate::sys::fd::openat2(root.as_fd().as_raw_fd(), path, flags, resolve) {
+        Ok(fd) => Some(Ok(fd)),
+        Err(e) => match e.raw_os_error() {
             Some(libc::ENOSYS | libc::EAGAIN | libc::E2BIG | libc::EINVAL) => None,
             _ => Some(Err(e)),
-        };
+        },
     }
-    // SAFETY: the kernel just returned this fd; nobody else owns it.
-    Some(Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) }))
 }
 
 /// `root.resolve(path)`, through `open_in_root` first.

@@ -3,7 +3,6 @@
 //! listener fd when the filter can notify; and the hand-off of that fd with the container
 //! process state to `listenerPath` (runtime-spec config-linux.md, "seccomp" / listenerPath).
 
-use std::io::IoSlice;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
@@ -63,32 +62,57 @@ fn load_one(program: &[libc::sock_filter], flags: u32) -> Result<i64> {
     Ok(r)
 }
 
-/// Connect to `path` and send `state` (the containerProcessState JSON) with `fd` in one
-/// sendmsg (SCM_RIGHTS), then close the connection.
-pub fn send_listener_fd(path: &Path, state: &[u8], fd: &OwnedFd) -> Result<()> {
-    let sock = std::os::unix::net::UnixStream::connect(path)
-        .with_context(|| format!("linux.seccomp.listenerPath: connect {}", path.display()))?;
-    send_with_fd(sock.as_raw_fd(), state, fd.as_raw_fd())
-        .with_context(|| format!("linux.seccomp.listenerPath: send to {}", path.display()))
+/// The container as a seccomp listener is told about it (the `state` of
+/// `containerProcessState`).
+pub struct ListenerContainer<'a> {
+    /// Container id.
+    pub id: &'a str,
+    /// `creating` (create's init) or `running` (exec).
+    pub status: &'a str,
+    /// The container's init (the process itself for create).
+    pub init_pid: i32,
+    /// Bundle directory.
+    pub bundle: &'a Path,
+    /// The config's annotations.
+    pub annotations: &'a std::collections::HashMap<String, String>,
 }
 
-/// sendmsg(2) of `data` with one fd as SCM_RIGHTS.
-pub fn send_with_fd(sock: RawFd, data: &[u8], fd: RawFd) -> Result<()> {
-    let iov = [IoSlice::new(data)];
-    let fds = [fd];
-    let cmsg = [nix::sys::socket::ControlMessage::ScmRights(&fds)];
-    let n = nix::sys::socket::sendmsg::<()>(
-        sock,
-        &iov,
-        &cmsg,
-        nix::sys::socket::MsgFlags::empty(),
-        None,
-    )?;
-    if n != data.len() {
-        return Err(Error::Msg(format!(
-            "short send: {n} of {} bytes",
-            data.len()
-        )));
-    }
-    Ok(())
+/// Send `fd`, the listener of the filter `c` loaded by process `pid`, to `c`'s listener path
+/// with the container process state (runtime-spec: `containerProcessState`).
+pub fn send_listener(
+    c: Option<&Compiled>,
+    container: &ListenerContainer,
+    pid: i32,
+    fd: &OwnedFd,
+) -> Result<()> {
+    let Some(c) = c else {
+        return Err(Error::protocol("a seccomp fd without a filter"));
+    };
+    let Some(path) = &c.listener_path else {
+        return Err(Error::protocol("a seccomp fd without a listener path"));
+    };
+    let state = serde_json::json!({
+        "ociVersion": crate::OCI_VERSION,
+        "fds": ["seccompFd"],
+        "pid": pid,
+        "metadata": c.listener_metadata.clone().unwrap_or_default(),
+        "state": {
+            "ociVersion": crate::OCI_VERSION,
+            "id": container.id,
+            "status": container.status,
+            "pid": container.init_pid,
+            "bundle": container.bundle,
+            "annotations": container.annotations,
+        }
+    });
+    send_listener_fd(path, state.to_string().as_bytes(), fd)
+}
+
+/// Connect to `path` and send `state` (the containerProcessState JSON) with `fd` in one
+/// sendmsg (SCM_RIGHTS), then close the connection.
+fn send_listener_fd(path: &Path, state: &[u8], fd: &OwnedFd) -> Result<()> {
+    let sock = crate::sys::socket::connect(path)
+        .with_context(|| format!("linux.seccomp.listenerPath: connect {}", path.display()))?;
+    crate::sys::socket::send_with_fd(sock.as_raw_fd(), state, fd.as_raw_fd())
+        .with_context(|| format!("linux.seccomp.listenerPath: send to {}", path.display()))
 }

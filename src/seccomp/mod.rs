@@ -5,7 +5,8 @@
 //! Emitter (`emit.rs`): seccompiler builds each action group's body for the native layout; we
 //! strip its architecture check and stitch the groups behind our own prologue (dispatch on
 //! `seccomp_data.arch`, the x32 guard, an ENOSYS stub for syscalls newer than the profile).
-//! Loader (`load.rs`): raw seccomp(2) with the OCI flags, NEW_LISTENER for SCMP_ACT_NOTIFY.
+//! Loader (`load.rs`): raw seccomp(2) with the OCI flags, NEW_LISTENER for SCMP_ACT_NOTIFY, and
+//! the listener fd's hand-off to `listenerPath`.
 //! A profile hull cannot enforce fails `create`: hull never runs a container unconfined.
 
 pub mod emit;
@@ -14,4 +15,4 @@ pub mod plan;
 pub mod tables;
 
 pub use emit::{compile, Compiled, Filter, Options};
-pub use load::install;
+pub use load::{install, send_listener, ListenerContainer};

@@ -1,11 +1,10 @@
 //! The only place that clones. The caller must be single-threaded (checked against
 //! /proc/self/status before every clone), so a child may run any of our code; children never
-//! return into the parent's frames: they finish through [`child_exit`].
+//! return into the parent's frames: they end in [`exit_now`] (the spawn pipeline's children
+//! through `process::child_exit`, which reports an error first) or an execve.
 
-use std::convert::Infallible;
 use std::os::fd::RawFd;
 
-use super::sync::{Channel, Msg};
 use crate::error::{Error, Result};
 
 /// Refuse to clone from a multi-threaded process.
@@ -109,23 +108,6 @@ pub fn clone_parent() -> Result<i32> {
         return Err(std::io::Error::last_os_error().into());
     }
     Ok(pid as i32)
-}
-
-/// End a child: on error send one `Msg::Error` up, then `_exit` without unwinding or flushing
-/// the parent's stdio buffers.
-pub fn child_exit(chan: &Channel, res: Result<Infallible>) -> ! {
-    let code = match res {
-        Ok(never) => match never {},
-        Err(e) => {
-            let _ = chan.send(&Msg::Error {
-                errno: e.errno().unwrap_or(0),
-                msg: e.render(),
-            });
-            1
-        }
-    };
-    // SAFETY: _exit never returns and touches no Rust state.
-    unsafe { libc::_exit(code) }
 }
 
 /// `_exit(code)`.

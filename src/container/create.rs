@@ -1,0 +1,212 @@
+//! The `create` verb: validate the bundle, make the state dir, the exec fifo and the cgroups,
+//! spawn init through the spawn pipeline (`process/`), then record the state and the pid file.
+//! On any failure everything made so far is undone — no state dir, no cgroup, no process, no
+//! mount — and the `poststop` hooks run (runtime.md: a failed create continues at delete).
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::Mode;
+
+use super::caller::{write_pid_file, Caller};
+use super::{status, Container, State};
+use crate::cgroups::{self, JoinDirs};
+use crate::error::{Context, Error, Result};
+use crate::process::{self, Child, Kind, NewContainer, Spawn};
+use crate::{namespaces, spec};
+
+/// What `create` (and `run`) are asked for, besides the id.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// The bundle directory.
+    pub bundle: PathBuf,
+    /// `--console-socket`.
+    pub console_socket: Option<PathBuf>,
+    /// `--pidfd-socket`.
+    pub pidfd_socket: Option<PathBuf>,
+    /// `--pid-file`.
+    pub pid_file: Option<PathBuf>,
+    /// `--no-pivot`.
+    pub no_pivot: bool,
+    /// `--no-new-keyring`.
+    pub no_new_keyring: bool,
+    /// `--preserve-fds`.
+    pub preserve_fds: u32,
+    /// The caller returns once the container is created or runs (`create`, `run -d`); false
+    /// for foreground `run`, which relays a terminal itself instead of using a console socket.
+    pub detach: bool,
+}
+
+/// A container that was just created.
+pub struct Created {
+    /// Its locked state dir.
+    pub container: Container,
+    /// Its saved state.
+    pub state: State,
+    /// Its init (a child of this process until it exits).
+    pub init: Child,
+    /// Foreground `run` with `process.terminal`: the pty master and hull's terminal.
+    pub console: Option<crate::tty::Console>,
+}
+
+/// Refuse what is not built yet: the systemd cgroup driver (`--systemd-cgroup`) and rootless
+/// containers (`--rootless true`, or hull run by a user other than root).
+pub fn check_privileges(systemd_cgroup: bool, rootless: Option<&str>) -> Result<()> {
+    if systemd_cgroup {
+        return Err(Error::invalid("--systemd-cgroup: the systemd cgroup driver is not supported yet; omit the flag to use cgroupfs"));
+    }
+    if rootless == Some("true") || nix::unistd::geteuid().as_raw() != 0 {
+        return Err(Error::invalid(
+            "rootless containers are not supported yet: run hull as root",
+        ));
+    }
+    Ok(())
+}
+
+impl Container {
+    /// Create container `id` under the state root `root` from `o.bundle`; the caller decides
+    /// whether to start it.
+    pub fn create(root: &Path, id: &str, o: &Options) -> Result<Created> {
+        super::validate_id(id)?;
+        let mut bundle = spec::load(&o.bundle)?;
+        let listen_fds = socket_activation(&mut bundle.spec);
+        let linux = bundle
+            .spec
+            .linux()
+            .as_ref()
+            .expect("validated: linux present");
+        let process = bundle
+            .spec
+            .process()
+            .as_ref()
+            .expect("validated: process present");
+        let ns = namespaces::plan(linux.namespaces().as_deref().unwrap_or_default())?;
+        let caller = Caller::prepare(
+            linux,
+            process,
+            o.detach,
+            o.console_socket.as_deref(),
+            o.pidfd_socket.as_deref(),
+        )?;
+        let mut cg = cgroups::Manager::new(linux.cgroups_path().as_deref(), id)?;
+        let container = Container::make_dir(root, id)?;
+        let annotations = bundle.spec.annotations().clone().unwrap_or_default();
+        let mut init: Option<Child> = None;
+        let mut term: Option<crate::tty::Console> = None;
+        let res = (|| -> Result<State> {
+            let fifo = make_fifo(&container.fifo_path())?;
+            cg.create()?;
+            // Always apply: with no device rules in the config the container still gets
+            // deny-all plus runc's default device allowlist.
+            let mut res = linux.resources().clone().unwrap_or_default();
+            if res.devices().is_none() {
+                res.set_devices(Some(Vec::new()));
+            }
+            cg.apply(&res)?;
+            let spawn = Spawn {
+                id,
+                bundle: &bundle.dir,
+                annotations: &annotations,
+                kind: Kind::Init(NewContainer {
+                    spec: &bundle.spec,
+                    rootfs: &bundle.rootfs,
+                    fifo: fifo.as_raw_fd(),
+                    cgroup: cg.state(),
+                    no_pivot: o.no_pivot,
+                }),
+                process,
+                personality: linux.personality().as_ref().map(|p| p.domain()),
+                namespaces: ns,
+                cgroups: JoinDirs::open(cg.state(), &[])?,
+                seccomp: caller.seccomp.as_ref(),
+                no_new_keyring: o.no_new_keyring,
+                preserve_fds: o.preserve_fds + listen_fds,
+                close_fds: vec![container.lock_fd()],
+                console: caller.console(false),
+            };
+            let child = init.insert(process::spawn(&spawn)?);
+            let pid = child.pid;
+            term = caller.finish(child, "standard")?;
+            let (_, start_time) = status::proc_stat(pid)
+                .ok_or(Error::Msg("container init exited during create".into()))?;
+            let state = State {
+                id: id.to_string(),
+                pid,
+                start_time,
+                bundle: bundle.dir.clone(),
+                rootfs: bundle.rootfs.clone(),
+                created: crate::timefmt::now_rfc3339(true),
+                owner: String::new(),
+                annotations: annotations.clone(),
+                cgroup: cg.state().clone(),
+                hooks: bundle.spec.hooks().clone(),
+                no_new_keyring: o.no_new_keyring,
+            };
+            container.save(&state)?;
+            if let Some(p) = &o.pid_file {
+                write_pid_file(p, pid)?;
+            }
+            Ok(state)
+        })();
+        match res {
+            Ok(state) => Ok(Created {
+                container,
+                state,
+                init: init.expect("set on success"),
+                console: term,
+            }),
+            Err(e) => {
+                if let Some(i) = &init {
+                    process::kill_and_reap(i);
+                }
+                cgroups::kill_all(cg.state());
+                let _ = cgroups::destroy(cg.state());
+                let _ = container.remove();
+                // runtime.md: a failed create continues the lifecycle at step 12 (destroy),
+                // then 13 (poststop).
+                let state =
+                    crate::hooks::HookState::new(id, "stopped", 0, &bundle.dir, &annotations);
+                crate::hooks::run_warn(
+                    bundle.spec.hooks().as_ref(),
+                    crate::hooks::Kind::Poststop,
+                    &state.to_json(),
+                );
+                Err(e)
+            }
+        }
+    }
+}
+
+fn make_fifo(path: &Path) -> Result<OwnedFd> {
+    nix::unistd::mkfifo(path, Mode::from_bits_truncate(0o622))
+        .with_context(|| format!("mkfifo {}", path.display()))?;
+    // mkfifo honours the umask; the container user (maybe not root) must be able to write it.
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o622))?;
+    open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+        .with_context(|| format!("open {}", path.display()))
+}
+
+/// Socket activation, as runc does: when hull itself was handed sockets (`LISTEN_FDS=N`, and
+/// `LISTEN_PID` unset or ours), they stay open at 3.. for the container process, which gets
+/// `LISTEN_FDS=N` and `LISTEN_PID=1`. Returns N.
+fn socket_activation(spec: &mut oci_spec::runtime::Spec) -> u32 {
+    let Some(n) = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|n| *n > 0)
+    else {
+        return 0;
+    };
+    if std::env::var("LISTEN_PID").is_ok_and(|p| p != std::process::id().to_string()) {
+        return 0;
+    }
+    if let Some(p) = spec.process_mut() {
+        let mut env = p.env().clone().unwrap_or_default();
+        env.retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
+        env.push(format!("LISTEN_FDS={n}"));
+        env.push("LISTEN_PID=1".to_string());
+        p.set_env(Some(env));
+    }
+    n
+}
