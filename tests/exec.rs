@@ -1035,3 +1035,67 @@ fn pidfd_socket_gets_a_pidfd_of_init_and_of_the_exec_process() {
     );
     assert_no_leftovers(&env, &id2);
 }
+
+/// CVE-2024-21626's way out: a process whose cwd is `/proc/self/fd/N` starts wherever fd N of
+/// the process that set it up points. Before its execve the exec'd process must hold no fd of
+/// a host directory (the container's cgroup directories, opened to join them, were such fds):
+/// whatever N, the process either fails to start or stands inside the container, where `..`
+/// climbs no higher than the container's root.
+#[test]
+fn exec_cwd_through_an_inherited_fd_never_reaches_the_host() {
+    require_root!();
+    let env = Env::new();
+    let (id, _) = start(&env, |_| {});
+    let listing = "ls -a ../../../../../../../../../..";
+    let inside = exec(&env, &[&id, "sh", "-c", &format!("cd / && {listing}")]);
+    assert_eq!(code(&inside), 0, "{}", text(&inside.stderr));
+    let inside = text(&inside.stdout);
+    assert!(inside.contains("bin\n"), "{inside}");
+    for n in 3..64 {
+        let cwd = format!("/proc/self/fd/{n}");
+        let o = exec(&env, &["--cwd", &cwd, &id, "sh", "-c", listing]);
+        if code(&o) == 0 {
+            assert_eq!(
+                text(&o.stdout),
+                inside,
+                "exec --cwd {cwd} started outside the container's root"
+            );
+        } else {
+            assert_exec_failed(&o, "process.cwd");
+        }
+    }
+}
+
+/// A host directory the caller hands down on purpose (`--preserve-fds`) is no cwd either: the
+/// process is refused before it runs (runc's check after chdir), and nothing is written there.
+#[test]
+fn exec_cwd_in_a_host_directory_is_refused() {
+    require_root!();
+    let env = Env::new();
+    let (id, _) = start(&env, |_| {});
+    let host_dir = env.dir.join("host-dir");
+    fs::create_dir_all(&host_dir).unwrap();
+    let files = vec![(fs::File::open(&host_dir).unwrap(), 3)];
+    let o = exec_with_fds(
+        &env,
+        &[
+            "--preserve-fds",
+            "1",
+            "--cwd",
+            "/proc/self/fd/3",
+            &id,
+            "sh",
+            "-c",
+            "echo out > escaped",
+        ],
+        files,
+    );
+    assert_exec_failed(
+        &o,
+        "process.cwd: /proc/self/fd/3 is outside the container's root",
+    );
+    assert!(
+        !host_dir.join("escaped").exists(),
+        "the process wrote into the host directory"
+    );
+}

@@ -9,7 +9,7 @@
 //! 4. init only: hostname, sysctls, masked/read-only paths (`init.rs`);
 //! 5. session keyring, HOME from /etc/passwd, scheduler/ioprio/personality, seccomp when it
 //!    needs CAP_SYS_ADMIN (no `noNewPrivileges`), bounding set, ids and capabilities, umask,
-//!    cwd, the executable looked up as the user (runc's order);
+//!    cwd (checked to be inside the root), the executable looked up as the user (runc's order);
 //! 6. `Ready`; then the gate: init blocks on the exec fifo until `start` (`init.rs`);
 //! 7. [`finish`]: affinity, no_new_privs, signals reset, fds past stdio and --preserve-fds
 //!    close-on-exec, seccomp (with NNP: as late as possible), execve.
@@ -120,9 +120,19 @@ pub fn run(s: &Spawn, chan: &Channel) -> Result<Infallible> {
     execve(&exe, &argv, &envp)
 }
 
-/// chdir to `process.cwd`.
+/// chdir to `process.cwd` and check that it is inside the container's root: a path through an
+/// fd that leads out of it (`/proc/self/fd/N` naming a host directory) leaves getcwd(3) with
+/// no path under the root, and the process must not start there (runc's fix of
+/// CVE-2024-21626).
 fn enter_cwd(cwd: &std::path::Path) -> Result<()> {
-    nix::unistd::chdir(cwd).with_context(|| format!("process.cwd: chdir {}", cwd.display()))
+    nix::unistd::chdir(cwd).with_context(|| format!("process.cwd: chdir {}", cwd.display()))?;
+    match std::env::current_dir() {
+        Ok(p) if p.is_absolute() => Ok(()),
+        _ => Err(Error::invalid(format!(
+            "process.cwd: {} is outside the container's root",
+            cwd.display()
+        ))),
+    }
 }
 
 /// Load the seccomp filter; a notifying one sends its listener fd up to hull and waits until

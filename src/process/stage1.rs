@@ -1,12 +1,13 @@
 //! Stage 1, the intermediate child of every spawn: joins the container's cgroups, applies the
 //! limits that need the host's privileges, joins namespaces by fd (user first, mount last),
 //! makes the new ones (a new user namespace with its maps written by the parent; the others
-//! but mount and cgroup, which init unshares later; pid last, for its child), clones the
-//! payload as hull's own child (CLONE_PARENT: it is hull's child and, being a child of the
-//! setns caller, in the container's pid namespace), reports its pid and exits. It never runs
-//! container code.
+//! but mount and cgroup, which init unshares later; pid last, for its child), closes every fd
+//! the payload must not hold, clones the payload as hull's own child (CLONE_PARENT: it is
+//! hull's child and, being a child of the setns caller, in the container's pid namespace),
+//! reports its pid and exits. It never runs container code.
 
 use std::convert::Infallible;
+use std::os::fd::AsRawFd;
 
 use nix::sched::{setns, unshare, CloneFlags};
 use oci_spec::runtime::LinuxNamespaceType as T;
@@ -82,6 +83,18 @@ pub fn run(s: &Spawn, chan: &Channel, born_in_v2: bool) -> Result<Infallible> {
     if ns.is_new(T::Pid) {
         unshare(CloneFlags::CLONE_NEWPID).context("unshare pid namespace")?;
     }
+    // The payload lives in the container: nothing of the host it does not need may reach it
+    // (an open host directory is a way out: `process.cwd` /proc/self/fd/N).
+    for fd in s
+        .cgroups
+        .fds()
+        .chain(ns.join.iter().map(|j| j.fd.as_raw_fd()))
+    {
+        // SAFETY: closing fds only stage 1 used; this process never drops their owners (it
+        // ends in _exit), so nothing closes them twice.
+        unsafe { libc::close(fd) };
+    }
+
     let pid = sys::clone::clone_parent().context("clone the container process")?;
     if pid == 0 {
         let res = payload::run(s, chan);
