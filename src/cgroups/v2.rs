@@ -7,7 +7,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use oci_spec::runtime::{LinuxRdma, LinuxResources};
+use oci_spec::runtime::{
+    LinuxBlockIo, LinuxCpu, LinuxDeviceCgroup, LinuxHugepageLimit, LinuxMemory, LinuxNetwork,
+    LinuxPids, LinuxRdma, LinuxResources,
+};
 
 use super::convert::{blkio_weight_to_io_weight, shares_to_weight, swap_to_v2, v2_limit};
 use super::set;
@@ -146,184 +149,234 @@ pub fn apply(res: &LinuxResources, root: &Path, dir: &Path) -> Result<()> {
     check_offered(root, &needed)?;
     enable(root, dir, &needed)?;
     if let Some(m) = res.memory() {
-        if m.kernel().is_some() || m.kernel_tcp().is_some() {
-            crate::logging::debug(
-                "linux.resources.memory.kernel/kernelTCP ignored: cgroup v2 has no kmem limits",
-            );
-        }
-        if m.swappiness().is_some_and(|s| s != 0) {
-            return Err(Error::invalid(
-                "linux.resources.memory.swappiness: cgroup v2 has no per-cgroup swappiness",
-            ));
-        }
-        if m.disable_oom_killer() == Some(true) {
-            return Err(Error::invalid(
-                "linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer",
-            ));
-        }
-        let limit = m.limit().unwrap_or(0);
-        if limit != 0 {
-            set(
-                dir,
-                "memory.max",
-                &v2_limit(limit),
-                "linux.resources.memory.limit",
-            )?;
-        }
-        let swap = swap_to_v2(m.swap().unwrap_or(0), limit)?;
-        if swap != 0 {
-            set(
-                dir,
-                "memory.swap.max",
-                &v2_limit(swap),
-                "linux.resources.memory.swap",
-            )?;
-        }
-        if let Some(r) = m.reservation().filter(|r| *r != 0) {
-            set(
-                dir,
-                "memory.low",
-                &v2_limit(r),
-                "linux.resources.memory.reservation",
-            )?;
-        }
+        memory(m, dir)?;
     }
     if let Some(c) = res.cpu() {
-        if let Some(s) = c.shares().filter(|s| *s != 0) {
-            set(
-                dir,
-                "cpu.weight",
-                &shares_to_weight(s).to_string(),
-                "linux.resources.cpu.shares",
-            )?;
-        }
-        if c.quota().is_some() || c.period().is_some() {
-            let quota = match c.quota() {
-                Some(q) if q > 0 => q.to_string(),
-                _ => "max".into(),
-            };
-            let line = match c.period().filter(|p| *p != 0) {
-                Some(p) => format!("{quota} {p}"),
-                None => quota,
-            };
-            set(dir, "cpu.max", &line, "linux.resources.cpu.quota")?;
-        }
-        if let Some(b) = c.burst() {
-            set(
-                dir,
-                "cpu.max.burst",
-                &b.to_string(),
-                "linux.resources.cpu.burst",
-            )?;
-        }
-        if c.realtime_runtime().is_some_and(|r| r != 0)
-            || c.realtime_period().is_some_and(|p| p != 0)
-        {
-            return Err(Error::invalid(
-                "linux.resources.cpu.realtimeRuntime: cgroup v2 has no realtime bandwidth files",
-            ));
-        }
-        if let Some(i) = c.idle() {
-            set(dir, "cpu.idle", &i.to_string(), "linux.resources.cpu.idle")?;
-        }
-        if let Some(cpus) = c.cpus().as_deref().filter(|s| !s.is_empty()) {
-            set(dir, "cpuset.cpus", cpus, "linux.resources.cpu.cpus")?;
-        }
-        if let Some(mems) = c.mems().as_deref().filter(|s| !s.is_empty()) {
-            set(dir, "cpuset.mems", mems, "linux.resources.cpu.mems")?;
-        }
+        cpu(c, dir)?;
+        cpuset(c, dir)?;
     }
     if let Some(p) = res.pids() {
-        set(
-            dir,
-            "pids.max",
-            &v2_limit(if p.limit() <= 0 { -1 } else { p.limit() }),
-            "linux.resources.pids.limit",
-        )?;
+        pids(p, dir)?;
     }
     if let Some(b) = res.block_io() {
-        let bfq = dir.join("io.bfq.weight").exists();
-        if let Some(w) = b.weight().filter(|w| *w != 0) {
+        io(b, dir)?;
+    }
+    if let Some(limits) = res.hugepage_limits() {
+        hugetlb(limits, dir)?;
+    }
+    if let Some(n) = res.network() {
+        network(n)?;
+    }
+    if let Some(r) = res.rdma() {
+        rdma(r, dir)?;
+    }
+    if let Some(u) = res.unified().as_ref().filter(|u| !u.is_empty()) {
+        unified_map(root, dir, u)?;
+    }
+    if let Some(list) = res.devices() {
+        devices(list, dir)?;
+    }
+    Ok(())
+}
+
+fn memory(m: &LinuxMemory, dir: &Path) -> Result<()> {
+    if m.kernel().is_some() || m.kernel_tcp().is_some() {
+        crate::logging::debug(
+            "linux.resources.memory.kernel/kernelTCP ignored: cgroup v2 has no kmem limits",
+        );
+    }
+    if m.swappiness().is_some_and(|s| s != 0) {
+        return Err(Error::invalid(
+            "linux.resources.memory.swappiness: cgroup v2 has no per-cgroup swappiness",
+        ));
+    }
+    if m.disable_oom_killer() == Some(true) {
+        return Err(Error::invalid(
+            "linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer",
+        ));
+    }
+    let limit = m.limit().unwrap_or(0);
+    if limit != 0 {
+        set(
+            dir,
+            "memory.max",
+            &v2_limit(limit),
+            "linux.resources.memory.limit",
+        )?;
+    }
+    let swap = swap_to_v2(m.swap().unwrap_or(0), limit)?;
+    if swap != 0 {
+        set(
+            dir,
+            "memory.swap.max",
+            &v2_limit(swap),
+            "linux.resources.memory.swap",
+        )?;
+    }
+    if let Some(r) = m.reservation().filter(|r| *r != 0) {
+        set(
+            dir,
+            "memory.low",
+            &v2_limit(r),
+            "linux.resources.memory.reservation",
+        )?;
+    }
+    Ok(())
+}
+
+/// The cpu controller's part of `linux.resources.cpu` (the cpuset part is [`cpuset`]).
+fn cpu(c: &LinuxCpu, dir: &Path) -> Result<()> {
+    if let Some(s) = c.shares().filter(|s| *s != 0) {
+        set(
+            dir,
+            "cpu.weight",
+            &shares_to_weight(s).to_string(),
+            "linux.resources.cpu.shares",
+        )?;
+    }
+    if c.quota().is_some() || c.period().is_some() {
+        let quota = match c.quota() {
+            Some(q) if q > 0 => q.to_string(),
+            _ => "max".into(),
+        };
+        let line = match c.period().filter(|p| *p != 0) {
+            Some(p) => format!("{quota} {p}"),
+            None => quota,
+        };
+        set(dir, "cpu.max", &line, "linux.resources.cpu.quota")?;
+    }
+    if let Some(b) = c.burst() {
+        set(
+            dir,
+            "cpu.max.burst",
+            &b.to_string(),
+            "linux.resources.cpu.burst",
+        )?;
+    }
+    if c.realtime_runtime().is_some_and(|r| r != 0) || c.realtime_period().is_some_and(|p| p != 0) {
+        return Err(Error::invalid(
+            "linux.resources.cpu.realtimeRuntime: cgroup v2 has no realtime bandwidth files",
+        ));
+    }
+    if let Some(i) = c.idle() {
+        set(dir, "cpu.idle", &i.to_string(), "linux.resources.cpu.idle")?;
+    }
+    Ok(())
+}
+
+/// `linux.resources.cpu.cpus` and `.mems`, written after the cpu controller's files.
+fn cpuset(c: &LinuxCpu, dir: &Path) -> Result<()> {
+    if let Some(cpus) = c.cpus().as_deref().filter(|s| !s.is_empty()) {
+        set(dir, "cpuset.cpus", cpus, "linux.resources.cpu.cpus")?;
+    }
+    if let Some(mems) = c.mems().as_deref().filter(|s| !s.is_empty()) {
+        set(dir, "cpuset.mems", mems, "linux.resources.cpu.mems")?;
+    }
+    Ok(())
+}
+
+fn pids(p: &LinuxPids, dir: &Path) -> Result<()> {
+    set(
+        dir,
+        "pids.max",
+        &v2_limit(if p.limit() <= 0 { -1 } else { p.limit() }),
+        "linux.resources.pids.limit",
+    )
+}
+
+/// `linux.resources.blockIO`: weights (io.bfq.weight when the cgroup has it, else io.weight
+/// converted), then the io.max throttles.
+fn io(b: &LinuxBlockIo, dir: &Path) -> Result<()> {
+    let bfq = dir.join("io.bfq.weight").exists();
+    if let Some(w) = b.weight().filter(|w| *w != 0) {
+        if bfq {
+            set(
+                dir,
+                "io.bfq.weight",
+                &w.to_string(),
+                "linux.resources.blockIO.weight",
+            )?;
+        } else {
+            set(
+                dir,
+                "io.weight",
+                &blkio_weight_to_io_weight(w).to_string(),
+                "linux.resources.blockIO.weight",
+            )?;
+        }
+    }
+    if b.leaf_weight().is_some_and(|w| w != 0) {
+        return Err(Error::invalid(
+            "linux.resources.blockIO.leafWeight: cgroup v2 has no leaf weight",
+        ));
+    }
+    for (i, d) in b.weight_device().iter().flatten().enumerate() {
+        if let Some(w) = d.weight() {
+            let field = format!("linux.resources.blockIO.weightDevice[{i}]");
             if bfq {
                 set(
                     dir,
                     "io.bfq.weight",
-                    &w.to_string(),
-                    "linux.resources.blockIO.weight",
+                    &format!("{}:{} {w}", d.major(), d.minor()),
+                    &field,
                 )?;
             } else {
                 set(
                     dir,
                     "io.weight",
-                    &blkio_weight_to_io_weight(w).to_string(),
-                    "linux.resources.blockIO.weight",
-                )?;
-            }
-        }
-        if b.leaf_weight().is_some_and(|w| w != 0) {
-            return Err(Error::invalid(
-                "linux.resources.blockIO.leafWeight: cgroup v2 has no leaf weight",
-            ));
-        }
-        for (i, d) in b.weight_device().iter().flatten().enumerate() {
-            if let Some(w) = d.weight() {
-                let field = format!("linux.resources.blockIO.weightDevice[{i}]");
-                if bfq {
-                    set(
-                        dir,
-                        "io.bfq.weight",
-                        &format!("{}:{} {w}", d.major(), d.minor()),
-                        &field,
-                    )?;
-                } else {
-                    set(
-                        dir,
-                        "io.weight",
-                        &format!(
-                            "{}:{} {}",
-                            d.major(),
-                            d.minor(),
-                            blkio_weight_to_io_weight(w)
-                        ),
-                        &field,
-                    )?;
-                }
-            }
-        }
-        for (name, key, list) in [
-            (
-                "throttleReadBpsDevice",
-                "rbps",
-                b.throttle_read_bps_device(),
-            ),
-            (
-                "throttleWriteBpsDevice",
-                "wbps",
-                b.throttle_write_bps_device(),
-            ),
-            (
-                "throttleReadIOPSDevice",
-                "riops",
-                b.throttle_read_iops_device(),
-            ),
-            (
-                "throttleWriteIOPSDevice",
-                "wiops",
-                b.throttle_write_iops_device(),
-            ),
-        ] {
-            for (i, d) in list.iter().flatten().enumerate() {
-                let field = format!("linux.resources.blockIO.{name}[{i}]");
-                set(
-                    dir,
-                    "io.max",
-                    &format!("{}:{} {key}={}", d.major(), d.minor(), d.rate()),
+                    &format!(
+                        "{}:{} {}",
+                        d.major(),
+                        d.minor(),
+                        blkio_weight_to_io_weight(w)
+                    ),
                     &field,
                 )?;
             }
         }
     }
-    for (i, h) in res.hugepage_limits().iter().flatten().enumerate() {
+    io_max(b, dir)
+}
+
+/// The four throttle lists of `linux.resources.blockIO`, one io.max write per device.
+fn io_max(b: &LinuxBlockIo, dir: &Path) -> Result<()> {
+    for (name, key, list) in [
+        (
+            "throttleReadBpsDevice",
+            "rbps",
+            b.throttle_read_bps_device(),
+        ),
+        (
+            "throttleWriteBpsDevice",
+            "wbps",
+            b.throttle_write_bps_device(),
+        ),
+        (
+            "throttleReadIOPSDevice",
+            "riops",
+            b.throttle_read_iops_device(),
+        ),
+        (
+            "throttleWriteIOPSDevice",
+            "wiops",
+            b.throttle_write_iops_device(),
+        ),
+    ] {
+        for (i, d) in list.iter().flatten().enumerate() {
+            let field = format!("linux.resources.blockIO.{name}[{i}]");
+            set(
+                dir,
+                "io.max",
+                &format!("{}:{} {key}={}", d.major(), d.minor(), d.rate()),
+                &field,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn hugetlb(limits: &[LinuxHugepageLimit], dir: &Path) -> Result<()> {
+    for (i, h) in limits.iter().enumerate() {
         set(
             dir,
             &format!("hugetlb.{}.max", h.page_size()),
@@ -331,14 +384,21 @@ pub fn apply(res: &LinuxResources, root: &Path, dir: &Path) -> Result<()> {
             &format!("linux.resources.hugepageLimits[{i}]"),
         )?;
     }
-    if let Some(n) = res.network() {
-        if n.class_id().is_some() || n.priorities().as_ref().is_some_and(|p| !p.is_empty()) {
-            return Err(Error::invalid(
-                "linux.resources.network: net_cls/net_prio do not exist on cgroup v2",
-            ));
-        }
+    Ok(())
+}
+
+/// net_cls and net_prio are v1 controllers: any value set is refused.
+fn network(n: &LinuxNetwork) -> Result<()> {
+    if n.class_id().is_some() || n.priorities().as_ref().is_some_and(|p| !p.is_empty()) {
+        return Err(Error::invalid(
+            "linux.resources.network: net_cls/net_prio do not exist on cgroup v2",
+        ));
     }
-    for (dev, l) in res.rdma().iter().flatten() {
+    Ok(())
+}
+
+fn rdma(devices: &HashMap<String, LinuxRdma>, dir: &Path) -> Result<()> {
+    for (dev, l) in devices {
         set(
             dir,
             "rdma.max",
@@ -346,14 +406,13 @@ pub fn apply(res: &LinuxResources, root: &Path, dir: &Path) -> Result<()> {
             &format!("linux.resources.rdma.{dev}"),
         )?;
     }
-    if let Some(u) = res.unified().as_ref().filter(|u| !u.is_empty()) {
-        unified_map(root, dir, u)?;
-    }
-    if let Some(list) = res.devices() {
-        // The program stays attached to the cgroup after its fd is closed.
-        super::devices::load_and_attach(dir, &super::devices::effective_rules(Some(list))?)
-            .context("linux.resources.devices")?;
-    }
+    Ok(())
+}
+
+fn devices(list: &[LinuxDeviceCgroup], dir: &Path) -> Result<()> {
+    // The program stays attached to the cgroup after its fd is closed.
+    super::devices::load_and_attach(dir, &super::devices::effective_rules(Some(list))?)
+        .context("linux.resources.devices")?;
     Ok(())
 }
 
