@@ -149,28 +149,13 @@ fn memory_v1(d: &Path, m: &mut Memory) -> Result<()> {
 
 /// A cpuset list (`0-3,8`).
 fn cpuset_list(path: &Path, text: &str) -> Result<Vec<u16>> {
-    let t = text.trim();
-    if t.is_empty() {
+    if text.trim().is_empty() {
         return Err(parse_error(path, "empty file"));
     }
-    let num = |s: &str| {
-        s.parse::<u16>()
-            .map_err(|e| parse_error(path, format!("{e}: {s:?}")))
-    };
-    let mut out = Vec::new();
-    for part in t.split(',') {
-        match part.split_once('-') {
-            Some((a, b)) => {
-                let (a, b) = (num(a)?, num(b)?);
-                if a > b {
-                    return Err(parse_error(path, "invalid values, from > to"));
-                }
-                out.extend(a..=b);
-            }
-            None => out.push(num(part)?),
-        }
-    }
-    Ok(out)
+    let list = crate::sys::cpu::parse_list(text.trim()).map_err(|e| parse_error(path, e))?;
+    list.into_iter()
+        .map(|n| u16::try_from(n).map_err(|e| parse_error(path, format!("{e}: {n}"))))
+        .collect()
 }
 
 fn cpuset_v1(d: &Path, c: &mut CpuSet) -> Result<()> {
@@ -684,5 +669,10 @@ mod tests {
     fn cpuset_list_parsing() {
         assert!(cpuset_list(Path::new("f"), "3-1").is_err());
         assert!(cpuset_list(Path::new("f"), "\n").is_err());
+        assert_eq!(
+            cpuset_list(Path::new("f"), "0-2,8\n").unwrap(),
+            vec![0, 1, 2, 8]
+        );
+        assert!(cpuset_list(Path::new("f"), "70000").is_err());
     }
 }
