@@ -5,7 +5,7 @@ HULL_RELEASE := target/release/hull
 ROOTFS := bundles/busybox/rootfs
 DEMO_ROOT ?= /run/hull-demo
 
-.PHONY: all build run test unit lint deps bundles bench size clean tables
+.PHONY: all build run test unit lint deps bundles bench size clean tables dupcheck
 
 all: build
 
@@ -69,6 +69,18 @@ unit:
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+
+# Issue #9's rule: no copied sequence between the create and exec paths (the spawn pipeline in
+# src/process/ and the verbs that feed it). Uses the team's `duplicates` scanner where it is
+# installed (it is not a Debian package; CI has no copy); tests/shape.rs checks the rest of the
+# tree's shape on every run.
+SPAWN_PATHS := (container/(create|exec|caller|run)|process/)
+dupcheck:
+	@command -v duplicates >/dev/null || { echo "dupcheck: the duplicates scanner is not installed here"; exit 0; }
+	@out=$$(duplicates --repo src --most 200 --seconds 60); echo "$$out" | head -n 1; \
+	if echo "$$out" | grep -E '^D[0-9]+ $(SPAWN_PATHS)[^ ]* ~ $(SPAWN_PATHS)'; then \
+		echo "dupcheck: copied code between the create and exec paths"; exit 1; fi; \
+	echo "dupcheck: no copied sequence between the create and exec paths"
 
 # Regenerate src/seccomp/tables.rs (syscall numbers) from this machine's kernel UAPI headers.
 tables:

@@ -1,5 +1,6 @@
-//! One file per subcommand; each takes its parsed flags, works through `container`, `process`
-//! and `cgroups`, prints what runc prints, and returns the exit code.
+//! One file per subcommand, each the same three steps: its parsed flags → one verb of
+//! `container/` (or, for `spec` and `features`, the tables they print) → what runc prints, and
+//! the exit code. Nothing here starts, signals or cleans up a container itself.
 
 pub mod create;
 pub mod delete;
