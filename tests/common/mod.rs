@@ -14,18 +14,35 @@ use serde_json::Value;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-/// Skip (outside CI) or fail (in CI) when not root: in CI a missing prerequisite is a failure.
+/// A test that cannot run here, for `reason`: in CI (`CI=true`) a missing prerequisite is a
+/// failure, so this panics; elsewhere it says `skipped: <reason>` and the caller returns.
+#[track_caller]
+pub fn skip_or_fail(reason: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{reason}, and CI must run this test");
+    }
+    // Straight to fd 2: libtest captures eprintln!, and a skip must be seen.
+    let msg = format!("skipped: {reason}\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), msg.as_bytes());
+}
+
+/// Return from the test unless `cond` holds: skipped, or failed in CI, with the reason (format
+/// arguments), by [`skip_or_fail`].
+#[macro_export]
+macro_rules! require {
+    ($cond:expr, $($reason:tt)+) => {
+        if !$cond {
+            $crate::common::skip_or_fail(&format!($($reason)+));
+            return;
+        }
+    };
+}
+
+/// Skip (outside CI) or fail (in CI) when not root.
 #[macro_export]
 macro_rules! require_root {
     () => {
-        if !$crate::common::is_root() {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("this test needs root, and CI must run it");
-            }
-            // Straight to fd 2: libtest captures eprintln!, and a skip must be seen.
-            let _ = std::io::Write::write_all(&mut std::io::stderr(), b"skipped: needs root\n");
-            return;
-        }
+        $crate::require!($crate::common::is_root(), "needs root")
     };
 }
 
