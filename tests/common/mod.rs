@@ -407,6 +407,36 @@ pub fn line_count(path: &Path) -> usize {
     fs::read_to_string(path).unwrap_or_default().lines().count()
 }
 
+/// Give the command `files` dup2'ed (without O_CLOEXEC) onto the given fds (tests/process.rs,
+/// tests/exec.rs).
+pub fn with_fds(cmd: &mut Command, files: &[(fs::File, i32)]) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let raw: Vec<(i32, i32)> = files.iter().map(|(f, to)| (f.as_raw_fd(), *to)).collect();
+    // SAFETY: only async-signal-safe fcntl/dup2 in the forked child; the source fds stay open
+    // in the parent (owned by the caller's `files`) until the command is spawned.
+    unsafe {
+        cmd.pre_exec(move || {
+            // Move every source out of the way first, so that no target clobbers a source
+            // and a source already at its target still loses O_CLOEXEC.
+            let mut tmp = Vec::with_capacity(raw.len());
+            for (from, _) in &raw {
+                let t = libc::fcntl(*from, libc::F_DUPFD_CLOEXEC, 100);
+                if t < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                tmp.push(t);
+            }
+            for (t, (_, to)) in tmp.iter().zip(&raw) {
+                if libc::dup2(*t, *to) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Receive (payload, fds) from one recvmsg on a unix socket (console and pidfd sockets).
 pub fn recv_fds(sock: std::os::fd::RawFd) -> (Vec<u8>, Vec<std::os::fd::OwnedFd>) {
     use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
