@@ -13,7 +13,6 @@ mod common;
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
@@ -768,27 +767,7 @@ fn exec_with_fds(env: &Env, args: &[&str], files: Vec<(fs::File, i32)>) -> Outpu
     a.extend_from_slice(args);
     let mut cmd = env.cmd(&a);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let raw: Vec<(i32, i32)> = files.iter().map(|(f, to)| (f.as_raw_fd(), *to)).collect();
-    // SAFETY: only async-signal-safe fcntl/dup2 in the forked child; the source fds stay open
-    // in the parent (owned by `files`) until the command is spawned.
-    unsafe {
-        cmd.pre_exec(move || {
-            let mut tmp = Vec::with_capacity(raw.len());
-            for (from, _) in &raw {
-                let t = libc::fcntl(*from, libc::F_DUPFD_CLOEXEC, 100);
-                if t < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                tmp.push(t);
-            }
-            for (t, (_, to)) in tmp.iter().zip(&raw) {
-                if libc::dup2(*t, *to) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
+    with_fds(&mut cmd, &files);
     let o = cmd.output().unwrap();
     drop(files);
     o

@@ -9,8 +9,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -615,33 +613,6 @@ fn exec_cpu_affinity_final_is_the_affinity_of_the_process() {
 }
 
 // ---- file descriptors ---------------------------------------------------------------------
-
-/// Give the command `files` dup2'ed (without O_CLOEXEC) onto the given fds.
-fn with_fds(cmd: &mut std::process::Command, files: &[(fs::File, i32)]) {
-    let raw: Vec<(i32, i32)> = files.iter().map(|(f, to)| (f.as_raw_fd(), *to)).collect();
-    // SAFETY: only async-signal-safe fcntl/dup2 in the forked child; the source fds stay open
-    // in the parent (owned by the caller's `files`) until the command is spawned.
-    unsafe {
-        cmd.pre_exec(move || {
-            // Move every source out of the way first, so that no target clobbers a source
-            // and a source already at its target still loses O_CLOEXEC.
-            let mut tmp = Vec::with_capacity(raw.len());
-            for (from, _) in &raw {
-                let t = libc::fcntl(*from, libc::F_DUPFD_CLOEXEC, 100);
-                if t < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                tmp.push(t);
-            }
-            for (t, (_, to)) in tmp.iter().zip(&raw) {
-                if libc::dup2(*t, *to) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
-}
 
 /// `hull run [extra] --bundle b id` with `files` on extra fds of hull: (code, stdout, stderr).
 fn run_with_fds(

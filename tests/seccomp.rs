@@ -1,5 +1,5 @@
 //! Seccomp in real containers: the config.json files podman and docker generate (in
-//! ../shared/engine-configs) run under hull with their profiles, and each probe syscall gives
+//! bundles/engine-configs) run under hull with their profiles, and each probe syscall gives
 //! what the profile says — the profile's errno where it denies, the kernel's own answer (the
 //! same as in a container without seccomp) where it allows. Also: NNP and non-NNP load paths,
 //! TRAP/KILL_PROCESS/LOG in a container, and SCMP_ACT_NOTIFY answered by a small agent here.
@@ -8,35 +8,17 @@
 mod common;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::path::PathBuf;
 
 use common::*;
 use serde_json::{json, Value};
 
-fn shared(rel: &str) -> Option<PathBuf> {
-    let p = repo().join("../shared").join(rel);
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "{} is missing: CI must have ../shared beside the clone",
-            p.display()
-        );
-    }
-    let _ = std::io::Write::write_all(
-        &mut std::io::stderr(),
-        format!("skipped: {} is missing\n", p.display()).as_bytes(),
-    );
-    None
-}
-
 /// A bundle from an engine-generated config: our rootfs, our args, CAP_SYS_ADMIN added (so a
 /// denial below is the profile's, not a missing capability), engine-private paths unchanged.
-fn engine_bundle(env: &Env, engine: &str, script: &str) -> Option<Bundle> {
-    let path = shared(&format!("engine-configs/{engine}-run.json"))?;
+fn engine_bundle(env: &Env, engine: &str, script: &str) -> Bundle {
+    let path = repo().join(format!("bundles/engine-configs/{engine}-run.json"));
     let mut b = env.bundle(&["true"]);
-    let mut c: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let raw = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut c: Value = serde_json::from_str(&raw).unwrap();
     c["root"]["path"] = rootfs().to_str().unwrap().into();
     c["root"]["readonly"] = true.into();
     c["process"]["args"] = json!(["sh", "-c", script]);
@@ -46,11 +28,11 @@ fn engine_bundle(env: &Env, engine: &str, script: &str) -> Option<Bundle> {
             .unwrap()
             .push("CAP_SYS_ADMIN".into());
     }
-    // Each test its own cgroup (the shared files name one per engine).
+    // Each test its own cgroup (the engine configs name one per engine).
     c["linux"]["cgroupsPath"] = format!("/hull-test-{}-{engine}", std::process::id()).into();
     b.config = c;
     b.save();
-    Some(b)
+    b
 }
 
 const PROBES: &[(&str, &str)] = &[
@@ -135,16 +117,14 @@ fn profile_errno(profile: &Value, name: &str, arg0: Option<u64>) -> Option<i64> 
 
 fn engine_profile_matches(engine: &str) {
     let env = Env::new();
-    let Some(b) = engine_bundle(&env, engine, &probe_script()) else {
-        return;
-    };
+    let b = engine_bundle(&env, engine, &probe_script());
     let profile = b.config["linux"]["seccomp"].clone();
     let id = env.id(engine);
     let (code, out, err) = env.run(&b, &id);
     assert_eq!(code, 0, "{engine}: {out}\n{err}");
     assert!(out.starts_with("ordinary-commands-run\n"), "{out}");
     // The same probes with no seccomp: what the kernel itself answers.
-    let mut base = engine_bundle(&env, engine, &probe_script()).unwrap();
+    let mut base = engine_bundle(&env, engine, &probe_script());
     base.edit(|c| {
         c["linux"].as_object_mut().unwrap().remove("seccomp");
     });

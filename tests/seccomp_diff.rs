@@ -21,8 +21,7 @@
 //!
 //! SECCOMP_DIFF_VERBOSE=1 prints every probe with both outcomes.
 //!
-//! The real profiles come from ../shared/seccomp (docker's and podman's defaults); without
-//! that directory the tests using them skip, or fail when CI=true.
+//! The real profiles are docker's and podman's defaults, in bundles/seccomp.
 #![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 use std::arch::asm;
@@ -687,23 +686,11 @@ fn all_numbers(abi: Abi) -> Vec<u32> {
 // ---------------------------------------------------------------------------------------------
 // The real profiles.
 
-/// A profile from ../shared/seccomp, or None (test skipped) when that directory is absent;
-/// in CI (CI=true) its absence fails the test.
-fn shared_profile(file: &str) -> Option<Value> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/seccomp");
-    let path = format!("{dir}/{file}");
-    match std::fs::read_to_string(&path) {
-        Ok(s) => Some(with_io(serde_json::from_str(&s).unwrap())),
-        Err(e) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{path}: {e} (CI must run the differential tests on the real profiles)");
-            }
-            // Straight to fd 2: libtest captures eprintln!, and a skip must be seen.
-            let msg = format!("skipped: {path}: {e}\n");
-            let _ = std::io::Write::write_all(&mut std::io::stderr(), msg.as_bytes());
-            None
-        }
-    }
+/// A real profile from bundles/seccomp, with what the probe child needs allowed (`with_io`).
+fn engine_profile(file: &str) -> Value {
+    let path = format!("{}/bundles/seccomp/{file}", env!("CARGO_MANIFEST_DIR"));
+    let s = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    with_io(serde_json::from_str(&s).unwrap())
 }
 
 /// Probes for the container profiles: (name, args), on each ABI that has the syscall.
@@ -800,10 +787,7 @@ fn container_probes() -> Vec<Probe> {
 }
 
 fn container_profile_diff(file: &str) {
-    let Some(p) = shared_profile(file) else {
-        return;
-    };
-    let pair = Pair::new(file, p);
+    let pair = Pair::new(file, engine_profile(file));
     let mut bad = pair.probe_all(&container_probes());
     bad.extend(sweep(&pair, all_numbers));
     assert_none(&[&pair], bad);
@@ -825,9 +809,7 @@ fn podman_default_profile() {
 /// with different actions that never match the same call.
 #[test]
 fn podman_profile_without_audit_write() {
-    let Some(mut p) = shared_profile("podman-default.json") else {
-        return;
-    };
+    let mut p = engine_profile("podman-default.json");
     let rules = p["syscalls"].as_array_mut().unwrap();
     let at = rules
         .iter()

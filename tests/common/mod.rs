@@ -14,18 +14,35 @@ use serde_json::Value;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-/// Skip (outside CI) or fail (in CI) when not root: in CI a missing prerequisite is a failure.
+/// A test that cannot run here, for `reason`: in CI (`CI=true`) a missing prerequisite is a
+/// failure, so this panics; elsewhere it says `skipped: <reason>` and the caller returns.
+#[track_caller]
+pub fn skip_or_fail(reason: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{reason}, and CI must run this test");
+    }
+    // Straight to fd 2: libtest captures eprintln!, and a skip must be seen.
+    let msg = format!("skipped: {reason}\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), msg.as_bytes());
+}
+
+/// Return from the test unless `cond` holds: skipped, or failed in CI, with the reason (format
+/// arguments), by [`skip_or_fail`].
+#[macro_export]
+macro_rules! require {
+    ($cond:expr, $($reason:tt)+) => {
+        if !$cond {
+            $crate::common::skip_or_fail(&format!($($reason)+));
+            return;
+        }
+    };
+}
+
+/// Skip (outside CI) or fail (in CI) when not root.
 #[macro_export]
 macro_rules! require_root {
     () => {
-        if !$crate::common::is_root() {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("this test needs root, and CI must run it");
-            }
-            // Straight to fd 2: libtest captures eprintln!, and a skip must be seen.
-            let _ = std::io::Write::write_all(&mut std::io::stderr(), b"skipped: needs root\n");
-            return;
-        }
+        $crate::require!($crate::common::is_root(), "needs root")
     };
 }
 
@@ -388,6 +405,36 @@ pub fn wait_gone(pids: &[i32]) {
 /// The number of lines of a file (progress of a writer).
 pub fn line_count(path: &Path) -> usize {
     fs::read_to_string(path).unwrap_or_default().lines().count()
+}
+
+/// Give the command `files` dup2'ed (without O_CLOEXEC) onto the given fds (tests/process.rs,
+/// tests/exec.rs).
+pub fn with_fds(cmd: &mut Command, files: &[(fs::File, i32)]) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let raw: Vec<(i32, i32)> = files.iter().map(|(f, to)| (f.as_raw_fd(), *to)).collect();
+    // SAFETY: only async-signal-safe fcntl/dup2 in the forked child; the source fds stay open
+    // in the parent (owned by the caller's `files`) until the command is spawned.
+    unsafe {
+        cmd.pre_exec(move || {
+            // Move every source out of the way first, so that no target clobbers a source
+            // and a source already at its target still loses O_CLOEXEC.
+            let mut tmp = Vec::with_capacity(raw.len());
+            for (from, _) in &raw {
+                let t = libc::fcntl(*from, libc::F_DUPFD_CLOEXEC, 100);
+                if t < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                tmp.push(t);
+            }
+            for (t, (_, to)) in tmp.iter().zip(&raw) {
+                if libc::dup2(*t, *to) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
 }
 
 /// Receive (payload, fds) from one recvmsg on a unix socket (console and pidfd sockets).
