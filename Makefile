@@ -28,15 +28,15 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp-dev >/dev/null; \
 	fi
 	@if ! dpkg -s podman >/dev/null 2>&1; then \
-		echo "make: installing podman (an engine driving hull through conmon, tests/engines.rs)"; \
+		echo "make: installing podman (an engine driving hull through conmon, tests/engines/)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman >/dev/null; \
 	fi
 	@if ! dpkg -s containerd >/dev/null 2>&1; then \
-		echo "make: installing containerd (ctr and containerd-shim-runc-v2 driving hull, tests/engines.rs)"; \
+		echo "make: installing containerd (ctr and containerd-shim-runc-v2 driving hull, tests/engines/)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd >/dev/null; \
 	fi
 	@if ! dpkg -s docker.io >/dev/null 2>&1; then \
-		echo "make: installing docker.io (dockerd driving hull through containerd, tests/engines.rs)"; \
+		echo "make: installing docker.io (dockerd driving hull through containerd, tests/engines/)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null; \
 	fi
 

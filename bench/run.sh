@@ -72,12 +72,12 @@ hyperfine --warmup 3 --runs "$RUNS" --export-json "$work/limits.json" "${limit_c
 # Seccomp: per-syscall cost inside a container with docker's generated config and profile,
 # a getpid loop and an argument-checked personality loop, against the same without seccomp.
 seccomp_rows=""
-if [ -f ../shared/engine-configs/docker-run.json ]; then
+if [ -f bundles/engine-configs/docker-run.json ]; then
     mkdir -p "$work/sc" "$work/nosc"
     python3 - "$PWD/bundles/busybox/rootfs" "$work" <<'PY2'
 import json, sys
 rootfs, work = sys.argv[1], sys.argv[2]
-c = json.load(open("../shared/engine-configs/docker-run.json"))
+c = json.load(open("bundles/engine-configs/docker-run.json"))
 c["root"]["path"] = rootfs
 c["linux"]["cgroupsPath"] = "/hull-bench-seccomp"
 c["ociVersion"] = "1.0.2"
