@@ -5,7 +5,7 @@ HULL_RELEASE := target/release/hull
 ROOTFS := bundles/busybox/rootfs
 DEMO_ROOT ?= /run/hull-demo
 
-.PHONY: all build run test unit lint deps bundles bench size clean tables dupcheck
+.PHONY: all build run test unit lint deps bundles bench size clean tables dupcheck bench-compare
 
 all: build
 
@@ -88,6 +88,11 @@ tables:
 
 bench: build bundles
 	./bench/run.sh
+
+# This tree's hull against revision BASE's, round by round (a change that must not cost time):
+# make bench-compare BASE=<rev> [ITERATIONS=100] [TOLERANCE=0.05].
+bench-compare: build bundles
+	BASE=$(BASE) ./bench/compare.sh
 
 size: build
 	@stat -c '%s bytes  $(HULL_RELEASE)' $(HULL_RELEASE)
