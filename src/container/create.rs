@@ -187,10 +187,9 @@ fn make_fifo(path: &Path) -> Result<OwnedFd> {
         .with_context(|| format!("open {}", path.display()))
 }
 
-/// Socket activation, as runc does: when hull itself was handed sockets (`LISTEN_FDS=N`, and
-/// `LISTEN_PID` unset or ours), they stay open at 3.. for the container process, which gets
-/// `LISTEN_FDS=N` and `LISTEN_PID=1`. Returns N.
-fn socket_activation(spec: &mut oci_spec::runtime::Spec) -> u32 {
+/// How many sockets hull was handed for the container by socket activation: `LISTEN_FDS=N`,
+/// with `LISTEN_PID` unset or ours (fds 3..3+N).
+pub fn listen_fds() -> u32 {
     let Some(n) = std::env::var("LISTEN_FDS")
         .ok()
         .and_then(|v| v.parse::<u32>().ok())
@@ -199,6 +198,17 @@ fn socket_activation(spec: &mut oci_spec::runtime::Spec) -> u32 {
         return 0;
     };
     if std::env::var("LISTEN_PID").is_ok_and(|p| p != std::process::id().to_string()) {
+        return 0;
+    }
+    n
+}
+
+/// Socket activation, as runc does: when hull itself was handed sockets ([`listen_fds`]), they
+/// stay open at 3.. for the container process, which gets `LISTEN_FDS=N` and `LISTEN_PID=1`.
+/// Returns N.
+fn socket_activation(spec: &mut oci_spec::runtime::Spec) -> u32 {
+    let n = listen_fds();
+    if n == 0 {
         return 0;
     }
     if let Some(p) = spec.process_mut() {
