@@ -294,3 +294,66 @@ fn exec_cwd_through_a_descriptor_the_caller_leaked_is_refused() {
         "the process wrote into the host directory"
     );
 }
+
+/// A private copy of the test rootfs (the shared one is never written) as `b`'s rootfs.
+fn own_rootfs(b: &mut Bundle) -> PathBuf {
+    let r = b.dir.join("rootfs");
+    let o = Command::new("cp")
+        .args(["-a", rootfs().to_str().unwrap(), r.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "cp: {}", text(&o.stderr));
+    b.edit(|c| c["root"]["path"] = json!("rootfs"));
+    r
+}
+
+/// A bind mount whose source lies in the image — a symlink the image planted, absolute or
+/// climbing with `..`, pointing at a host directory — mounts what the path names inside the
+/// rootfs, never the host's directory (runc follows such a symlink on the host). The image
+/// has its own directory at the same path, so the test sees which one was mounted.
+/// Checked to fail: resolving the source on the host (the code before) mounted the host's
+/// directory: the container read "host" and wrote into it.
+#[test]
+fn bind_source_in_the_image_cannot_point_at_the_host() {
+    require_root!();
+    let env = Env::new();
+    let host = env.dir.join("host-dir");
+    fs::create_dir_all(&host).unwrap();
+    fs::write(host.join("which"), "host\n").unwrap();
+    let script = "cat /mnt/a/which /mnt/b/which; echo a > /mnt/a/written; echo b > /mnt/b/written";
+    let mut b = env.bundle(&["sh", "-c", script]);
+    let rootfs = own_rootfs(&mut b);
+    let in_image = rootfs.join(host.strip_prefix("/").unwrap());
+    fs::create_dir_all(&in_image).unwrap();
+    fs::write(in_image.join("which"), "image\n").unwrap();
+    std::os::unix::fs::symlink(&host, rootfs.join("evil-abs")).unwrap();
+    fs::create_dir_all(rootfs.join("sub")).unwrap();
+    let climb = format!("../../../../../../../..{}", host.display());
+    std::os::unix::fs::symlink(&climb, rootfs.join("sub/evil-rel")).unwrap();
+    let abs_source = rootfs.join("sub/evil-rel");
+    b.edit(|c| {
+        let mounts = c["mounts"].as_array_mut().unwrap();
+        // The paths above are under /tmp: no tmpfs over the image's /tmp here.
+        mounts.retain(|m| m["destination"] != "/tmp");
+        mounts.push(json!({"destination": "/mnt/a", "type": "bind",
+            "source": "rootfs/evil-abs", "options": ["bind"]}));
+        mounts.push(json!({"destination": "/mnt/b", "type": "bind",
+            "source": abs_source, "options": ["rbind"]}));
+    });
+    let id = env.id("bindsrc");
+    let (code, out, err) = env.run(&b, &id);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out, "image\nimage\n",
+        "the container saw the host's directory: {err}"
+    );
+    assert_eq!(fs::read_to_string(host.join("which")).unwrap(), "host\n");
+    assert!(
+        !host.join("written").exists(),
+        "the container wrote into the host directory"
+    );
+    assert!(
+        in_image.join("written").exists(),
+        "the image's directory was not the one mounted"
+    );
+}

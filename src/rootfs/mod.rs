@@ -64,6 +64,49 @@ fn open_in_root(root: &Root, path: &Path, flags: libc::c_int) -> Option<std::io:
     }
 }
 
+/// A bind mount's source, found.
+enum BindSource {
+    /// A host path the caller chose, as given.
+    Host(PathBuf),
+    /// A file of the image, resolved inside the rootfs; mounted through its fd.
+    Image(Handle),
+}
+
+impl BindSource {
+    /// Where a bind mount's source is. A source under the rootfs is the image's: it is
+    /// resolved inside the rootfs (RESOLVE_IN_ROOT), so a symlink the image planted there —
+    /// absolute, or climbing with `..` — cannot point the mount at the host; the mount reads it
+    /// through the resolved fd (`/proc/self/fd/N`). A source elsewhere belongs to the caller (a
+    /// host path an engine chose) and is used as given. runc resolves both on the host.
+    fn find(ctx: &Ctx, root: &Root, src: &Path) -> Result<BindSource> {
+        let inside = crate::fsutil::clean_abs(src)
+            .and_then(|c| c.strip_prefix(ctx.rootfs).ok().map(Path::to_path_buf));
+        match inside {
+            Some(rel) => Ok(BindSource::Image(resolve(root, &Path::new("/").join(rel))?)),
+            None => Ok(BindSource::Host(src.to_path_buf())),
+        }
+    }
+
+    /// The path to give mount(2).
+    fn path(&self) -> PathBuf {
+        match self {
+            BindSource::Host(p) => p.clone(),
+            BindSource::Image(h) => PathBuf::from(fd_path(h)),
+        }
+    }
+
+    /// Whether it is a directory (following symlinks on the host, not in the image).
+    fn is_dir(&self) -> Result<bool> {
+        Ok(match self {
+            BindSource::Host(p) => std::fs::metadata(p)?.is_dir(),
+            BindSource::Image(h) => {
+                let st = crate::sys::fd::fstat(h.as_fd().as_raw_fd())?;
+                st.st_mode & libc::S_IFMT == libc::S_IFDIR
+            }
+        })
+    }
+}
+
 /// `root.resolve(path)`, through `open_in_root` first.
 pub(crate) fn resolve(root: &Root, path: &Path) -> Result<Handle> {
     match open_in_root(root, path, libc::O_PATH) {
@@ -318,11 +361,13 @@ fn mount_one(ctx: &Ctx, root: &Root, m: &Mount, i: usize) -> Result<()> {
         } else {
             ctx.bundle.join(src)
         };
-        let meta = std::fs::metadata(&src)
+        let found = BindSource::find(ctx, root, &src)
+            .and_then(|f| f.is_dir().map(|d| (f, d)))
             .with_context(|| format!("mounts[{i}].source: {}", src.display()))?;
-        let target = ensure_target(root, &dest, !meta.is_dir())?;
+        let (source, is_dir) = found;
+        let target = ensure_target(root, &dest, !is_dir)?;
         do_mount(
-            Some(&src),
+            Some(&source.path()),
             Path::new(&fd_path(&target)),
             None,
             opts.flags & (MsFlags::MS_BIND | MsFlags::MS_REC),
