@@ -357,3 +357,173 @@ fn bind_source_in_the_image_cannot_point_at_the_host() {
         "the image's directory was not the one mounted"
     );
 }
+
+/// A kernel-wide sysctl the /proc attacks aim at: harmless to change, restored on drop.
+const TARGET_SYSCTL: &str = "/proc/sys/kernel/printk_ratelimit";
+
+/// The host value of [`TARGET_SYSCTL`], put back when the guard drops (an attack that lands
+/// must not outlive its test).
+struct SysctlGuard(String);
+
+impl SysctlGuard {
+    fn new() -> SysctlGuard {
+        SysctlGuard(fs::read_to_string(TARGET_SYSCTL).unwrap())
+    }
+    fn unchanged(&self) -> bool {
+        fs::read_to_string(TARGET_SYSCTL).unwrap() == self.0
+    }
+}
+
+impl Drop for SysctlGuard {
+    fn drop(&mut self) {
+        let _ = fs::write(TARGET_SYSCTL, &self.0);
+    }
+}
+
+/// The sysctl tests write the same host file: one at a time.
+static SYSCTL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// A value the container tries to write, different from the host's.
+fn other_value(g: &SysctlGuard) -> String {
+    let v: u64 = g.0.trim().parse().unwrap();
+    (v + 7).to_string()
+}
+
+/// CVE-2025-52881 class, through a bind source: the image plants a symlink to a kernel-wide
+/// sysctl and the config binds it somewhere writable (outside the read-only /proc/sys). The
+/// path resolves inside the rootfs, where it leads into the container's procfs: refused, and
+/// nothing runs. Checked to fail: without the procfs/sysfs check the container wrote the
+/// host's printk_ratelimit through /mnt/rl.
+#[test]
+fn image_bind_source_into_procfs_is_refused() {
+    require_root!();
+    let _one = SYSCTL.lock().unwrap_or_else(|e| e.into_inner());
+    let guard = SysctlGuard::new();
+    let env = Env::new();
+    let script = format!("echo {} > /mnt/rl", other_value(&guard));
+    let mut b = env.bundle(&["sh", "-c", &script]);
+    let rootfs = own_rootfs(&mut b);
+    std::os::unix::fs::symlink(TARGET_SYSCTL, rootfs.join("evil")).unwrap();
+    b.edit(|c| {
+        c["mounts"].as_array_mut().unwrap().push(
+            json!({"destination": "/mnt/rl", "type": "bind", "source": "rootfs/evil", "options": ["bind"]}),
+        );
+    });
+    let id = env.id("procsrc");
+    let (code, _, err) = env.run(&b, &id);
+    assert!(guard.unchanged(), "the container wrote a host sysctl");
+    assert_ne!(code, 0, "a bind of a procfs file from the image ran");
+    assert!(err.contains(".source") && err.contains("procfs"), "{err}");
+    assert_no_leftovers(&env, &id);
+}
+
+/// A bind an engine places below a read-only /proc/sys stays read-only: the read-only bind of
+/// /proc/sys covers what is mounted below it (mount_setattr AT_RECURSIVE on the copy before
+/// it is attached). Checked to fail: with the old bind + non-recursive read-only remount the
+/// container wrote the host's printk_ratelimit through the bind.
+#[test]
+fn a_bind_below_a_read_only_proc_sys_stays_read_only() {
+    require_root!();
+    let _one = SYSCTL.lock().unwrap_or_else(|e| e.into_inner());
+    let guard = SysctlGuard::new();
+    let env = Env::new();
+    let script = format!(
+        "echo {} > {TARGET_SYSCTL} && echo wrote; grep -c ' ro,' /proc/self/mountinfo >/dev/null",
+        other_value(&guard)
+    );
+    let mut b = env.bundle(&["sh", "-c", &script]);
+    b.edit(|c| {
+        c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"destination": TARGET_SYSCTL,
+            "type": "bind", "source": TARGET_SYSCTL, "options": ["bind"]}));
+    });
+    let id = env.id("rosys");
+    let (_, out, err) = env.run(&b, &id);
+    assert!(
+        guard.unchanged(),
+        "the container wrote a host sysctl: {out}{err}"
+    );
+    assert!(!out.contains("wrote"), "{out}");
+    assert!(err.contains("Read-only file system"), "{err}");
+}
+
+/// CVE-2025-31133: the image's /dev/null is a symlink to a kernel-wide sysctl (the config
+/// binds the image's own /dev), and a masked path would be "masked" with it — made a writable
+/// bind of the sysctl. /dev/null is checked to be the null device first: create fails, nothing
+/// is left. Checked to fail: the old path-based mask mounted the sysctl over /proc/kcore and
+/// the container wrote the host's printk_ratelimit through it.
+#[test]
+fn masking_with_a_planted_dev_null_is_refused() {
+    require_root!();
+    let _one = SYSCTL.lock().unwrap_or_else(|e| e.into_inner());
+    let guard = SysctlGuard::new();
+    let env = Env::new();
+    let script = format!("echo {} > /proc/kcore", other_value(&guard));
+    let mut b = env.bundle(&["sh", "-c", &script]);
+    let rootfs = own_rootfs(&mut b);
+    let null = rootfs.join("dev/null");
+    let _ = fs::remove_file(&null);
+    std::os::unix::fs::symlink(TARGET_SYSCTL, &null).unwrap();
+    b.edit(|c| {
+        let mounts = c["mounts"].as_array_mut().unwrap();
+        for m in mounts.iter_mut() {
+            if m["destination"] == "/dev" {
+                *m = json!({"destination": "/dev", "type": "bind", "source": "rootfs/dev", "options": ["rbind"]});
+            }
+        }
+        mounts.retain(|m| m["destination"] != "/dev/pts" && m["destination"] != "/dev/shm" && m["destination"] != "/dev/mqueue");
+        c["linux"]["maskedPaths"] = json!(["/proc/kcore"]);
+    });
+    let id = env.id("mask");
+    let (code, _, err) = env.run(&b, &id);
+    assert!(
+        guard.unchanged(),
+        "the container wrote a host sysctl: {err}"
+    );
+    assert_ne!(code, 0, "masking with a planted /dev/null ran");
+    assert!(
+        err.contains("maskedPaths") && err.contains("null device"),
+        "{err}"
+    );
+    assert_no_leftovers(&env, &id);
+}
+
+/// A sysctl hull writes (`linux.sysctl`) cannot be redirected: the config binds a directory
+/// of the image over /proc/sys/net/ipv4 whose `ip_forward` is a symlink to a kernel-wide
+/// sysctl. hull writes through a procfs of its own (no mount of the container's in the way,
+/// no symlink followed): the container's real ip_forward is set, the host's sysctl is not
+/// touched. Checked to fail: the old path-based write followed the symlink and wrote the
+/// host's printk_ratelimit.
+#[test]
+fn sysctl_writes_cannot_be_redirected() {
+    require_root!();
+    let _one = SYSCTL.lock().unwrap_or_else(|e| e.into_inner());
+    let guard = SysctlGuard::new();
+    let env = Env::new();
+    let mut b = env.bundle(&["true"]);
+    let rootfs = own_rootfs(&mut b);
+    fs::create_dir_all(rootfs.join("netv4")).unwrap();
+    std::os::unix::fs::symlink(TARGET_SYSCTL, rootfs.join("netv4/ip_forward")).unwrap();
+    assert_ne!(
+        guard.0.trim(),
+        "1",
+        "the host value must differ from the one written"
+    );
+    b.edit(|c| {
+        c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"destination": "/proc/sys/net/ipv4",
+            "type": "bind", "source": "rootfs/netv4", "options": ["bind"]}));
+        c["linux"]["sysctl"] = json!({ "net.ipv4.ip_forward": "1" });
+    });
+    let id = env.id("sysctl");
+    let (code, _, err) = env.run(&b, &id);
+    assert!(
+        guard.unchanged(),
+        "hull's sysctl write reached a host sysctl: {err}"
+    );
+    assert_eq!(code, 0, "{err}");
+}

@@ -56,9 +56,10 @@ pub fn run(s: &Spawn, chan: &Channel) -> Result<Infallible> {
             sys::fd::clear_onlcr(0)?;
         }
     }
-    if let Kind::Init(c) = &s.kind {
-        init::settle(s, c)?;
-    }
+    let proc = match &s.kind {
+        Kind::Init(c) => Some(init::settle(s, c)?),
+        Kind::Join(_) => None,
+    };
     if !s.no_new_keyring {
         attrs::join_session_keyring(s.id)?;
     }
@@ -98,8 +99,8 @@ pub fn run(s: &Spawn, chan: &Channel) -> Result<Infallible> {
     }
     chan.send(&Msg::Ready)?;
 
-    if let Kind::Init(c) = &s.kind {
-        init::wait_for_start(s, c, &environ)?;
+    if let (Kind::Init(c), Some(proc)) = (&s.kind, &proc) {
+        init::wait_for_start(s, c, proc, &environ)?;
     }
     if let Some(fin) = process
         .exec_cpu_affinity()
