@@ -55,8 +55,13 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The runtime under test: this tree's hull, or the binary at `HULL_TEST_RUNTIME` (an absolute
+/// path, e.g. /usr/sbin/runc) when set, to point the same scenarios at another runtime.
 pub fn hull_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_hull"))
+    match std::env::var_os("HULL_TEST_RUNTIME") {
+        Some(other) if !other.is_empty() => PathBuf::from(other),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_hull")),
+    }
 }
 
 pub fn rootfs() -> PathBuf {
