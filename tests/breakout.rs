@@ -450,17 +450,18 @@ fn a_bind_below_a_read_only_proc_sys_stays_read_only() {
 }
 
 /// CVE-2025-31133: the image's /dev/null is a symlink to a kernel-wide sysctl (the config
-/// binds the image's own /dev), and a masked path would be "masked" with it — made a writable
-/// bind of the sysctl. /dev/null is checked to be the null device first: create fails, nothing
-/// is left. Checked to fail: the old path-based mask mounted the sysctl over /proc/kcore and
-/// the container wrote the host's printk_ratelimit through it.
+/// binds the image's own /dev, and leaves /proc/sys writable: no readonlyPaths), and a masked
+/// path would be "masked" with it — made a writable bind of the sysctl. /dev/null is checked
+/// to be the null device first: create fails, nothing is left. Checked to fail: the old
+/// path-based mask bound the sysctl over /proc/timer_list and the container wrote the host's
+/// printk_ratelimit through it (the first assertion failed).
 #[test]
 fn masking_with_a_planted_dev_null_is_refused() {
     require_root!();
     let _one = SYSCTL.lock().unwrap_or_else(|e| e.into_inner());
     let guard = SysctlGuard::new();
     let env = Env::new();
-    let script = format!("echo {} > /proc/kcore", other_value(&guard));
+    let script = format!("echo {} > /proc/timer_list", other_value(&guard));
     let mut b = env.bundle(&["sh", "-c", &script]);
     let rootfs = own_rootfs(&mut b);
     let null = rootfs.join("dev/null");
@@ -474,7 +475,8 @@ fn masking_with_a_planted_dev_null_is_refused() {
             }
         }
         mounts.retain(|m| m["destination"] != "/dev/pts" && m["destination"] != "/dev/shm" && m["destination"] != "/dev/mqueue");
-        c["linux"]["maskedPaths"] = json!(["/proc/kcore"]);
+        c["linux"]["maskedPaths"] = json!(["/proc/timer_list"]);
+        c["linux"]["readonlyPaths"] = json!([]);
     });
     let id = env.id("mask");
     let (code, _, err) = env.run(&b, &id);
