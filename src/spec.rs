@@ -60,10 +60,12 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     Ok(Bundle { dir, rootfs, spec })
 }
 
-/// Parse config.json text: pre-pass, then oci-spec with the field path in errors.
+/// Parse config.json text: pre-pass, `ociVersion` present, then oci-spec with the field path in
+/// errors.
 pub fn parse(text: &str) -> Result<Spec> {
     let mut v: Value =
         serde_json::from_str(text).map_err(|e| Error::invalid(format!("malformed JSON: {e}")))?;
+    check_oci_version(&v)?;
     drop_unknown_caps(&mut v);
     serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
@@ -73,6 +75,22 @@ pub fn parse(text: &str) -> Result<Spec> {
             e.inner()
         ))
     })
+}
+
+/// config.md: `ociVersion` is REQUIRED (runc accepts a config without it; hull does not, see
+/// README). Its type is serde's to check; its SemVer form is not checked (runc ignores it).
+fn check_oci_version(v: &Value) -> Result<()> {
+    let Some(top) = v.as_object() else {
+        // serde would take `[]` for a config with every field absent.
+        return invalid("config: must be a JSON object".into());
+    };
+    match top.get("ociVersion") {
+        None => invalid("ociVersion: missing (required by the OCI runtime spec)".into()),
+        Some(Value::String(s)) if s.trim().is_empty() => {
+            invalid("ociVersion: empty (required by the OCI runtime spec)".into())
+        }
+        Some(_) => Ok(()),
+    }
 }
 
 /// Parse an OCI Process JSON (`exec --process`): the same capability pre-pass as config.json,
@@ -452,6 +470,28 @@ mod tests {
         );
         v["linux"]["rootfsPropagation"] = "rslave".into();
         check(&v).unwrap();
+    }
+
+    // Fails without check_oci_version (checked by removing its call: the config parses).
+    #[test]
+    fn oci_version_is_required_and_not_empty() {
+        let mut v = minimal();
+        v.as_object_mut().unwrap().remove("ociVersion");
+        let e = check(&v).unwrap_err().render();
+        assert_eq!(e, "ociVersion: missing (required by the OCI runtime spec)");
+        for empty in ["", "  "] {
+            v["ociVersion"] = empty.into();
+            let e = check(&v).unwrap_err().render();
+            assert_eq!(e, "ociVersion: empty (required by the OCI runtime spec)");
+        }
+        v["ociVersion"] = 1.into();
+        let e = check(&v).unwrap_err().render();
+        assert!(e.starts_with("ociVersion: invalid type: integer"), "{e}");
+        // Not an object at all: that, not a missing ociVersion.
+        for text in ["[]", "\"x\"", "null"] {
+            let e = parse(text).unwrap_err().render();
+            assert_eq!(e, "config: must be a JSON object");
+        }
     }
 
     #[test]

@@ -573,3 +573,17 @@ fn json_log_holds_exactly_the_error_shown_on_stderr() {
         line.strip_prefix("hull: ").unwrap_or(&line)
     );
 }
+
+// Fails without spec.rs's check_oci_version: create succeeds (checked by removing the call).
+#[test]
+fn missing_or_empty_oci_version_is_refused_by_name_and_leaves_nothing() {
+    require_root!();
+    let env = Env::new();
+    let drop_it = |c: &mut Value| drop(c.as_object_mut().unwrap().remove("ociVersion"));
+    let (line, _) = create_fails(&env, &["true"], drop_it, "nover");
+    assert_mentions(&line, &["config.json: ociVersion: missing", "required"]);
+    let (line, _) = run_fails(&env, &["true"], drop_it, "noverrun");
+    assert_mentions(&line, &["ociVersion: missing"]);
+    let (line, _) = create_fails(&env, &["true"], |c| c["ociVersion"] = "".into(), "emptyver");
+    assert_mentions(&line, &["ociVersion: empty", "required"]);
+}
