@@ -642,8 +642,14 @@ fn inputs_of_5000_bytes_are_quoted_shortened_in_one_short_line() {
     );
     assert_nothing_left(&env, &id);
 
-    // Config values: serde's echo and validate's quote (the line also holds the config's path
-    // and serde's list of expected values: 400 bytes).
+    // Config values: serde's echo, validate's quote, and the payload's own failure (the line
+    // also holds the config's path and serde's list of expected values: 400 bytes).
+    let (line, _) = create_fails(&env, &[&long], |_| {}, "longarg");
+    assert!(line.len() < 400, "{line}");
+    assert_mentions(
+        &line,
+        &["process.args[0]: exec: \"aaa", "executable file not found"],
+    );
     let ns_type = |c: &mut Value| c["linux"]["namespaces"][1]["type"] = "a".repeat(5000).into();
     let (line, _) = create_fails(&env, &["true"], ns_type, "longns");
     assert!(line.len() < 400, "{line}");
@@ -656,12 +662,18 @@ fn inputs_of_5000_bytes_are_quoted_shortened_in_one_short_line() {
     assert!(line.len() < 400, "{line}");
     assert_mentions(&line, &["annotations.aaa", "…(5000 bytes): invalid type"]);
 
-    // A running container: a long signal leaves it running.
+    // A running container: a long signal and a long exec argument leave it running.
     let id = env.id("longsig");
     env.create_ok(&b, &id);
     assert!(env.hull(&["start", &id]).status.success());
     let o = env.hull(&["kill", &id, &long]);
     short_line(&o, "signal", 1, &["invalid signal \"aaa", "…(5000 bytes)"]);
+    let o = hull_files(&env, "longexec", &["exec", &id, &long]);
+    let needles = [
+        "exec failed: process.args[0]: exec: \"aaa",
+        "executable file not found",
+    ];
+    short_line(&o, "exec arg", 255, &needles);
     assert_eq!(env.status(&id), "running");
     assert!(env.hull(&["delete", "--force", &id]).status.success());
     assert_nothing_left(&env, &id);

@@ -71,7 +71,7 @@ pub fn settle(s: &Spawn, c: &NewContainer) -> Result<()> {
         for k in keys {
             let path = PathBuf::from("/proc/sys").join(k.replace('.', "/"));
             crate::fsutil::write_file(&path, &sysctl[k])
-                .with_context(|| format!("linux.sysctl.{k}"))?;
+                .with_context(|| format!("linux.sysctl.{}", crate::error::short(k)))?;
         }
     }
     rootfs::finalize(&rootfs_ctx(s, c, &|| Ok(())))

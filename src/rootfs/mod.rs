@@ -217,11 +217,12 @@ pub fn prepare(ctx: &Ctx) -> Result<()> {
         mount_one(ctx, &root, m, i).with_context(|| {
             format!(
                 "mounts[{i}]: mount {} on {}",
-                m.source()
-                    .as_deref()
-                    .unwrap_or(Path::new(m.typ().as_deref().unwrap_or("")))
-                    .display(),
-                m.destination().display()
+                crate::error::short(
+                    m.source()
+                        .as_deref()
+                        .unwrap_or(Path::new(m.typ().as_deref().unwrap_or("")))
+                ),
+                crate::error::short(m.destination())
             )
         })?;
     }
@@ -231,7 +232,7 @@ pub fn prepare(ctx: &Ctx) -> Result<()> {
         .as_ref()
         .expect("validated: process present");
     mkdir_all(&root, process.cwd())
-        .with_context(|| format!("process.cwd: create {}", process.cwd().display()))?;
+        .with_context(|| format!("process.cwd: create {}", crate::error::short(process.cwd())))?;
     let dev_is_bind = mounts.iter().any(|m| {
         clean_abs(m.destination()).as_deref() == Some(Path::new("/dev"))
             && (m.typ().as_deref() == Some("bind")
@@ -319,7 +320,7 @@ fn mount_one(ctx: &Ctx, root: &Root, m: &Mount, i: usize) -> Result<()> {
             ctx.bundle.join(src)
         };
         let meta = std::fs::metadata(&src)
-            .with_context(|| format!("mounts[{i}].source: {}", src.display()))?;
+            .with_context(|| format!("mounts[{i}].source: {}", crate::error::short(&src)))?;
         let target = ensure_target(root, &dest, !meta.is_dir())?;
         do_mount(
             Some(&src),
