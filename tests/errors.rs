@@ -678,3 +678,70 @@ fn inputs_of_5000_bytes_are_quoted_shortened_in_one_short_line() {
     assert!(env.hull(&["delete", "--force", &id]).status.success());
     assert_nothing_left(&env, &id);
 }
+
+// Each fails against clap's own error (several lines with a usage block, no "see 'hull kill
+// --help'"): checked on 44098e0.
+#[test]
+fn command_line_mistakes_are_one_line_pointing_at_help_and_change_nothing() {
+    require_root!();
+    let env = Env::new();
+    let b = env.bundle(&["sleep", "100"]);
+    let id = env.id("usage");
+    env.create_ok(&b, &id);
+    // runc 1.1.5: `kill ID -9` fails (exit 1: kill(2) refuses signal -9), so do these.
+    let o = env.hull(&["kill", &id, "-9"]);
+    let line = failure_line(&o, "kill ID -9", 1);
+    let want = "hull: kill: unexpected argument \"-9\" (see 'hull kill --help')";
+    assert_eq!(line, want);
+    let o = env.hull(&["start"]);
+    let line = failure_line(&o, "start without id", 1);
+    assert_eq!(
+        line,
+        "hull: start: missing argument <ID> (see 'hull start --help')"
+    );
+    assert_eq!(env.status(&id), "created", "a mistake changes nothing");
+
+    let other = env.id("usage2");
+    let bundle = b.dir.to_str().unwrap();
+    let o = hull_files(
+        &env,
+        "bogusflag",
+        &["create", "--bogus", "x", "-b", bundle, &other],
+    );
+    let line = failure_line(&o, "create --bogus", 1);
+    assert_mentions(
+        &line,
+        &[
+            "create: unexpected argument \"--bogus\"",
+            "'hull create --help'",
+        ],
+    );
+    assert_no_leftovers(&env, &other);
+    // runc exits 3 for a command it does not know.
+    let o = env.hull(&["bogus", &id]);
+    let line = failure_line(&o, "unknown command", 3);
+    assert_eq!(line, "hull: unknown command \"bogus\" (see 'hull --help')");
+    let long = format!("--{}", "f".repeat(5000));
+    let o = env.hull(&["kill", &id, "KILL", &long]);
+    short_line(
+        &o,
+        "long flag",
+        1,
+        &["kill: unexpected argument \"--fff", "…(5002 bytes)"],
+    );
+    assert_eq!(env.status(&id), "created");
+
+    // Help and version are not mistakes.
+    for args in [&["--help"][..], &["kill", "--help"], &["--version"]] {
+        let o = env.hull(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stdout).lines().count() > 2,
+            "{args:?}: {}",
+            text(&o.stdout)
+        );
+        assert_eq!(text(&o.stderr), "", "{args:?}");
+    }
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    assert_nothing_left(&env, &id);
+}
