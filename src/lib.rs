@@ -61,7 +61,10 @@ pub fn run(cli: Cli) -> i32 {
         "json" => logging::Format::Json,
         "text" | "" => logging::Format::Text,
         other => {
-            eprintln!("hull: --log-format: unknown format {other:?} (expected text or json)");
+            eprintln!(
+                "hull: --log-format: unknown format {} (expected text or json)",
+                error::quote(other)
+            );
             return 1;
         }
     };

@@ -25,7 +25,7 @@ use std::path::Path;
 
 use oci_spec::runtime::Process;
 
-use crate::error::{Context, Error, Result};
+use crate::error::{short, Context, Error, Result};
 use crate::sys;
 
 /// The master's path inside the container: the payload of the console-socket message.
@@ -501,7 +501,7 @@ impl Plan {
         if let Some(path) = console_socket {
             plan.child = Some(
                 sys::socket::connect(path)
-                    .with_context(|| format!("--console-socket: connect {}", path.display()))?,
+                    .with_context(|| format!("--console-socket: connect {}", short(path)))?,
             );
         } else {
             plan.host = Some(HostConsole::find()?);

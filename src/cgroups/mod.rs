@@ -201,14 +201,14 @@ fn own_cgroup(proc_cgroup: &str, controllers: &str) -> String {
 pub fn validate_path(p: &Path) -> Result<()> {
     if p.components().any(|c| matches!(c, Component::ParentDir)) {
         return Err(Error::invalid(format!(
-            "linux.cgroupsPath: {:?} must not contain \"..\"",
-            p.display().to_string()
+            "linux.cgroupsPath: {} must not contain \"..\"",
+            crate::error::quote(p)
         )));
     }
     if p.to_string_lossy().contains(':') && !p.is_absolute() {
         return Err(Error::invalid(format!(
-            "linux.cgroupsPath: {:?} looks like a systemd slice:prefix:name path; the systemd cgroup driver is not supported yet",
-            p.display().to_string()
+            "linux.cgroupsPath: {} looks like a systemd slice:prefix:name path; the systemd cgroup driver is not supported yet",
+            crate::error::quote(p)
         )));
     }
     Ok(())
@@ -338,7 +338,8 @@ impl Manager {
                 // through (filling an empty cpuset is idempotent).
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => {
-                    return Err(e).with_context(|| format!("create cgroup {}", dir.display()))
+                    return Err(e)
+                        .with_context(|| format!("create cgroup {}", crate::error::short(&dir)))
                 }
             }
             if h.controllers.split(',').any(|c| c == "cpuset") {

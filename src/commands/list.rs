@@ -3,7 +3,7 @@
 use super::Global;
 use crate::cli::ListArgs;
 use crate::container::{self, state::OciState, status};
-use crate::error::{Error, Result};
+use crate::error::{quote, Error, Result};
 
 /// List containers.
 pub fn run(g: &Global, a: &ListArgs) -> Result<i32> {
@@ -32,7 +32,8 @@ pub fn run(g: &Global, a: &ListArgs) -> Result<i32> {
         "json" => println!("{}", serde_json::to_string(&rows).expect("serializes")),
         f => {
             return Err(Error::invalid(format!(
-                "--format: invalid format {f:?} (table or json)"
+                "--format: invalid format {} (table or json)",
+                quote(f)
             )))
         }
     }

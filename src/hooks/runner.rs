@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use oci_spec::runtime::Hook;
 
-use crate::error::{Context, Error, Result};
+use crate::error::{short, Context, Error, Result};
 use crate::sys;
 
 /// Most of a hook's stdout/stderr kept for the error message.
@@ -27,7 +27,7 @@ pub(super) fn run_one(
     runtime_ns: bool,
 ) -> Result<()> {
     let path = h.path();
-    let what = format!("{name}: {}", path.display());
+    let what = format!("{name}: {}", short(path));
     crate::logging::debug(&format!("running {what}"));
     exec_and_wait(h, state, default_env, runtime_ns).with_context(|| what)
 }

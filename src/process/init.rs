@@ -74,7 +74,7 @@ pub fn settle(s: &Spawn, c: &NewContainer) -> Result<ProcRoot> {
         for k in keys {
             let path = PathBuf::from("sys").join(k.replace('.', "/"));
             proc.write(&path, &sysctl[k])
-                .with_context(|| format!("linux.sysctl.{k}"))?;
+                .with_context(|| format!("linux.sysctl.{}", crate::error::short(k)))?;
         }
     }
     rootfs::finalize(&rootfs_ctx(s, c, &|| Ok(())))?;

@@ -126,12 +126,13 @@ pub fn run(s: &Spawn, chan: &Channel) -> Result<Infallible> {
 /// no path under the root, and the process must not start there (runc's fix of
 /// CVE-2024-21626).
 fn enter_cwd(cwd: &std::path::Path) -> Result<()> {
-    nix::unistd::chdir(cwd).with_context(|| format!("process.cwd: chdir {}", cwd.display()))?;
+    nix::unistd::chdir(cwd)
+        .with_context(|| format!("process.cwd: chdir {}", crate::error::short(cwd)))?;
     match std::env::current_dir() {
         Ok(p) if p.is_absolute() => Ok(()),
         _ => Err(Error::invalid(format!(
             "process.cwd: {} is outside the container's root",
-            cwd.display()
+            crate::error::short(cwd)
         ))),
     }
 }

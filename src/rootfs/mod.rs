@@ -271,11 +271,12 @@ pub fn prepare(ctx: &Ctx) -> Result<()> {
         mount_one(ctx, &root, m, i).with_context(|| {
             format!(
                 "mounts[{i}]: mount {} on {}",
-                m.source()
-                    .as_deref()
-                    .unwrap_or(Path::new(m.typ().as_deref().unwrap_or("")))
-                    .display(),
-                m.destination().display()
+                crate::error::short(
+                    m.source()
+                        .as_deref()
+                        .unwrap_or(Path::new(m.typ().as_deref().unwrap_or("")))
+                ),
+                crate::error::short(m.destination())
             )
         })?;
     }
@@ -285,7 +286,7 @@ pub fn prepare(ctx: &Ctx) -> Result<()> {
         .as_ref()
         .expect("validated: process present");
     mkdir_all(&root, process.cwd())
-        .with_context(|| format!("process.cwd: create {}", process.cwd().display()))?;
+        .with_context(|| format!("process.cwd: create {}", crate::error::short(process.cwd())))?;
     let dev_is_bind = mounts.iter().any(|m| {
         clean_abs(m.destination()).as_deref() == Some(Path::new("/dev"))
             && (m.typ().as_deref() == Some("bind")
@@ -374,7 +375,7 @@ fn mount_one(ctx: &Ctx, root: &Root, m: &Mount, i: usize) -> Result<()> {
         };
         let found = BindSource::find(ctx, root, &src)
             .and_then(|f| f.is_dir().map(|d| (f, d)))
-            .with_context(|| format!("mounts[{i}].source: {}", src.display()))?;
+            .with_context(|| format!("mounts[{i}].source: {}", crate::error::short(&src)))?;
         let (source, is_dir) = found;
         let target = ensure_target(root, &dest, !is_dir)?;
         do_mount(
