@@ -4,6 +4,12 @@
 //! dir removed, then the `poststop` hooks run (a failing one is a warning). `delete --force`
 //! of an unknown id succeeds, and of one whose state.json cannot be read removes its state dir
 //! with a warning.
+//!
+//! Every step tolerates what an earlier, killed hull left: a provisional state (a create that
+//! died: stopped, no pid, cgroup directories that may or may not exist yet), a missing fifo,
+//! missing cgroup directories, a recorded pid that is gone or reused (pid + start time: a reused
+//! pid is never signalled), a frozen cgroup. Each step runs before the record of it goes (the
+//! state dir last), so a `delete` killed midway is finished by the next `delete --force`.
 
 use std::path::Path;
 
@@ -32,7 +38,8 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
         r => r?,
     };
     let Some(st) = loaded else {
-        // A create that died before writing its state: nothing runs, remove the leftovers.
+        // A create killed before it recorded anything (it records before making anything but
+        // the dir), or a delete killed while removing the dir: only the dir is left.
         return c.remove();
     };
     match status::derive(&st, &c.dir) {
@@ -57,6 +64,11 @@ impl Container {
     /// then run the `poststop` hooks (runtime.md step 13: after the container is deleted,
     /// before delete returns; failures are warnings).
     pub fn destroy(self, st: &State) -> Result<()> {
+        // A v1-frozen task does not die of SIGKILL until thawed (a delete killed while the
+        // cgroup was frozen, or a paused container whose init is gone).
+        if cgroups::is_frozen(&st.cgroup) {
+            cgroups::thaw(&st.cgroup);
+        }
         super::kill_init(st);
         cgroups::kill_all(&st.cgroup);
         cgroups::destroy(&st.cgroup).with_context(|| format!("container {}", self.id))?;
