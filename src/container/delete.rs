@@ -8,8 +8,10 @@
 //! Every step tolerates what an earlier, killed hull left: a provisional state (a create that
 //! died: stopped, no pid, cgroup directories that may or may not exist yet), a missing fifo,
 //! missing cgroup directories, a recorded pid that is gone or reused (pid + start time: a reused
-//! pid is never signalled), a frozen cgroup. Each step runs before the record of it goes (the
-//! state dir last), so a `delete` killed midway is finished by the next `delete --force`.
+//! pid is never signalled), a cgroup left frozen (init is then alive: a v1-frozen task does not
+//! die, so the container reads as paused and is thawed first). Each step runs before the record
+//! of it goes (the state dir last), so a `delete` killed midway is finished by the next
+//! `delete --force`.
 
 use std::path::Path;
 
@@ -64,11 +66,6 @@ impl Container {
     /// then run the `poststop` hooks (runtime.md step 13: after the container is deleted,
     /// before delete returns; failures are warnings).
     pub fn destroy(self, st: &State) -> Result<()> {
-        // A v1-frozen task does not die of SIGKILL until thawed (a delete killed while the
-        // cgroup was frozen, or a paused container whose init is gone).
-        if cgroups::is_frozen(&st.cgroup) {
-            cgroups::thaw(&st.cgroup);
-        }
         super::kill_init(st);
         cgroups::kill_all(&st.cgroup);
         cgroups::destroy(&st.cgroup).with_context(|| format!("container {}", self.id))?;
