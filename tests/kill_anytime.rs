@@ -101,8 +101,9 @@ fn assert_clean(env: &Env, id: &str, b: &Bundle, what: &str) {
     }
 }
 
-/// `state` and `list` of a container whose hull was killed: no crash, and a status among
-/// `allowed` (never `creating`: nobody is creating it any more).
+/// `state` and `list` of a half-made container: no crash, and a status among `allowed` (after
+/// the kill never `creating`: nobody is creating it any more; while hull lives, `creating`
+/// rather than `stopped`).
 fn assert_reads_sanely(env: &Env, id: &str, allowed: &[&str], what: &str) {
     let o = env.hull(&["state", id]);
     if o.status.success() {
