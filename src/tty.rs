@@ -189,6 +189,13 @@ fn mount_console(slave: &OwnedFd) -> Result<()> {
         r => r,
     }
     .context("open /dev/console")?;
+    // Not a file of procfs or sysfs either (reached through a symlinked directory above it).
+    let magic = sys::mount::fs_magic(&console).context("statfs /dev/console")?;
+    if magic == libc::PROC_SUPER_MAGIC || magic == libc::SYSFS_MAGIC {
+        return Err(Error::invalid(
+            "/dev/console in the container leads into procfs or sysfs",
+        ));
+    }
     let st = sys::fd::fstat(console.as_raw_fd())?;
     let kind = st.st_mode & libc::S_IFMT;
     if !(kind == libc::S_IFREG || kind == libc::S_IFCHR && st.st_rdev == libc::makedev(5, 1)) {

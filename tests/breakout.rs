@@ -529,3 +529,72 @@ fn sysctl_writes_cannot_be_redirected() {
     );
     assert_eq!(code, 0, "{err}");
 }
+
+/// CVE-2025-52565: the image's /dev/console (the config binds the image's own /dev) is a
+/// symlink to a kernel-wide sysctl, so that the bind of the container's pty "over /dev/console"
+/// would land on the sysctl, before read-only and masked paths are applied. /dev/console is
+/// opened without following a symlink and must be a plain file or the console device, not in
+/// procfs or sysfs: create fails naming it, nothing is left. Checked to fail: with symlinks
+/// followed and the procfs/sysfs check removed, create succeeded with the pty bound over the
+/// container's printk_ratelimit (the exit-code assertion failed); either check alone holds.
+#[test]
+fn dev_console_planted_as_a_symlink_is_refused() {
+    require_root!();
+    let _one = SYSCTL.lock().unwrap_or_else(|e| e.into_inner());
+    let guard = SysctlGuard::new();
+    let env = Env::new();
+    let mut b = env.bundle(&["sh", "-c", "cat /proc/self/mountinfo"]);
+    let rootfs = own_rootfs(&mut b);
+    let console = rootfs.join("dev/console");
+    let _ = fs::remove_file(&console);
+    std::os::unix::fs::symlink(TARGET_SYSCTL, &console).unwrap();
+    // runc and crun need a /dev/null and open /dev/ptmx: the image has them, as images with
+    // a /dev of their own do.
+    let _ = fs::remove_file(rootfs.join("dev/ptmx"));
+    std::os::unix::fs::symlink("pts/ptmx", rootfs.join("dev/ptmx")).unwrap();
+    let null = rootfs.join("dev/null");
+    if !null.exists() {
+        let o = Command::new("mknod")
+            .args(["-m", "666", null.to_str().unwrap(), "c", "1", "3"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "mknod: {}", text(&o.stderr));
+    }
+    b.edit(|c| {
+        c["process"]["terminal"] = json!(true);
+        let mounts = c["mounts"].as_array_mut().unwrap();
+        for m in mounts.iter_mut() {
+            if m["destination"] == "/dev" {
+                *m = json!({"destination": "/dev", "type": "bind", "source": "rootfs/dev", "options": ["rbind"]});
+            }
+        }
+        mounts.retain(|m| m["destination"] != "/dev/shm" && m["destination"] != "/dev/mqueue");
+        c["linux"]["readonlyPaths"] = json!([]);
+    });
+    let sock = env.dir.join("console.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let id = env.id("console");
+    let o = env
+        .cmd(&[
+            "create",
+            "--bundle",
+            b.dir.to_str().unwrap(),
+            "--console-socket",
+            sock.to_str().unwrap(),
+            &id,
+        ])
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert!(
+        guard.unchanged(),
+        "the container wrote a host sysctl: {err}"
+    );
+    assert!(
+        !o.status.success(),
+        "create bound the pty through a planted /dev/console symlink"
+    );
+    assert!(err.contains("/dev/console"), "{err}");
+    assert_no_leftovers(&env, &id);
+}
