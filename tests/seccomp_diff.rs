@@ -1351,3 +1351,27 @@ fn split_filters_compose_like_one() {
         assert_none(&[&pair], bad);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Found by the `seccomp` fuzz target (fuzz/fuzz_targets/seccomp.rs): its inputs, as literals.
+
+/// The kernel's verdict over hull's filters for one x86_64 call.
+fn verdict(c: &Compiled, name: &str, args: [u64; 6]) -> u32 {
+    let nr = tables::number(Arch::X86_64, name).unwrap();
+    eval_all(c, &seccomp_data(Arch::X86_64.audit_arch(), nr, args))
+}
+
+/// A notify rule with arguments used to be an unconditional ALLOW in the main filter: a call
+/// whose arguments matched no notify rule was allowed instead of getting the default (KILL).
+#[test]
+fn fuzz_conditional_notify_keeps_the_default_for_other_arguments() {
+    let p = json!({"defaultAction":"SCMP_ACT_KILL","architectures":["SCMP_ARCH_X86","SCMP_ARCH_X86_64","SCMP_ARCH_X86"],"listenerPath":"/run/hull-fuzz.sock","syscalls":[{"names":["personality","no_such_syscall","mmap"],"action":"SCMP_ACT_KILL_THREAD"},{"names":["time","bind","socket"],"action":"SCMP_ACT_TRACE","args":[{"index":0,"value":18446744073709551614u64,"op":"SCMP_CMP_MASKED_EQ"},{"index":2,"value":4294967295u64,"valueTwo":6999192093282535980u64,"op":"SCMP_CMP_LT"}]},{"names":["setfsuid"],"action":"SCMP_ACT_NOTIFY","args":[{"index":0,"value":18446744073709551615u64,"op":"SCMP_CMP_EQ"},{"index":1,"value":91,"valueTwo":32,"op":"SCMP_CMP_EQ"},{"index":1,"value":5207096034895875395u64,"op":"SCMP_CMP_GE"}]},{"names":["read","_sysctl"],"action":"SCMP_ACT_KILL"}]});
+    let (notify, kill) = (0x7fc0_0000, 0);
+    for enosys_stub in [false, true] {
+        let c = hull_compile(&p, enosys_stub);
+        assert_eq!(verdict(&c, "setfsuid", [0; 6]), kill, "no rule matches");
+        assert_eq!(verdict(&c, "setfsuid", [0, 91, 0, 0, 0, 0]), notify);
+        assert_eq!(verdict(&c, "setfsuid", [u64::MAX, 0, 0, 0, 0, 0]), notify);
+        assert_eq!(verdict(&c, "getppid", [0; 6]), kill);
+    }
+}
