@@ -87,7 +87,7 @@ fuzz:
 	fi
 	$(CARGO) +nightly fuzz build -a
 	@set -e; for t in $(FUZZ_TARGETS); do \
-		mkdir -p fuzz/corpus/$$t fuzz/tmp; \
+		mkdir -p fuzz/corpus/$$t fuzz/tmp/$$t; \
 		case $$t in \
 		config) cp bundles/busybox/config.json fuzz/corpus/$$t/busybox.json; \
 			cp bundles/engine-configs/*.json fuzz/corpus/$$t/; dict=-dict=fuzz/dicts/oci.dict;; \
@@ -96,9 +96,10 @@ fuzz:
 		esac; \
 		seeds=; [ -d fuzz/seeds/$$t ] && seeds=fuzz/seeds/$$t; \
 		echo "make: fuzzing $$t for $(FUZZ_SECONDS) s"; \
-		TMPDIR=$(CURDIR)/fuzz/tmp $(CARGO) +nightly fuzz run -a $$t fuzz/corpus/$$t $$seeds -- \
+		TMPDIR=$(CURDIR)/fuzz/tmp/$$t $(CARGO) +nightly fuzz run -a $$t fuzz/corpus/$$t $$seeds -- \
 			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 $$dict; \
-	done; rm -rf fuzz/tmp
+		rm -rf fuzz/tmp/$$t; \
+	done
 
 # Issue #9's rule: no copied sequence between the create and exec paths (the spawn pipeline in
 # src/process/ and the verbs that feed it). Uses the team's `duplicates` scanner where it is
