@@ -1,10 +1,113 @@
 //! runc's command line, the compatibility contract: the same global options and subcommands,
 //! with the same flag names (see runc's man pages). Parsing only; each subcommand's behaviour is in
-//! `commands/`.
+//! `commands/`. A mistake on the command line is one line naming it and pointing at `--help`
+//! ([`usage_error`]), not clap's usage block.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::error::{quote, short};
+
+/// runc's exit code for a subcommand it does not know (urfave/cli's "No help topic for …").
+const UNKNOWN_COMMAND_EXIT: i32 = 3;
+
+/// A command-line mistake (clap's error) as one line, without the `hull: ` prefix, and runc's
+/// exit code for it: `kill: unexpected argument "-9" (see 'hull kill --help')`, exit 1 (3 for
+/// an unknown subcommand). Everything it quotes from `args` is shortened (`error::quote`).
+/// `--help` and `--version` are not mistakes: `main` prints those as clap renders them.
+pub fn usage_error(e: &clap::Error, args: &[OsString]) -> (String, i32) {
+    let text = |k: ContextKind| match e.get(k) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        Some(ContextValue::Strings(v)) if !v.is_empty() => Some(v.join(", ")),
+        _ => None,
+    };
+    let arg = || text(ContextKind::InvalidArg).unwrap_or_default();
+    let value = || text(ContextKind::InvalidValue).unwrap_or_default();
+    let mut code = 1;
+    let msg = match e.kind() {
+        ErrorKind::UnknownArgument => format!("unexpected argument {}", quote(&arg())),
+        ErrorKind::InvalidSubcommand => {
+            code = UNKNOWN_COMMAND_EXIT;
+            let sub = text(ContextKind::InvalidSubcommand).unwrap_or_default();
+            format!("unknown command {}", quote(&sub))
+        }
+        ErrorKind::MissingRequiredArgument => {
+            let missing = e.get(ContextKind::InvalidArg);
+            let n = match missing {
+                Some(ContextValue::Strings(v)) => v.len(),
+                _ => 1,
+            };
+            let s = if n > 1 { "s" } else { "" };
+            format!("missing argument{s} {}", arg())
+        }
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            "missing command".to_string()
+        }
+        ErrorKind::InvalidValue if value().is_empty() => format!("missing value for {}", arg()),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let mut m = format!("invalid value {} for {}", quote(&value()), arg());
+            if let Some(why) = std::error::Error::source(e) {
+                m.push_str(&format!(": {}", short(&why.to_string())));
+            }
+            m
+        }
+        ErrorKind::TooManyValues => {
+            format!("unexpected value {} for {}", quote(&value()), arg())
+        }
+        _ => {
+            // The rest are clap's own wording: its first line, the echoes of `args` shortened.
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or_default();
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            let inputs: Vec<String> = args.iter().map(|a| a.to_string_lossy().into()).collect();
+            let first = crate::error::shorten_echoes(first, inputs.iter().map(String::as_str));
+            short(&first).to_string()
+        }
+    };
+    let (prefix, help) = match subcommand_of(args) {
+        Some(sub) if e.kind() != ErrorKind::InvalidSubcommand => {
+            (format!("{sub}: "), format!("hull {sub} --help"))
+        }
+        _ => (String::new(), "hull --help".to_string()),
+    };
+    (format!("{prefix}{msg} (see '{help}')"), code)
+}
+
+/// The subcommand a command line names (aliases resolved), found as clap finds it: the first
+/// word that is neither an option nor the value of a global option before it.
+fn subcommand_of(args: &[OsString]) -> Option<String> {
+    let cmd = Cli::command();
+    let takes_value =
+        |found: Option<&clap::Arg>| found.is_some_and(|a| a.get_action().takes_values());
+    let mut words = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(w) = words.next() {
+        if w == "--" {
+            return None;
+        }
+        let option = if let Some(long) = w.strip_prefix("--") {
+            Some(cmd.get_arguments().find(|a| a.get_long() == Some(long)))
+        } else if let Some(short) = w.strip_prefix('-').filter(|s| s.chars().count() == 1) {
+            let c = short.chars().next();
+            Some(cmd.get_arguments().find(|a| a.get_short() == c))
+        } else if w.starts_with('-') && w.len() > 1 {
+            Some(None) // -abc: bundled short flags (no global one takes a value)
+        } else {
+            None
+        };
+        match option {
+            Some(found) => {
+                if takes_value(found) {
+                    words.next();
+                }
+            }
+            None => return cmd.find_subcommand(&*w).map(|s| s.get_name().to_string()),
+        }
+    }
+    None
+}
 
 /// hull: an OCI container runtime that speaks runc's command line.
 #[derive(Parser, Debug)]
@@ -328,4 +431,90 @@ pub struct SpecArgs {
     /// Write a config for a container started by an unprivileged user.
     #[arg(long)]
     pub rootless: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (line, exit code) for a command line clap refuses.
+    fn mistake(args: &[&str]) -> (String, i32) {
+        let args: Vec<OsString> = std::iter::once("hull")
+            .chain(args.iter().copied())
+            .map(OsString::from)
+            .collect();
+        let e = Cli::try_parse_from(&args).expect_err("a mistake");
+        assert!(e.use_stderr(), "{args:?} is not a mistake to clap");
+        usage_error(&e, &args)
+    }
+
+    // Each fails against clap's own rendering (several lines, a usage block) and against a
+    // usage_error without subcommand_of (no "kill: " prefix, "see 'hull --help'"): checked by
+    // returning e.render() and by making subcommand_of return None.
+    #[test]
+    fn mistakes_are_one_line_naming_the_subcommand_and_its_help() {
+        for (args, want) in [
+            (&["kill", "x", "-9"][..], "kill: unexpected argument \"-9\" (see 'hull kill --help')"),
+            (&["create", "--bogus", "x"], "create: unexpected argument \"--bogus\" (see 'hull create --help')"),
+            (&["start"], "start: missing argument <ID> (see 'hull start --help')"),
+            (&["kill", "a", "b", "c"], "kill: unexpected argument \"c\" (see 'hull kill --help')"),
+            (&["update", "--memory"], "update: missing value for --memory <MEMORY> (see 'hull update --help')"),
+            (
+                &["create", "--preserve-fds", "abc", "x"],
+                "create: invalid value \"abc\" for --preserve-fds <N>: invalid digit found in string (see 'hull create --help')",
+            ),
+            // Global options and their values before the subcommand; an alias.
+            (&["--root", "kill", "--debug", "state"], "state: missing argument <ID> (see 'hull state --help')"),
+            (&["--log-format=json", "ls", "--formt", "x"], "list: unexpected argument \"--formt\" (see 'hull list --help')"),
+            (&["-x"], "unexpected argument \"-x\" (see 'hull --help')"),
+        ] {
+            assert_eq!(mistake(args), (want.to_string(), 1), "{args:?}");
+        }
+    }
+
+    // runc 1.1.5 exits 3 for a subcommand it does not know; fails with exit code 1 there.
+    #[test]
+    fn an_unknown_subcommand_exits_3() {
+        assert_eq!(
+            mistake(&["bogus", "x"]),
+            (
+                "unknown command \"bogus\" (see 'hull --help')".to_string(),
+                3
+            )
+        );
+    }
+
+    // Fails when the quotes are clap's own (5000 bytes): checked with quote() replaced by the
+    // plain value.
+    #[test]
+    fn long_arguments_are_shortened() {
+        let long = "z".repeat(5000);
+        let flag = format!("--{long}");
+        for args in [
+            vec!["kill", "a", "b", long.as_str()],
+            vec!["create", flag.as_str(), "x"],
+            vec![long.as_str()],
+            vec!["create", "--preserve-fds", long.as_str(), "x"],
+            vec!["create", "-b", "a", "-b", long.as_str(), "x"],
+        ] {
+            let (line, _) = mistake(&args);
+            assert!(line.len() < 300, "{} bytes: {line}", line.len());
+            assert!(!line.contains('\n'), "{line}");
+        }
+        let (line, _) = mistake(&["kill", "a", "b", &long]);
+        assert!(line.contains("…(5000 bytes)"), "{line}");
+    }
+
+    #[test]
+    fn help_and_version_are_not_mistakes() {
+        for args in [
+            &["hull", "--help"][..],
+            &["hull", "kill", "--help"],
+            &["hull", "help", "kill"],
+        ] {
+            let e = Cli::try_parse_from(args).expect_err("help is clap's error");
+            assert!(!e.use_stderr(), "{args:?}");
+        }
+        assert!(Cli::try_parse_from(["hull", "--version"]).unwrap().version);
+    }
 }

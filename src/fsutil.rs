@@ -6,7 +6,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use crate::error::{Context, Result};
+use crate::error::{quote, short, Context, Result};
 
 /// Replace `path` atomically with `data` (temp file in the same directory, rename): a reader
 /// sees the old or the new file, never a part. No fsync (runc has none either): what is written
@@ -36,7 +36,7 @@ pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     if res.is_err() {
         let _ = fs::remove_file(&tmp);
     }
-    res.with_context(|| format!("write {}", path.display()))
+    res.with_context(|| format!("write {}", short(path)))
 }
 
 /// Write `data` to an existing kernel interface file (no create; O_TRUNC is a no-op on procfs
@@ -47,14 +47,14 @@ pub fn write_file(path: &Path, data: &str) -> Result<()> {
         .truncate(true)
         .custom_flags(libc::O_CLOEXEC)
         .open(path)
-        .with_context(|| format!("open {}", path.display()))?;
+        .with_context(|| format!("open {}", short(path)))?;
     f.write_all(data.as_bytes())
-        .with_context(|| format!("write {:?} to {}", data, path.display()))
+        .with_context(|| format!("write {} to {}", quote(data), short(path)))
 }
 
 /// Read a whole (small) file.
 pub fn read_file(path: &Path) -> Result<String> {
-    fs::read_to_string(path).with_context(|| format!("read {}", path.display()))
+    fs::read_to_string(path).with_context(|| format!("read {}", short(path)))
 }
 
 /// One line of /proc/<pid>/mountinfo.

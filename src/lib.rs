@@ -31,8 +31,25 @@ pub const OCI_VERSION: &str = "1.2.0";
 /// 255.
 pub const EXEC_FAILED: i32 = 255;
 
+/// The fds past stdio a command hands to the container process (`--preserve-fds`, socket
+/// activation's `LISTEN_FDS`), or `None` for a command that never enters a container.
+fn fds_for_the_container(command: &Command) -> Option<u32> {
+    match command {
+        Command::Create(a) => Some(a.opts.preserve_fds + container::create::listen_fds()),
+        Command::Run(a) => Some(a.opts.preserve_fds + container::create::listen_fds()),
+        Command::Exec(a) => Some(a.preserve_fds),
+        _ => None,
+    }
+}
+
 /// Run one command line; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
+    // Before anything opens a file: of what the caller left open, only stdio and the fds it
+    // hands to the container go on (a leaked host directory would be a way out of it: `cwd`
+    // /proc/self/fd/N). Kept too: the runtime mount namespace fd of selfexe's re-exec.
+    if let Some(n) = cli.command.as_ref().and_then(fds_for_the_container) {
+        sys::fd::close_from(3 + n, hooks::runtime_mntns_fd());
+    }
     if cli.version {
         println!(
             "hull version {VERSION}\ncommit: {}\nspec: {OCI_VERSION}",
@@ -44,7 +61,10 @@ pub fn run(cli: Cli) -> i32 {
         "json" => logging::Format::Json,
         "text" | "" => logging::Format::Text,
         other => {
-            eprintln!("hull: --log-format: unknown format {other:?} (expected text or json)");
+            eprintln!(
+                "hull: --log-format: unknown format {} (expected text or json)",
+                error::quote(other)
+            );
             return 1;
         }
     };

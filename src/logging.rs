@@ -11,7 +11,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use crate::error::{Context, Result};
+use crate::error::{short, Context, Result};
 
 /// Log record formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub fn init(path: Option<&Path>, format: Format, debug: bool) -> Result<()> {
                 .mode(0o644)
                 .custom_flags(libc::O_CLOEXEC)
                 .open(p)
-                .with_context(|| format!("open log file {}", p.display()))?,
+                .with_context(|| format!("open log file {}", short(p)))?,
         ),
         _ => None,
     };

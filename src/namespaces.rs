@@ -11,7 +11,7 @@ use std::os::fd::OwnedFd;
 use nix::sched::CloneFlags;
 use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType as T};
 
-use crate::error::{Context, Error, Result};
+use crate::error::{short, Context, Error, Result};
 
 /// Every namespace type, in join order (user first, mount last).
 pub const ALL: [T; 8] = [
@@ -110,7 +110,7 @@ pub fn plan(list: &[LinuxNamespace]) -> Result<Plan> {
                     format!(
                         "linux.namespaces[{i}].path: open {} namespace {}",
                         spec_name(t),
-                        p.display()
+                        short(p)
                     )
                 })?;
                 plan.join.push(Join {

@@ -3,7 +3,7 @@
 //! the signalfd loop that forwards them until it exits, and the signal state hull's children
 //! reset before their execve.
 
-use crate::error::{Context, Error, Result};
+use crate::error::{quote, Context, Error, Result};
 
 const NAMES: &[(&str, i32)] = &[
     ("ABRT", libc::SIGABRT),
@@ -44,7 +44,7 @@ const NAMES: &[(&str, i32)] = &[
 
 /// Parse a signal as `kill` accepts it.
 pub fn parse(raw: &str) -> Result<i32> {
-    let bad = || Error::invalid(format!("invalid signal {raw:?}"));
+    let bad = || Error::invalid(format!("invalid signal {}", quote(raw)));
     if let Ok(n) = raw.parse::<i32>() {
         return if (1..=libc::SIGRTMAX()).contains(&n) {
             Ok(n)

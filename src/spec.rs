@@ -1,6 +1,8 @@
 //! Reading a bundle's config.json: a JSON pre-pass (unknown capability names are dropped with a
 //! warning, since profiles outlive kernels), the oci-spec parse with the failing field's path in
-//! the message, and the checks runtime.md asks of `create`. Every error names the field.
+//! the message, and the checks runtime.md asks of `create`. Every error names the field, and
+//! shows the values it quotes shortened (`error::quote`): serde's messages, which echo the
+//! offending value, go through `error::shorten_echoes`.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -8,7 +10,7 @@ use std::str::FromStr;
 use oci_spec::runtime::{LinuxNamespaceType as T, Spec};
 use serde_json::Value;
 
-use crate::error::{Context, Error, Result};
+use crate::error::{quote, short, shorten_echoes, Context, Error, Result};
 use crate::fsutil::clean_abs;
 
 /// A bundle whose config passed validation.
@@ -32,12 +34,10 @@ pub const CAP_SETS: [&str; 5] = [
 
 /// Load and validate `<bundle>/config.json`.
 pub fn load(bundle: &Path) -> Result<Bundle> {
-    let dir =
-        std::fs::canonicalize(bundle).with_context(|| format!("bundle {}", bundle.display()))?;
+    let dir = std::fs::canonicalize(bundle).with_context(|| format!("bundle {}", short(bundle)))?;
     let path = dir.join("config.json");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
-    let spec = parse(&text).with_context(|| path.display().to_string())?;
+    let text = std::fs::read_to_string(&path).with_context(|| format!("read {}", short(&path)))?;
+    let spec = parse(&text).with_context(|| short(&path).to_string())?;
     let root = spec
         .root()
         .as_ref()
@@ -49,30 +49,78 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
         dir.join(rp)
     };
     let rootfs = std::fs::canonicalize(&rootfs_in)
-        .with_context(|| format!("root.path: rootfs {}", rootfs_in.display()))?;
+        .with_context(|| format!("root.path: rootfs {}", short(&rootfs_in)))?;
     if !rootfs.is_dir() {
         return Err(Error::invalid(format!(
             "root.path: {} is not a directory",
-            rootfs.display()
+            short(&rootfs)
         )));
     }
     validate(&spec)?;
     Ok(Bundle { dir, rootfs, spec })
 }
 
-/// Parse config.json text: pre-pass, then oci-spec with the field path in errors.
+/// Parse config.json text: pre-pass, `ociVersion` present, then oci-spec with the field path in
+/// errors.
 pub fn parse(text: &str) -> Result<Spec> {
     let mut v: Value =
         serde_json::from_str(text).map_err(|e| Error::invalid(format!("malformed JSON: {e}")))?;
+    check_oci_version(&v)?;
     drop_unknown_caps(&mut v);
-    serde_path_to_error::deserialize(v).map_err(|e| {
-        let path = e.path().to_string();
-        Error::invalid(format!(
-            "{}: {}",
-            if path == "." { "config" } else { &path },
-            e.inner()
-        ))
+    typed(&v, |path| {
+        if path == "." {
+            "config".into()
+        } else {
+            path.into()
+        }
     })
+}
+
+/// config.md: `ociVersion` is REQUIRED (runc accepts a config without it; hull does not, see
+/// README). Its type is serde's to check; its SemVer form is not checked (runc ignores it).
+fn check_oci_version(v: &Value) -> Result<()> {
+    let Some(top) = v.as_object() else {
+        // serde would take `[]` for a config with every field absent.
+        return invalid("config: must be a JSON object".into());
+    };
+    match top.get("ociVersion") {
+        None => invalid("ociVersion: missing (required by the OCI runtime spec)".into()),
+        Some(Value::String(s)) if s.trim().is_empty() => {
+            invalid("ociVersion: empty (required by the OCI runtime spec)".into())
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// Deserialize `v` with the failing field's path in the error (`field` turns serde's path into
+/// the name shown), and every long value serde echoes shortened.
+fn typed<T: serde::de::DeserializeOwned>(v: &Value, field: impl Fn(&str) -> String) -> Result<T> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let mut inputs = Vec::new();
+        long_strings(v, &mut inputs);
+        let path = shorten_echoes(&e.path().to_string(), inputs.iter().copied());
+        let msg = shorten_echoes(&e.inner().to_string(), inputs.iter().copied());
+        Error::invalid(format!("{}: {msg}", field(&path)))
+    })
+}
+
+/// Every key and string of `v` longer than `error::QUOTE_MAX`: the inputs an error must not
+/// echo whole.
+fn long_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    let long = |s: &str| s.len() > crate::error::QUOTE_MAX;
+    match v {
+        Value::String(s) if long(s) => out.push(s),
+        Value::Array(a) => a.iter().for_each(|x| long_strings(x, out)),
+        Value::Object(o) => {
+            for (k, x) in o {
+                if long(k) {
+                    out.push(k);
+                }
+                long_strings(x, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Parse an OCI Process JSON (`exec --process`): the same capability pre-pass as config.json,
@@ -89,14 +137,12 @@ pub fn parse_process(text: &str) -> Result<oci_spec::runtime::Process> {
     if p.get("user").is_none() {
         p["user"] = serde_json::json!({ "uid": 0, "gid": 0 });
     }
-    serde_path_to_error::deserialize(p).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." {
+    typed(&p, |path| {
+        if path == "." {
             "process".to_string()
         } else {
             format!("process.{path}")
-        };
-        Error::invalid(format!("{field}: {}", e.inner()))
+        }
     })
 }
 
@@ -114,7 +160,8 @@ fn drop_unknown_caps(v: &mut Value) {
                 let known = caps::Capability::from_str(&name.to_ascii_uppercase()).is_ok();
                 if !known {
                     crate::logging::warn(&format!(
-                        "process.capabilities.{set}: unknown capability {name:?} ignored"
+                        "process.capabilities.{set}: unknown capability {} ignored",
+                        quote(name)
                     ));
                 }
                 known
@@ -137,8 +184,8 @@ pub fn validate(spec: &Spec) -> Result<()> {
     }
     if !process.cwd().is_absolute() {
         return invalid(format!(
-            "process.cwd: {:?} must be an absolute path",
-            process.cwd()
+            "process.cwd: {} must be an absolute path",
+            quote(process.cwd())
         ));
     }
     if let Some(rl) = process.rlimits() {
@@ -214,11 +261,22 @@ pub fn validate(spec: &Spec) -> Result<()> {
             "linux.uidMappings: mappings are set but no new user namespace is created".into(),
         );
     }
-    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(T::Uts) {
-        return invalid("hostname: setting it needs a uts namespace in linux.namespaces".into());
-    }
-    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has(T::Uts) {
-        return invalid("domainname: setting it needs a uts namespace in linux.namespaces".into());
+    for (field, name) in [
+        ("hostname", spec.hostname()),
+        ("domainname", spec.domainname()),
+    ] {
+        let Some(name) = name.as_deref().filter(|n| !n.is_empty()) else {
+            continue;
+        };
+        if !has(T::Uts) {
+            return invalid(format!(
+                "{field}: setting it needs a uts namespace in linux.namespaces"
+            ));
+        }
+        // The kernel's limit (__NEW_UTS_LEN), checked before anything is created.
+        if name.len() > 64 {
+            return invalid(format!("{field}: {} is longer than 64 bytes", quote(name)));
+        }
     }
     if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty()) {
         if !nslist
@@ -230,7 +288,8 @@ pub fn validate(spec: &Spec) -> Result<()> {
         for k in linux.time_offsets().as_ref().unwrap().keys() {
             if k != "monotonic" && k != "boottime" {
                 return invalid(format!(
-                    "linux.timeOffsets.{k}: only monotonic and boottime clocks have offsets"
+                    "linux.timeOffsets.{}: only monotonic and boottime clocks have offsets",
+                    short(k)
                 ));
             }
         }
@@ -245,7 +304,7 @@ pub fn validate(spec: &Spec) -> Result<()> {
             if clean_abs(m.destination()).is_none() {
                 return invalid(format!(
                     "mounts[{i}].destination: {} climbs out of the container root",
-                    m.destination().display()
+                    short(m.destination())
                 ));
             }
         }
@@ -272,7 +331,8 @@ pub fn validate(spec: &Spec) -> Result<()> {
     {
         if crate::rootfs::mount::propagation_option(p).is_none() {
             return invalid(format!(
-                "linux.rootfsPropagation: unknown value {p:?} (expected private, shared, slave or unbindable, optionally with an r prefix)"
+                "linux.rootfsPropagation: unknown value {} (expected private, shared, slave or unbindable, optionally with an r prefix)",
+                quote(p)
             ));
         }
     }
@@ -321,12 +381,14 @@ fn check_sysctl(key: &str, has: &dyn Fn(T) -> bool) -> Result<()> {
         T::Uts
     } else {
         return invalid(format!(
-            "linux.sysctl.{key}: not namespaced, so a container may not set it"
+            "linux.sysctl.{}: not namespaced, so a container may not set it",
+            short(key)
         ));
     };
     if !has(ns) {
         return invalid(format!(
-            "linux.sysctl.{key}: needs a {} namespace in linux.namespaces",
+            "linux.sysctl.{}: needs a {} namespace in linux.namespaces",
+            short(key),
             crate::namespaces::spec_name(ns)
         ));
     }
@@ -451,6 +513,119 @@ mod tests {
             "{e}"
         );
         v["linux"]["rootfsPropagation"] = "rslave".into();
+        check(&v).unwrap();
+    }
+
+    // Fails without check_oci_version (checked by removing its call: the config parses).
+    #[test]
+    fn oci_version_is_required_and_not_empty() {
+        let mut v = minimal();
+        v.as_object_mut().unwrap().remove("ociVersion");
+        let e = check(&v).unwrap_err().render();
+        assert_eq!(e, "ociVersion: missing (required by the OCI runtime spec)");
+        for empty in ["", "  "] {
+            v["ociVersion"] = empty.into();
+            let e = check(&v).unwrap_err().render();
+            assert_eq!(e, "ociVersion: empty (required by the OCI runtime spec)");
+        }
+        v["ociVersion"] = 1.into();
+        let e = check(&v).unwrap_err().render();
+        assert!(e.starts_with("ociVersion: invalid type: integer"), "{e}");
+        // Not an object at all: that, not a missing ociVersion.
+        for text in ["[]", "\"x\"", "null"] {
+            let e = parse(text).unwrap_err().render();
+            assert_eq!(e, "config: must be a JSON object");
+        }
+    }
+
+    /// Puts a long value somewhere in a config.
+    type Edit = fn(&mut Value, &str);
+
+    // Fails when typed() shows serde's message as is (checked: 5000-byte lines).
+    #[test]
+    fn long_values_serde_echoes_are_shortened() {
+        let long = "b".repeat(5000);
+        let cases: [(&str, Edit); 4] = [
+            ("linux.namespaces[1].type: unknown variant", |v, l| {
+                v["linux"]["namespaces"][1]["type"] = l.into()
+            }),
+            ("process.user.uid: invalid type: string", |v, l| {
+                v["process"]["user"]["uid"] = l.into()
+            }),
+            ("process.execCPUAffinity.initial:", |v, l| {
+                v["process"]["execCPUAffinity"] = serde_json::json!({ "initial": l })
+            }),
+            ("annotations.bbbb", |v, l| {
+                v["annotations"] = serde_json::json!({ l: 1 })
+            }),
+        ];
+        for (start, edit) in cases {
+            let mut v = minimal();
+            edit(&mut v, &long);
+            let e = check(&v).unwrap_err().render();
+            assert!(e.starts_with(start), "{e}");
+            assert!(
+                e.contains("…(5000 bytes)") && e.len() < 400,
+                "{} bytes: {e}",
+                e.len()
+            );
+        }
+        // The same for exec --process.
+        let p = serde_json::json!({"args": ["true"], "cwd": "/", "user": {"uid": long}});
+        let e = parse_process(&p.to_string()).unwrap_err().render();
+        assert!(e.starts_with("process.user.uid: invalid type"), "{e}");
+        assert!(e.contains("…(5000 bytes)") && e.len() < 300, "{e}");
+    }
+
+    // Fails without the quote()/short() in validate (checked: 5000-byte lines).
+    #[test]
+    fn long_values_validate_quotes_are_shortened() {
+        let long = "c".repeat(5000);
+        let cases: [(&str, Edit); 6] = [
+            ("process.cwd: \"ccc", |v, l| v["process"]["cwd"] = l.into()),
+            (
+                "mounts[0].destination: /../ccc",
+                |v, l| {
+                    v["mounts"] =
+                        serde_json::json!([{"destination": format!("/../{l}"), "type": "tmpfs"}])
+                },
+            ),
+            ("linux.rootfsPropagation: unknown value \"ccc", |v, l| {
+                v["linux"]["rootfsPropagation"] = l.into()
+            }),
+            ("linux.sysctl.ccc", |v, l| {
+                v["linux"]["sysctl"] = serde_json::json!({ l: "1" })
+            }),
+            ("hostname: \"ccc", |v, l| {
+                v["hostname"] = l.into();
+                v["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}, {"type": "uts"}]);
+            }),
+            ("linux.timeOffsets.ccc", |v, l| {
+                v["linux"]["timeOffsets"] = serde_json::json!({ l: {"secs": 1} });
+                v["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}, {"type": "time"}]);
+            }),
+        ];
+        for (start, edit) in cases {
+            let mut v = minimal();
+            edit(&mut v, &long);
+            let e = check(&v).unwrap_err().render();
+            assert!(e.starts_with(start), "{e}");
+            assert!(
+                e.contains("…(500") && e.len() < 300,
+                "{} bytes: {e}",
+                e.len()
+            );
+        }
+        // A hostname the kernel would refuse is refused here, before any clone.
+        let mut v = minimal();
+        v["domainname"] = "d".repeat(65).into();
+        v["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}, {"type": "uts"}]);
+        let e = check(&v).unwrap_err().render();
+        assert!(
+            e.starts_with("domainname: ") && e.ends_with("is longer than 64 bytes"),
+            "{e}"
+        );
+        v["domainname"] = "d".repeat(64).into();
         check(&v).unwrap();
     }
 

@@ -4,6 +4,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::error::quote;
+
 /// Now, as `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` (`nanos`) or `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn now_rfc3339(nanos: bool) -> String {
     let d = SystemTime::now()
@@ -42,7 +44,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// Parse a Go duration (`300ms`, `1.5h`, `2h45m`, `-1s`, `0`) into nanoseconds, with Go's
 /// `time.ParseDuration` error wording.
 pub fn parse_duration(text: &str) -> std::result::Result<i64, String> {
-    let invalid = || format!("time: invalid duration {text:?}");
+    let invalid = || format!("time: invalid duration {}", quote(text));
     let mut s = text;
     let mut neg = false;
     if let Some(rest) = s.strip_prefix('-') {
@@ -81,14 +83,20 @@ pub fn parse_duration(text: &str) -> std::result::Result<i64, String> {
         let (unit, rest) = s.split_at(end);
         s = rest;
         let per_unit: u128 = match unit {
-            "" => return Err(format!("time: missing unit in duration {text:?}")),
+            "" => return Err(format!("time: missing unit in duration {}", quote(text))),
             "ns" => 1,
             "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
             "ms" => 1_000_000,
             "s" => 1_000_000_000,
             "m" => 60_000_000_000,
             "h" => 3_600_000_000_000,
-            _ => return Err(format!("time: unknown unit {unit:?} in duration {text:?}")),
+            _ => {
+                return Err(format!(
+                    "time: unknown unit {} in duration {}",
+                    quote(unit),
+                    quote(text)
+                ))
+            }
         };
         let int: u128 = if int_part.is_empty() {
             0

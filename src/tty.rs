@@ -25,7 +25,7 @@ use std::path::Path;
 
 use oci_spec::runtime::Process;
 
-use crate::error::{Context, Error, Result};
+use crate::error::{short, Context, Error, Result};
 use crate::sys;
 
 /// The master's path inside the container: the payload of the console-socket message.
@@ -83,16 +83,11 @@ fn open_fd(path: &str, flags: i32, mode: libc::mode_t) -> std::io::Result<OwnedF
 
 /// Check that `fd` is a character device `dev` on a devpts mount.
 fn verify_devpts(fd: RawFd, dev: libc::dev_t, what: &str) -> Result<()> {
-    // SAFETY: an all-zero statfs is valid storage for fstatfs to fill.
-    let mut sfs: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: fstatfs on an fd we hold, into a struct we own.
-    if unsafe { libc::fstatfs(fd, &mut sfs) } != 0 {
-        return Err(std::io::Error::last_os_error()).with_context(|| format!("statfs {what}"));
-    }
-    if sfs.f_type as i64 != DEVPTS_SUPER_MAGIC {
+    let magic =
+        sys::mount::fs_magic(sys::mount::borrow(&fd)).with_context(|| format!("statfs {what}"))?;
+    if magic != DEVPTS_SUPER_MAGIC {
         return Err(Error::invalid(format!(
-            "{what} is not on a devpts mount (filesystem magic {:#x})",
-            sfs.f_type
+            "{what} is not on a devpts mount (filesystem magic {magic:#x})"
         )));
     }
     let st = sys::fd::fstat(fd).with_context(|| format!("stat {what}"))?;
@@ -178,18 +173,30 @@ fn set_winsize(fd: RawFd, rows: u16, cols: u16) -> Result<()> {
     Ok(())
 }
 
-/// Bind the slave over /dev/console (created as an empty file if absent), as runc does.
-fn mount_console(slave_path: &str) -> Result<()> {
-    let flags = libc::O_CREAT | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_RDONLY;
-    drop(open_fd("/dev/console", flags, 0o666).context("create /dev/console")?);
-    crate::rootfs::mount::mount(
-        Some(Path::new(slave_path)),
-        Path::new("/dev/console"),
-        None,
-        nix::mount::MsFlags::MS_BIND,
-        None,
-    )
-    .with_context(|| format!("bind {slave_path} on /dev/console"))
+/// Bind the slave over /dev/console (created as an empty file if absent), as runc does: from
+/// fd to fd, onto a /dev/console checked to be a plain file or the console device — not a
+/// symlink the image planted to something it wants writable (CVE-2025-52565).
+fn mount_console(slave: &OwnedFd) -> Result<()> {
+    let path = "/dev/console";
+    let flags = libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    let console = match open_fd(path, flags, 0) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+            let create =
+                libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_WRONLY;
+            drop(open_fd(path, create, 0o666).context("create /dev/console")?);
+            open_fd(path, flags, 0)
+        }
+        r => r,
+    }
+    .context("open /dev/console")?;
+    let st = sys::fd::fstat(console.as_raw_fd())?;
+    let kind = st.st_mode & libc::S_IFMT;
+    if !(kind == libc::S_IFREG || kind == libc::S_IFCHR && st.st_rdev == libc::makedev(5, 1)) {
+        return Err(Error::invalid(
+            "/dev/console in the container is neither a file nor the console device",
+        ));
+    }
+    sys::mount::bind(slave, &console, false, 0).context("bind the pty on /dev/console")
 }
 
 /// The container process's half (init's, or exec's with `mount_console_too` false): after
@@ -228,7 +235,7 @@ pub fn setup_in_container(
         }
     }
     if mount_console_too {
-        mount_console(&path).context("process.terminal")?;
+        mount_console(&slave).context("process.terminal")?;
     }
     sys::socket::send_with_fd(
         console_socket.as_raw_fd(),
@@ -494,7 +501,7 @@ impl Plan {
         if let Some(path) = console_socket {
             plan.child = Some(
                 sys::socket::connect(path)
-                    .with_context(|| format!("--console-socket: connect {}", path.display()))?,
+                    .with_context(|| format!("--console-socket: connect {}", short(path)))?,
             );
         } else {
             plan.host = Some(HostConsole::find()?);

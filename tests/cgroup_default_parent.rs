@@ -1,5 +1,6 @@
 //! The default cgroupsPath is `/hull/<id>`: the shared `/hull` parent must go away with the
-//! last container, whichever container created it. This is its own test binary (cargo runs
+//! last container, whichever container created it — a half-made one whose hull was killed
+//! included. This is its own test binary (cargo runs
 //! test binaries one after another), so no other test's container is in `/hull` meanwhile.
 #![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
@@ -10,6 +11,8 @@ use common::*;
 #[test]
 fn shared_default_parent_is_removed_with_the_last_container() {
     require_root!();
+    // Should this fail, the half-made container's cgroups go with the sweeper.
+    let sweeper = Sweeper::new();
     let env = Env::new();
     let b = env.bundle(&["sleep", "100"]);
     let (first, second) = (env.id("parent-a"), env.id("parent-b"));
@@ -25,14 +28,24 @@ fn shared_default_parent_is_removed_with_the_last_container() {
         parents.len() >= 2,
         "expected /hull in every hierarchy: {parents:?}"
     );
+    // A third whose hull was killed once it had made its cgroups (at its first clone3, stage
+    // 1's): only its provisional state records them, and it holds the parent too.
+    let third = sweeper.track(env.id("parent-c"));
+    let mut create = env.cmd(&["create", "--bundle", b.dir.to_str().unwrap(), &third]);
+    create.stdout(std::process::Stdio::null());
+    let mut t = Traced::spawn(create);
+    assert_eq!(t.run_until(|_, nr| nr == libc::SYS_clone3), Reached::Stop);
+    t.kill();
     // The container that created /hull goes first; the parent must survive it...
     assert!(env.hull(&["delete", &first]).status.success());
+    assert!(env.hull(&["delete", &second]).status.success());
     assert!(
         parents.iter().all(|p| p.exists()),
         "parent removed while still in use"
     );
-    // ...and go with the last one.
-    assert!(env.hull(&["delete", &second]).status.success());
+    // ...and go with the last one, the half-made one.
+    let o = env.hull(&["delete", "--force", &third]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
     let left: Vec<_> = parents.iter().filter(|p| p.exists()).collect();
     assert!(left.is_empty(), "shared parents left behind: {left:?}");
 }

@@ -2,7 +2,9 @@
 //! gets exactly one line on stderr that names the field, path or id, exit code 1, and leaves
 //! nothing behind: no state dir under --root, no cgroup, no mount, and no hull clone (stage 1 or
 //! init) still alive. Wordings engines match are checked verbatim ("executable file not found",
-//! "no such file or directory", "container does not exist", "container not running").
+//! "no such file or directory", "container does not exist", "container not running"). Input of
+//! any length is quoted shortened (the line stays short), and a command-line mistake is one line
+//! pointing at `--help` too.
 #![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
 mod common;
@@ -35,11 +37,16 @@ fn hull_files(env: &Env, tag: &str, args: &[&str]) -> Output {
 
 /// Exit code 1 and exactly one non-empty line on stderr; returns that line (without "\n").
 fn one_line_failure(o: &Output, what: &str) -> String {
+    failure_line(o, what, 1)
+}
+
+/// Exit code `code` and exactly one non-empty line on stderr; returns that line.
+fn failure_line(o: &Output, what: &str, code: i32) -> String {
     let err = text(&o.stderr);
     assert_eq!(
         o.status.code(),
-        Some(1),
-        "{what}: want exit 1; stderr: {err:?}"
+        Some(code),
+        "{what}: want exit {code}; stderr: {err:?}"
     );
     assert!(
         err.ends_with('\n') && err.matches('\n').count() == 1,
@@ -572,4 +579,169 @@ fn json_log_holds_exactly_the_error_shown_on_stderr() {
         v["msg"].as_str().unwrap(),
         line.strip_prefix("hull: ").unwrap_or(&line)
     );
+}
+
+// Fails without spec.rs's check_oci_version: create succeeds (checked by removing the call).
+#[test]
+fn missing_or_empty_oci_version_is_refused_by_name_and_leaves_nothing() {
+    require_root!();
+    let env = Env::new();
+    let drop_it = |c: &mut Value| drop(c.as_object_mut().unwrap().remove("ociVersion"));
+    let (line, _) = create_fails(&env, &["true"], drop_it, "nover");
+    assert_mentions(&line, &["config.json: ociVersion: missing", "required"]);
+    let (line, _) = run_fails(&env, &["true"], drop_it, "noverrun");
+    assert_mentions(&line, &["ociVersion: missing"]);
+    let (line, _) = create_fails(&env, &["true"], |c| c["ociVersion"] = "".into(), "emptyver");
+    assert_mentions(&line, &["ociVersion: empty", "required"]);
+}
+
+/// One short line (under 300 bytes whatever the input's length) that names `needles`.
+fn short_line(o: &Output, what: &str, code: i32, needles: &[&str]) -> String {
+    let line = failure_line(o, what, code);
+    assert!(line.len() < 300, "{what}: {} bytes: {line}", line.len());
+    assert_mentions(&line, needles);
+    line
+}
+
+// Each case fails against the tree before error::quote/short (5000-byte lines; checked on
+// 44098e0) and when the helper at its site is replaced by the plain value.
+#[test]
+fn inputs_of_5000_bytes_are_quoted_shortened_in_one_short_line() {
+    require_root!();
+    let env = Env::new();
+    let long = "a".repeat(5000);
+    let b = env.bundle(&["sleep", "100"]);
+    let bundle = b.dir.to_str().unwrap();
+    for cmd in [
+        &["create", "--bundle", bundle, &long][..],
+        &["state", &long],
+        &["kill", &long],
+    ] {
+        let o = hull_files(&env, "longid", cmd);
+        short_line(
+            &o,
+            cmd[0],
+            1,
+            &["invalid container id \"aaa", "…(5000 bytes)"],
+        );
+    }
+    assert!(fs::read_dir(&env.root).map_or(true, |d| d.count() == 0));
+
+    let id = env.id("longbundle");
+    let path = env.dir.join(&long);
+    let o = hull_files(
+        &env,
+        "longbundle",
+        &["create", "-b", path.to_str().unwrap(), &id],
+    );
+    short_line(
+        &o,
+        "bundle",
+        1,
+        &["bundle /tmp/", "bytes): file name too long"],
+    );
+    assert_nothing_left(&env, &id);
+
+    // Config values: serde's echo, validate's quote, and the payload's own failure (the line
+    // also holds the config's path and serde's list of expected values: 400 bytes).
+    let (line, _) = create_fails(&env, &[&long], |_| {}, "longarg");
+    assert!(line.len() < 400, "{line}");
+    assert_mentions(
+        &line,
+        &["process.args[0]: exec: \"aaa", "executable file not found"],
+    );
+    let ns_type = |c: &mut Value| c["linux"]["namespaces"][1]["type"] = "a".repeat(5000).into();
+    let (line, _) = create_fails(&env, &["true"], ns_type, "longns");
+    assert!(line.len() < 400, "{line}");
+    assert_mentions(
+        &line,
+        &["linux.namespaces[1].type: unknown variant", "…(5000 bytes)"],
+    );
+    let annotation = |c: &mut Value| c["annotations"] = json!({ "a".repeat(5000): 1 });
+    let (line, _) = create_fails(&env, &["true"], annotation, "longannotation");
+    assert!(line.len() < 400, "{line}");
+    assert_mentions(&line, &["annotations.aaa", "…(5000 bytes): invalid type"]);
+
+    // A running container: a long signal and a long exec argument leave it running.
+    let id = env.id("longsig");
+    env.create_ok(&b, &id);
+    assert!(env.hull(&["start", &id]).status.success());
+    let o = env.hull(&["kill", &id, &long]);
+    short_line(&o, "signal", 1, &["invalid signal \"aaa", "…(5000 bytes)"]);
+    let o = hull_files(&env, "longexec", &["exec", &id, &long]);
+    let needles = [
+        "exec failed: process.args[0]: exec: \"aaa",
+        "executable file not found",
+    ];
+    short_line(&o, "exec arg", 255, &needles);
+    assert_eq!(env.status(&id), "running");
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    assert_nothing_left(&env, &id);
+}
+
+// Each fails against clap's own error (several lines with a usage block, no "see 'hull kill
+// --help'"): checked on 44098e0.
+#[test]
+fn command_line_mistakes_are_one_line_pointing_at_help_and_change_nothing() {
+    require_root!();
+    let env = Env::new();
+    let b = env.bundle(&["sleep", "100"]);
+    let id = env.id("usage");
+    env.create_ok(&b, &id);
+    // runc 1.1.5: `kill ID -9` fails (exit 1: kill(2) refuses signal -9), so do these.
+    let o = env.hull(&["kill", &id, "-9"]);
+    let line = failure_line(&o, "kill ID -9", 1);
+    let want = "hull: kill: unexpected argument \"-9\" (see 'hull kill --help')";
+    assert_eq!(line, want);
+    let o = env.hull(&["start"]);
+    let line = failure_line(&o, "start without id", 1);
+    assert_eq!(
+        line,
+        "hull: start: missing argument <ID> (see 'hull start --help')"
+    );
+    assert_eq!(env.status(&id), "created", "a mistake changes nothing");
+
+    let other = env.id("usage2");
+    let bundle = b.dir.to_str().unwrap();
+    let o = hull_files(
+        &env,
+        "bogusflag",
+        &["create", "--bogus", "x", "-b", bundle, &other],
+    );
+    let line = failure_line(&o, "create --bogus", 1);
+    assert_mentions(
+        &line,
+        &[
+            "create: unexpected argument \"--bogus\"",
+            "'hull create --help'",
+        ],
+    );
+    assert_no_leftovers(&env, &other);
+    // runc exits 3 for a command it does not know.
+    let o = env.hull(&["bogus", &id]);
+    let line = failure_line(&o, "unknown command", 3);
+    assert_eq!(line, "hull: unknown command \"bogus\" (see 'hull --help')");
+    let long = format!("--{}", "f".repeat(5000));
+    let o = env.hull(&["kill", &id, "KILL", &long]);
+    short_line(
+        &o,
+        "long flag",
+        1,
+        &["kill: unexpected argument \"--fff", "…(5002 bytes)"],
+    );
+    assert_eq!(env.status(&id), "created");
+
+    // Help and version are not mistakes.
+    for args in [&["--help"][..], &["kill", "--help"], &["--version"]] {
+        let o = env.hull(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stdout).lines().count() > 2,
+            "{args:?}: {}",
+            text(&o.stdout)
+        );
+        assert_eq!(text(&o.stderr), "", "{args:?}");
+    }
+    assert!(env.hull(&["delete", "--force", &id]).status.success());
+    assert_nothing_left(&env, &id);
 }

@@ -1000,7 +1000,10 @@ fn pidfd_socket_gets_a_pidfd_of_init_and_of_the_exec_process() {
     wait_gone(&[pid as i32]);
 
     // A socket nobody listens on: refused before anything runs, one line naming the flag.
+    // (Its file goes too: a child another test forks meanwhile holds a copy of the listener
+    // until its exec, and a connect in that window would be accepted.)
     drop(listener);
+    let _ = fs::remove_file(s);
     let o = exec(&env, &["--pidfd-socket", s, &id, "true"]);
     assert_exec_failed(&o, "--pidfd-socket: connect");
     let b2 = env.bundle(&["true"]);

@@ -202,6 +202,11 @@ const WRAPPED: &[(&str, &str)] = &[
     ("libc::fork(", "sys::clone::fork"),
     ("sched_setaffinity", "sys::cpu::set_affinity"),
     ("fn cstrings", "sys::fd::cstrings"),
+    ("SYS_mount_setattr", "sys::mount::setattr"),
+    ("SYS_open_tree", "sys::mount::clone_tree"),
+    ("SYS_move_mount", "sys::mount::attach"),
+    ("SYS_fsopen", "sys::mount::new_instance"),
+    ("libc::fstatfs(", "sys::mount::fs_magic"),
 ];
 
 #[test]

@@ -11,7 +11,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Component, Path, PathBuf};
 
 use super::{CgroupState, Hierarchy};
-use crate::error::{Context, Error, Result};
+use crate::error::{quote, short, Context, Error, Result};
 use crate::sys;
 
 /// One cgroup directory to join, opened.
@@ -49,7 +49,7 @@ impl JoinDirs {
                     None => h.path.clone(),
                 };
                 let f = File::open(&path).with_context(|| match sub {
-                    Some(_) => format!("--cgroup: open the sub-cgroup {}", path.display()),
+                    Some(_) => format!("--cgroup: open the sub-cgroup {}", short(&path)),
                     None => format!("open the container's cgroup {}", path.display()),
                 })?;
                 Ok(Dir {
@@ -150,14 +150,17 @@ pub fn sub_cgroups(args: &[String], hierarchies: &[Hierarchy]) -> Result<Vec<Opt
                 Component::RootDir | Component::CurDir => {}
                 _ => {
                     return Err(Error::invalid(format!(
-                        "--cgroup {arg:?}: {path} is not a sub-cgroup path"
+                        "--cgroup {}: {} is not a sub-cgroup path",
+                        quote(arg),
+                        short(path)
                     )))
                 }
             }
         }
         if sub.as_os_str().is_empty() {
             return Err(Error::invalid(format!(
-                "--cgroup {arg:?}: no sub-cgroup path"
+                "--cgroup {}: no sub-cgroup path",
+                quote(arg)
             )));
         }
         match controllers {
@@ -173,7 +176,9 @@ pub fn sub_cgroups(args: &[String], hierarchies: &[Hierarchy]) -> Result<Vec<Opt
                     }
                     if !found {
                         return Err(Error::invalid(format!(
-                            "--cgroup {arg:?}: the container has no cgroup hierarchy for controller {c:?}"
+                            "--cgroup {}: the container has no cgroup hierarchy for controller {}",
+                            quote(arg),
+                            quote(c)
                         )));
                     }
                 }

@@ -201,14 +201,14 @@ fn own_cgroup(proc_cgroup: &str, controllers: &str) -> String {
 pub fn validate_path(p: &Path) -> Result<()> {
     if p.components().any(|c| matches!(c, Component::ParentDir)) {
         return Err(Error::invalid(format!(
-            "linux.cgroupsPath: {:?} must not contain \"..\"",
-            p.display().to_string()
+            "linux.cgroupsPath: {} must not contain \"..\"",
+            crate::error::quote(p)
         )));
     }
     if p.to_string_lossy().contains(':') && !p.is_absolute() {
         return Err(Error::invalid(format!(
-            "linux.cgroupsPath: {:?} looks like a systemd slice:prefix:name path; the systemd cgroup driver is not supported yet",
-            p.display().to_string()
+            "linux.cgroupsPath: {} looks like a systemd slice:prefix:name path; the systemd cgroup driver is not supported yet",
+            crate::error::quote(p)
         )));
     }
     Ok(())
@@ -304,6 +304,19 @@ impl Manager {
         })
     }
 
+    /// What to record before [`Manager::create`]: the state with `created` listing every
+    /// directory it is about to make (those missing now, parents first). A hull killed while
+    /// making them leaves this record, and `destroy` removes those of them that exist.
+    pub fn planned(&self) -> CgroupState {
+        let mut st = self.state.clone();
+        st.created = st
+            .hierarchies
+            .iter()
+            .flat_map(|h| missing_dirs(&h.path))
+            .collect();
+        st
+    }
+
     /// Create every directory (with parents), remembering which ones hull made.
     pub fn create(&mut self) -> Result<()> {
         let hs = self.state.hierarchies.clone();
@@ -322,23 +335,15 @@ impl Manager {
     }
 
     fn create_one(&mut self, h: &Hierarchy) -> Result<()> {
-        let mut missing = Vec::new();
-        let mut p = h.path.as_path();
-        while !p.exists() {
-            missing.push(p.to_path_buf());
-            match p.parent() {
-                Some(parent) => p = parent,
-                None => break,
-            }
-        }
-        for dir in missing.into_iter().rev() {
+        for dir in missing_dirs(&h.path) {
             match fs::create_dir(&dir) {
                 Ok(()) => self.state.created.push(dir.clone()),
                 // Made by a concurrent create, which may not have filled its cpuset yet: fall
                 // through (filling an empty cpuset is idempotent).
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => {
-                    return Err(e).with_context(|| format!("create cgroup {}", dir.display()))
+                    return Err(e)
+                        .with_context(|| format!("create cgroup {}", crate::error::short(&dir)))
                 }
             }
             if h.controllers.split(',').any(|c| c == "cpuset") {
@@ -357,6 +362,21 @@ impl Manager {
     pub fn state(&self) -> &CgroupState {
         &self.state
     }
+}
+
+/// The directories from `path` up that do not exist yet, parents first.
+fn missing_dirs(path: &Path) -> Vec<PathBuf> {
+    let mut missing = Vec::new();
+    let mut p = path;
+    while !p.exists() {
+        missing.push(p.to_path_buf());
+        match p.parent() {
+            Some(parent) => p = parent,
+            None => break,
+        }
+    }
+    missing.reverse();
+    missing
 }
 
 /// Apply resources to a container's cgroups, whatever the layout.
@@ -721,6 +741,39 @@ mod tests {
         fs::remove_dir_all(&other).unwrap();
         destroy(&state).unwrap();
         assert!(!parent.exists(), "and goes with the last container");
+    }
+
+    #[test]
+    fn planned_dirs_are_what_create_makes_and_destroy_takes_any_part_of_them() {
+        let t = tempfile::tempdir().unwrap();
+        let (a, b) = (t.path().join("a"), t.path().join("b"));
+        fs::create_dir_all(a.join("hull")).unwrap();
+        let h = |controllers: &str, path: PathBuf| Hierarchy {
+            controllers: controllers.into(),
+            path,
+        };
+        let mut m = Manager {
+            state: CgroupState {
+                mode: Mode::Hybrid,
+                unified_root: Some(b.clone()),
+                hierarchies: vec![h("cpu", a.join("hull/c1")), h("", b.join("hull/c1"))],
+                created: Vec::new(),
+                shared_parents: vec![a.join("hull"), b.join("hull")],
+            },
+        };
+        let planned = m.planned();
+        let want = ["a/hull/c1", "b", "b/hull", "b/hull/c1"].map(|p| t.path().join(p));
+        assert_eq!(planned.created, want);
+        // Killed after two mkdirs: destroy removes those, minds no missing one, and takes the
+        // shared parent left empty. What create makes is what it planned.
+        fs::create_dir_all(a.join("hull/c1")).unwrap();
+        fs::create_dir(&b).unwrap();
+        destroy(&planned).unwrap();
+        assert!(!a.join("hull").exists() && !b.exists());
+        let again = m.planned();
+        m.create().unwrap();
+        assert_eq!(m.state().created, again.created);
+        assert_eq!(again.created.len(), 5);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use oci_spec::runtime::{
 
 use super::convert::{blkio_weight_to_io_weight, shares_to_weight, swap_to_v2, v2_limit};
 use super::set;
-use crate::error::{Context, Error, Result};
+use crate::error::{short, Context, Error, Result};
 
 /// Whether the hierarchy rooted at `root` offers `controller`.
 pub fn offers(root: &Path, controller: &str) -> bool {
@@ -111,7 +111,7 @@ pub fn unified_map(root: &Path, dir: &Path, map: &HashMap<String, String>) -> Re
     let mut keys: Vec<_> = map.keys().collect();
     keys.sort();
     for k in keys {
-        let field = format!("linux.resources.unified.{k}");
+        let field = format!("linux.resources.unified.{}", short(k));
         if k.contains('/') || k.starts_with('.') || k.is_empty() {
             return Err(Error::invalid(format!("{field}: not a cgroup file name")));
         }
@@ -123,7 +123,7 @@ pub fn unified_map(root: &Path, dir: &Path, map: &HashMap<String, String>) -> Re
         if !dir.join(k).exists() {
             return Err(Error::invalid(format!(
                 "{field}: {} does not exist (unknown key, or its controller is not on the cgroup v2 hierarchy)",
-                dir.join(k).display()
+                short(&dir.join(k))
             )));
         }
         set(dir, k, &map[k], &field)?;

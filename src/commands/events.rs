@@ -4,14 +4,14 @@
 
 use super::Global;
 use crate::cli::EventsArgs;
-use crate::error::{Error, Result};
+use crate::error::{quote, Error, Result};
 
 /// Stream events, or print one stats event with `--stats`.
 pub fn run(g: &Global, a: &EventsArgs) -> Result<i32> {
     let interval = crate::timefmt::parse_duration(&a.interval).map_err(|e| {
         Error::invalid(format!(
-            "invalid value {:?} for flag -interval: {e}",
-            a.interval
+            "invalid value {} for flag -interval: {e}",
+            quote(&a.interval)
         ))
     })?;
     let mut out = std::io::stdout().lock();

@@ -3,13 +3,15 @@
 use super::Global;
 use crate::cli::ListArgs;
 use crate::container::{self, state::OciState, status};
-use crate::error::{Error, Result};
+use crate::error::{quote, Error, Result};
 
 /// List containers.
 pub fn run(g: &Global, a: &ListArgs) -> Result<i32> {
     let mut rows: Vec<OciState> = Vec::new();
     for id in container::list_ids(&g.root)? {
-        // A container being created or deleted right now has no readable state: skip it.
+        // A create that has not recorded anything yet, or a delete removing the dir right now,
+        // leaves no readable state: skip it. A provisional state reads as creating (its hull
+        // still works on it) or stopped (that hull was killed: `delete` it).
         if let Ok(st) = container::read_state(&g.root, &id) {
             let dir = g.root.join(&id);
             let s = status::derive(&st, &dir);
@@ -32,7 +34,8 @@ pub fn run(g: &Global, a: &ListArgs) -> Result<i32> {
         "json" => println!("{}", serde_json::to_string(&rows).expect("serializes")),
         f => {
             return Err(Error::invalid(format!(
-                "--format: invalid format {f:?} (table or json)"
+                "--format: invalid format {} (table or json)",
+                quote(f)
             )))
         }
     }

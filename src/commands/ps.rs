@@ -5,13 +5,13 @@
 use super::Global;
 use crate::cgroups;
 use crate::cli::PsArgs;
-use crate::container::{self, status, Status};
-use crate::error::{Context, Error, Result};
+use crate::container::{self, status};
+use crate::error::{quote, Context, Error, Result};
 
 /// List processes.
 pub fn run(g: &Global, a: &PsArgs) -> Result<i32> {
     let st = container::read_state(&g.root, &a.id)?;
-    if status::derive(&st, &g.root.join(&a.id)) == Status::Stopped {
+    if !status::derive(&st, &g.root.join(&a.id)).is_live() {
         return Err(Error::NotRunning).with_context(|| a.id.clone());
     }
     let pids = cgroups::pids(&st.cgroup);
@@ -20,7 +20,8 @@ pub fn run(g: &Global, a: &PsArgs) -> Result<i32> {
         "table" => print!("{}", table(&pids, &a.ps_args)?),
         f => {
             return Err(Error::invalid(format!(
-                "--format: invalid format {f:?} (table or json)"
+                "--format: invalid format {} (table or json)",
+                quote(f)
             )))
         }
     }

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::cli::SpecArgs;
-use crate::error::{Context, Error, Result};
+use crate::error::{short, Context, Error, Result};
 
 /// The default config.
 pub fn default_spec() -> Value {
@@ -72,7 +72,7 @@ pub fn run(a: &SpecArgs) -> Result<i32> {
     if path.exists() {
         return Err(Error::invalid(format!(
             "{} exists; remove it first",
-            path.display()
+            short(&path)
         )));
     }
     let mut spec = default_spec();

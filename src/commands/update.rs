@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::Global;
 use crate::cli::UpdateArgs;
-use crate::error::{Context, Error, Result};
+use crate::error::{quote, short, Context, Error, Result};
 
 /// Apply new resources.
 pub fn run(g: &Global, a: &UpdateArgs) -> Result<i32> {
@@ -28,7 +28,8 @@ pub fn run(g: &Global, a: &UpdateArgs) -> Result<i32> {
                     .context("read resources from stdin")?;
                 s
             } else {
-                std::fs::read_to_string(src).with_context(|| format!("--resources {src}"))?
+                std::fs::read_to_string(src)
+                    .with_context(|| format!("--resources {}", short(src)))?
             };
             serde_json::from_str(&text)
                 .map_err(|e| Error::invalid(format!("--resources: malformed JSON: {e}")))?
@@ -91,7 +92,7 @@ fn apply_flags(v: &mut Value, a: &UpdateArgs) -> Result<()> {
 
 /// A byte count as runc's `units.RAMInBytes` reads it: `1024`, `512k`, `64m`, `1g`, `2GiB`, `-1`.
 pub fn parse_bytes(s: &str) -> Result<i64> {
-    let bad = || Error::invalid(format!("invalid size {s:?}"));
+    let bad = || Error::invalid(format!("invalid size {}", quote(s)));
     let t = s.trim();
     if t == "-1" {
         return Ok(-1);

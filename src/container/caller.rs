@@ -9,7 +9,7 @@ use std::path::Path;
 
 use oci_spec::runtime::{Linux, Process};
 
-use crate::error::{Context, Result};
+use crate::error::{short, Context, Result};
 use crate::process::{self, Child};
 use crate::seccomp::Compiled;
 use crate::{sys, tty};
@@ -45,7 +45,7 @@ impl Caller {
         let pidfd_socket = pidfd_socket
             .map(|p| {
                 sys::socket::connect(p)
-                    .with_context(|| format!("--pidfd-socket: connect {}", p.display()))
+                    .with_context(|| format!("--pidfd-socket: connect {}", short(p)))
             })
             .transpose()?;
         Ok(Caller {

@@ -12,7 +12,7 @@ impl Container {
     pub fn kill(&self, sig: i32, all: bool) -> Result<()> {
         let st = self.state()?;
         let s = status::derive(&st, &self.dir);
-        if s == Status::Stopped {
+        if !s.is_live() {
             return Err(Error::NotRunning).with_context(|| self.id.clone());
         }
         // A task frozen by the v1 freezer does not die of SIGKILL (not even through the unified

@@ -1,7 +1,10 @@
-//! The `create` verb: validate the bundle, make the state dir, the exec fifo and the cgroups,
-//! spawn init through the spawn pipeline (`process/`), then record the state and the pid file.
-//! On any failure everything made so far is undone — no state dir, no cgroup, no process, no
-//! mount — and the `poststop` hooks run (runtime.md: a failed create continues at delete).
+//! The `create` verb: validate the bundle, make the state dir, record a provisional state (what
+//! is about to be made), make the exec fifo and the cgroups, spawn init through the spawn
+//! pipeline (`process/`), then record the final state and the pid file. On any failure
+//! everything made so far is undone — no state dir, no cgroup, no process, no mount — and the
+//! `poststop` hooks run (runtime.md: a failed create continues at delete). A hull killed
+//! anywhere leaves at most the state dir with one of the two states, from which `delete
+//! --force` removes exactly what exists.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -10,6 +13,7 @@ use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
 
 use super::caller::{write_pid_file, Caller};
+use super::state::Creator;
 use super::{status, Container, State};
 use crate::cgroups::{self, JoinDirs};
 use crate::error::{Context, Error, Result};
@@ -92,9 +96,27 @@ impl Container {
         let mut cg = cgroups::Manager::new(linux.cgroups_path().as_deref(), id)?;
         let container = Container::make_dir(root, id)?;
         let annotations = bundle.spec.annotations().clone().unwrap_or_default();
+        // The provisional state: what this create is about to make (the exec fifo lives in the
+        // state dir; `cgroup.created` lists the directories to come) and who makes it, so a hull
+        // killed from here on leaves what `delete --force` needs to remove exactly what exists.
+        let mut state = State {
+            id: id.to_string(),
+            pid: 0,
+            start_time: 0,
+            bundle: bundle.dir.clone(),
+            rootfs: bundle.rootfs.clone(),
+            created: crate::timefmt::now_rfc3339(true),
+            owner: String::new(),
+            annotations: annotations.clone(),
+            cgroup: cg.planned(),
+            hooks: bundle.spec.hooks().clone(),
+            no_new_keyring: o.no_new_keyring,
+            creating: Some(Creator::me()),
+        };
         let mut init: Option<Child> = None;
         let mut term: Option<crate::tty::Console> = None;
-        let res = (|| -> Result<State> {
+        let res = (|| -> Result<()> {
+            container.save(&state)?;
             let fifo = make_fifo(&container.fifo_path())?;
             cg.create()?;
             // Always apply: with no device rules in the config the container still gets
@@ -127,30 +149,24 @@ impl Container {
             };
             let child = init.insert(process::spawn(&spawn)?);
             let pid = child.pid;
-            term = caller.finish(child, "standard")?;
+            // Init is ready and no longer dies with hull: record it at once (until now it was
+            // only findable in the container's cgroup).
             let (_, start_time) = status::proc_stat(pid)
                 .ok_or(Error::Msg("container init exited during create".into()))?;
-            let state = State {
-                id: id.to_string(),
-                pid,
-                start_time,
-                bundle: bundle.dir.clone(),
-                rootfs: bundle.rootfs.clone(),
-                created: crate::timefmt::now_rfc3339(true),
-                owner: String::new(),
-                annotations: annotations.clone(),
-                cgroup: cg.state().clone(),
-                hooks: bundle.spec.hooks().clone(),
-                no_new_keyring: o.no_new_keyring,
-            };
+            state.pid = pid;
+            state.start_time = start_time;
+            state.created = crate::timefmt::now_rfc3339(true);
+            state.cgroup = cg.state().clone();
+            state.creating = None;
             container.save(&state)?;
+            term = caller.finish(child, "standard")?;
             if let Some(p) = &o.pid_file {
                 write_pid_file(p, pid)?;
             }
-            Ok(state)
+            Ok(())
         })();
         match res {
-            Ok(state) => Ok(Created {
+            Ok(()) => Ok(Created {
                 container,
                 state,
                 init: init.expect("set on success"),
@@ -187,10 +203,9 @@ fn make_fifo(path: &Path) -> Result<OwnedFd> {
         .with_context(|| format!("open {}", path.display()))
 }
 
-/// Socket activation, as runc does: when hull itself was handed sockets (`LISTEN_FDS=N`, and
-/// `LISTEN_PID` unset or ours), they stay open at 3.. for the container process, which gets
-/// `LISTEN_FDS=N` and `LISTEN_PID=1`. Returns N.
-fn socket_activation(spec: &mut oci_spec::runtime::Spec) -> u32 {
+/// How many sockets hull was handed for the container by socket activation: `LISTEN_FDS=N`,
+/// with `LISTEN_PID` unset or ours (fds 3..3+N).
+pub fn listen_fds() -> u32 {
     let Some(n) = std::env::var("LISTEN_FDS")
         .ok()
         .and_then(|v| v.parse::<u32>().ok())
@@ -199,6 +214,17 @@ fn socket_activation(spec: &mut oci_spec::runtime::Spec) -> u32 {
         return 0;
     };
     if std::env::var("LISTEN_PID").is_ok_and(|p| p != std::process::id().to_string()) {
+        return 0;
+    }
+    n
+}
+
+/// Socket activation, as runc does: when hull itself was handed sockets ([`listen_fds`]), they
+/// stay open at 3.. for the container process, which gets `LISTEN_FDS=N` and `LISTEN_PID=1`.
+/// Returns N.
+fn socket_activation(spec: &mut oci_spec::runtime::Spec) -> u32 {
+    let n = listen_fds();
+    if n == 0 {
         return 0;
     }
     if let Some(p) = spec.process_mut() {

@@ -4,6 +4,14 @@
 //! dir removed, then the `poststop` hooks run (a failing one is a warning). `delete --force`
 //! of an unknown id succeeds, and of one whose state.json cannot be read removes its state dir
 //! with a warning.
+//!
+//! Every step tolerates what an earlier, killed hull left: a provisional state (a create that
+//! died: stopped, no pid, cgroup directories that may or may not exist yet), a missing fifo,
+//! missing cgroup directories, a recorded pid that is gone or reused (pid + start time: a reused
+//! pid is never signalled), a cgroup left frozen (init is then alive: a v1-frozen task does not
+//! die, so the container reads as paused and is thawed first). Each step runs before the record
+//! of it goes (the state dir last), so a `delete` killed midway is finished by the next
+//! `delete --force`.
 
 use std::path::Path;
 
@@ -32,7 +40,8 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
         r => r?,
     };
     let Some(st) = loaded else {
-        // A create that died before writing its state: nothing runs, remove the leftovers.
+        // A create killed before it recorded anything (it records before making anything but
+        // the dir), or a delete killed while removing the dir: only the dir is left.
         return c.remove();
     };
     match status::derive(&st, &c.dir) {

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{status, State, Status};
+use super::{status, State};
 use crate::cgroups::oom::OomWatch;
 use crate::cgroups::stats;
 use crate::error::{Context, Error, Result};
@@ -61,7 +61,7 @@ pub fn events(
     if interval_ns <= 0 {
         return Err(Error::invalid("duration interval must be greater than 0"));
     }
-    if status::derive(&st, &root.join(id)) == Status::Stopped {
+    if !status::derive(&st, &root.join(id)).is_live() {
         return Err(Error::invalid(format!(
             "container with id {id} is not running"
         )));

@@ -52,9 +52,9 @@ pub fn exec(root: &Path, id: &str, o: &Options) -> Result<i32> {
     let c = Container::open(root, id)?;
     let st = c.state()?;
     match status::derive(&st, &c.dir) {
-        Status::Stopped => {
+        s if !s.is_live() => {
             return Err(Error::NotRunning)
-                .with_context(|| format!("cannot exec in a stopped container {id}"))
+                .with_context(|| format!("cannot exec in a {} container {id}", s.as_str()))
         }
         Status::Paused if !o.ignore_paused => {
             return Err(Error::invalid(format!(

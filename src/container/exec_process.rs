@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use oci_spec::runtime::{Capability, Process};
 
-use crate::error::{Context, Error, Result};
+use crate::error::{quote, short, Context, Error, Result};
 use crate::spec;
 
 /// `exec`'s process flags (runc's names).
@@ -71,9 +71,8 @@ pub fn build(
 
 fn from_file(flags: &ProcessFlags, path: &Path, base: &Process) -> Result<Process> {
     let text = std::fs::read_to_string(path)
-        .with_context(|| format!("--process: read {}", path.display()))?;
-    let mut p =
-        spec::parse_process(&text).with_context(|| format!("--process {}", path.display()))?;
+        .with_context(|| format!("--process: read {}", short(path)))?;
+    let mut p = spec::parse_process(&text).with_context(|| format!("--process {}", short(path)))?;
     // runc's newInitConfig: the container's values where the process has none.
     if p.capabilities().is_none() {
         p.set_capabilities(base.capabilities().clone());
@@ -132,13 +131,17 @@ fn from_flags(a: &ProcessFlags, mut p: Process) -> Result<Process> {
             None => (u.as_str(), None),
         };
         if let Some(g) = gid {
-            let gid = g
-                .parse()
-                .map_err(|_| Error::invalid(format!("--user {u:?}: bad gid {g:?}")))?;
+            let gid = g.parse().map_err(|_| {
+                Error::invalid(format!("--user {}: bad gid {}", quote(u), quote(g)))
+            })?;
             p.user_mut().set_gid(gid);
         }
         let uid = uid.parse().map_err(|_| {
-            Error::invalid(format!("--user {u:?}: bad uid {uid:?} (numeric ids only)"))
+            Error::invalid(format!(
+                "--user {}: bad uid {} (numeric ids only)",
+                quote(u),
+                quote(uid)
+            ))
         })?;
         p.user_mut().set_uid(uid);
     }
@@ -162,7 +165,10 @@ fn add_caps(p: &mut Process, names: &[String]) -> Result<()> {
         let cap: Option<Capability> = serde_json::from_value(serde_json::json!(name)).ok();
         // runc warns and goes on (as for unknown names in the config's capability sets).
         let (true, Some(cap)) = (known, cap) else {
-            crate::logging::warn(&format!("--cap: unknown capability {name:?} ignored"));
+            crate::logging::warn(&format!(
+                "--cap: unknown capability {} ignored",
+                quote(name)
+            ));
             continue;
         };
         let add = |s: &Option<oci_spec::runtime::Capabilities>| {
@@ -199,12 +205,14 @@ fn prepare_env(env: &[String]) -> Result<Vec<String>> {
         match kv.find('=') {
             None => {
                 return Err(Error::invalid(format!(
-                    "process.env[{i}]: {kv:?} is not KEY=VALUE"
+                    "process.env[{i}]: {} is not KEY=VALUE",
+                    quote(kv)
                 )))
             }
             Some(0) => {
                 return Err(Error::invalid(format!(
-                    "process.env[{i}]: {kv:?} has an empty name"
+                    "process.env[{i}]: {} has an empty name",
+                    quote(kv)
                 )))
             }
             Some(n) => {
@@ -228,8 +236,8 @@ fn validate(p: &Process) -> Result<()> {
     }
     if !p.cwd().is_absolute() {
         return Err(Error::invalid(format!(
-            "process.cwd: {:?} must be an absolute path",
-            p.cwd()
+            "process.cwd: {} must be an absolute path",
+            quote(p.cwd())
         )));
     }
     if p.apparmor_profile()

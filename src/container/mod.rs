@@ -28,7 +28,7 @@ pub use exec_process::ProcessFlags;
 pub use state::State;
 pub use status::Status;
 
-use crate::error::{Context, Error, Result};
+use crate::error::{quote, short, Context, Error, Result};
 use crate::sys;
 
 /// Name of the exec fifo inside the state dir; its presence means "created".
@@ -44,7 +44,8 @@ pub fn validate_id(id: &str) -> Result<()> {
         .all(|b| b.is_ascii_alphanumeric() || b"_+-.".contains(&b));
     if id.is_empty() || id == "." || id == ".." || !ok_chars || id.len() > MAX_ID_LEN {
         return Err(Error::invalid(format!(
-            "invalid container id {id:?}: use 1 to {MAX_ID_LEN} of [A-Za-z0-9_+.-], not \".\" or \"..\""
+            "invalid container id {}: use 1 to {MAX_ID_LEN} of [A-Za-z0-9_+.-], not \".\" or \"..\"",
+            quote(id)
         )));
     }
     Ok(())
@@ -60,12 +61,12 @@ pub struct Container {
 }
 
 fn lock_dir(dir: &Path) -> Result<File> {
-    let f = File::open(dir).with_context(|| format!("open {}", dir.display()))?;
+    let f = File::open(dir).with_context(|| format!("open {}", short(&dir)))?;
     // SAFETY: flock on an fd we own; no memory is involved.
     let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
     if r != 0 {
         return Err(std::io::Error::last_os_error())
-            .with_context(|| format!("lock {}", dir.display()));
+            .with_context(|| format!("lock {}", short(&dir)));
     }
     Ok(f)
 }
@@ -78,14 +79,14 @@ impl Container {
             .recursive(true)
             .mode(0o711)
             .create(root)
-            .with_context(|| format!("create state root {}", root.display()))?;
+            .with_context(|| format!("create state root {}", short(&root)))?;
         let dir = root.join(id);
         match fs::DirBuilder::new().mode(0o711).create(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return Err(Error::Exists).with_context(|| id.to_string())
             }
-            Err(e) => return Err(e).with_context(|| format!("create {}", dir.display())),
+            Err(e) => return Err(e).with_context(|| format!("create {}", short(&dir))),
         }
         let lock = lock_dir(&dir)?;
         Ok(Container {
@@ -104,7 +105,7 @@ impl Container {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::NotFound).with_context(|| id.to_string())
             }
-            Err(e) => return Err(e).with_context(|| format!("open {}", dir.display())),
+            Err(e) => return Err(e).with_context(|| format!("open {}", short(&dir))),
         };
         Ok(Container {
             id: id.to_string(),
@@ -146,7 +147,7 @@ impl Container {
         match fs::remove_dir_all(&self.dir) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e).with_context(|| format!("remove {}", self.dir.display())),
+            Err(e) => Err(e).with_context(|| format!("remove {}", short(&self.dir))),
         }
     }
 }
@@ -169,9 +170,9 @@ fn read_state_file(dir: &Path) -> Result<Option<State>> {
     match fs::read(&path) {
         Ok(data) => serde_json::from_slice(&data)
             .map(Some)
-            .map_err(|e| Error::Msg(format!("{}: {e}", path.display()))),
+            .map_err(|e| Error::Msg(format!("{}: {e}", short(&path)))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("read {}", path.display())),
+        Err(e) => Err(e).with_context(|| format!("read {}", short(&path))),
     }
 }
 
@@ -197,7 +198,7 @@ pub fn list_ids(root: &Path) -> Result<Vec<String>> {
             }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).with_context(|| format!("read {}", root.display())),
+        Err(e) => return Err(e).with_context(|| format!("read {}", short(&root))),
     }
     ids.sort();
     Ok(ids)

@@ -8,7 +8,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 
 use super::{status, Container, State, Status};
-use crate::error::{Context, Error, Result};
+use crate::error::{short, Context, Error, Result};
 use crate::hooks::{self, HookState, Kind as Hook};
 use crate::sys;
 
@@ -46,7 +46,7 @@ impl Container {
             .read(true)
             .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
             .open(&path)
-            .with_context(|| format!("open exec fifo {}", path.display()))?;
+            .with_context(|| format!("open exec fifo {}", short(&path)))?;
         let mut fds = [
             sys::wait::pollin(fifo.as_raw_fd()),
             sys::wait::pollin(pidfd.as_raw_fd()),

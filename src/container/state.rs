@@ -1,6 +1,9 @@
 //! What hull keeps on disk about a container (`<root>/<id>/state.json`): only facts that cannot be
 //! read back from the kernel later. The OCI state (runtime.md "State") is built from it plus the
-//! derived status.
+//! derived status. `create` writes it twice: first provisionally, before it makes anything but
+//! the state dir (what it is about to make, and who is making it: [`State::creating`]), then
+//! for good once init is ready — so a hull killed anywhere in between leaves a record from
+//! which `delete --force` removes exactly what exists.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -15,7 +18,7 @@ use crate::cgroups::CgroupState;
 pub struct State {
     /// Container id.
     pub id: String,
-    /// Host pid of the container's init.
+    /// Host pid of the container's init (0 while the state is provisional).
     pub pid: i32,
     /// Start time of that pid (/proc/<pid>/stat field 22), so a reused pid never looks alive.
     pub start_time: u64,
@@ -40,6 +43,29 @@ pub struct State {
     /// (runc's setns init reads the flag from the container's saved config).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_new_keyring: bool,
+    /// Set while the state is provisional (`create` has not finished): the hull process
+    /// making the container. `cgroup.created` then lists the directories it is about to make.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creating: Option<Creator>,
+}
+
+/// The process that is creating a container (pid + start time: a reused pid never looks like
+/// it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Creator {
+    /// Its pid.
+    pub pid: i32,
+    /// Its start time (/proc/<pid>/stat field 22).
+    pub start_time: u64,
+}
+
+impl Creator {
+    /// This process.
+    pub fn me() -> Creator {
+        let pid = std::process::id() as i32;
+        let start_time = super::status::proc_stat(pid).map_or(0, |(_, t)| t);
+        Creator { pid, start_time }
+    }
 }
 
 /// The OCI state document, in runc's field order.

@@ -1,13 +1,18 @@
 //! Status derived from facts, never stored (runc's `refreshState`): the freezer says paused; a
-//! missing, zombie or restarted pid says stopped; the exec fifo says created; else running.
+//! missing, zombie or restarted pid says stopped; the exec fifo says created; else running. A
+//! provisional state (a `create` that has not finished) is `creating` while the hull making it
+//! lives, and `stopped` once it is gone: that create failed, nothing of it will ever run, and
+//! `delete` removes whatever it had made.
 
 use std::path::Path;
 
 use super::{State, EXEC_FIFO};
 
-/// The four OCI statuses.
+/// The five OCI statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
+    /// `create` is still making it.
+    Creating,
     /// Init waits on the exec fifo.
     Created,
     /// The user process runs.
@@ -22,11 +27,18 @@ impl Status {
     /// The spec's lowercase name.
     pub fn as_str(self) -> &'static str {
         match self {
+            Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
             Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
+    }
+
+    /// Whether the container has a process that verbs may act on: created, running or paused
+    /// (not one still being created, nor a stopped one).
+    pub fn is_live(self) -> bool {
+        matches!(self, Status::Created | Status::Running | Status::Paused)
     }
 }
 
@@ -47,6 +59,9 @@ pub fn parse_stat(text: &str) -> Option<(char, u64)> {
 
 /// Whether the pid is the same live (non-zombie) process that was recorded.
 pub fn is_alive(pid: i32, start_time: u64) -> bool {
+    if pid <= 0 {
+        return false;
+    }
     match proc_stat(pid) {
         Some((state, start)) => start == start_time && state != 'Z' && state != 'X',
         None => false,
@@ -55,6 +70,13 @@ pub fn is_alive(pid: i32, start_time: u64) -> bool {
 
 /// Derive the status of a container from live facts.
 pub fn derive(state: &State, dir: &Path) -> Status {
+    if let Some(c) = &state.creating {
+        return if is_alive(c.pid, c.start_time) {
+            Status::Creating
+        } else {
+            Status::Stopped
+        };
+    }
     if !is_alive(state.pid, state.start_time) {
         return Status::Stopped;
     }
@@ -75,6 +97,39 @@ mod tests {
     fn stat_with_spaces_and_parens_in_comm() {
         let line = "42 (a b) c) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
         assert_eq!(parse_stat(line), Some(('S', 987654)));
+    }
+
+    #[test]
+    fn a_provisional_state_is_creating_while_its_creator_lives_then_stopped() {
+        let me = super::super::state::Creator::me();
+        let mut st = State {
+            id: "c".into(),
+            pid: 0,
+            start_time: 0,
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: String::new(),
+            owner: String::new(),
+            annotations: Default::default(),
+            cgroup: crate::cgroups::CgroupState {
+                mode: crate::cgroups::Mode::Unified,
+                unified_root: None,
+                hierarchies: Vec::new(),
+                created: Vec::new(),
+                shared_parents: Vec::new(),
+            },
+            hooks: None,
+            no_new_keyring: false,
+            creating: Some(me),
+        };
+        let dir = Path::new("/nonexistent");
+        assert_eq!(derive(&st, dir), Status::Creating);
+        st.creating = Some(super::super::state::Creator {
+            start_time: me.start_time + 1,
+            ..me
+        });
+        assert_eq!(derive(&st, dir), Status::Stopped);
+        assert!(!is_alive(0, 0));
     }
 
     #[test]

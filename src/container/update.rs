@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{status, Container, Status};
+use super::{status, Container};
 use crate::cgroups;
 use crate::error::{Context, Error, Result};
 
@@ -19,7 +19,7 @@ pub fn update(root: &Path, id: &str, mut resources: Value) -> Result<()> {
             .map_err(|e| Error::invalid(format!("--resources: {}: {}", e.path(), e.inner())))?;
     let c = Container::open(root, id)?;
     let st = c.state()?;
-    if status::derive(&st, &c.dir) == Status::Stopped {
+    if !status::derive(&st, &c.dir).is_live() {
         return Err(Error::NotRunning).with_context(|| format!("update {id}"));
     }
     if let Some(limit) = resources.pointer("/memory/limit").and_then(Value::as_i64) {

@@ -38,7 +38,7 @@ use std::path::Path;
 use oci_spec::runtime::{Hook, Hooks};
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{quote, Error, Result};
 
 /// The six kinds of hooks, in lifecycle order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,8 +167,8 @@ pub fn validate(hooks: Option<&Hooks>) -> Result<()> {
             let field = format!("hooks.{}[{i}]", kind.name());
             if !h.path().is_absolute() {
                 return Err(Error::invalid(format!(
-                    "{field}.path: {:?} must be an absolute path",
-                    h.path()
+                    "{field}.path: {} must be an absolute path",
+                    quote(h.path())
                 )));
             }
             if let Some(t) = h.timeout() {

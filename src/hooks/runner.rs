@@ -1,7 +1,8 @@
 //! Runs one hook: fork + execve of `path` with exactly `args` and `env` (the child first
 //! `setns`es back into the runtime mount namespace when asked), the state written to its stdin
 //! as it drains, its stdout and stderr captured (kept for the error message, or the debug log),
-//! and `timeout` enforced with SIGKILL. No thread: one poll over a pidfd of the hook, its stdin
+//! and `timeout` enforced with SIGKILL; the hook dies with the process that runs it
+//! (PDEATHSIG), so a killed hull leaves no hook behind. No thread: one poll over a pidfd of the hook, its stdin
 //! and its two output pipes, with the deadline as poll's timeout.
 
 use std::ffi::CString;
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use oci_spec::runtime::Hook;
 
-use crate::error::{Context, Error, Result};
+use crate::error::{short, Context, Error, Result};
 use crate::sys;
 
 /// Most of a hook's stdout/stderr kept for the error message.
@@ -27,7 +28,7 @@ pub(super) fn run_one(
     runtime_ns: bool,
 ) -> Result<()> {
     let path = h.path();
-    let what = format!("{name}: {}", path.display());
+    let what = format!("{name}: {}", short(path));
     crate::logging::debug(&format!("running {what}"));
     exec_and_wait(h, state, default_env, runtime_ns).with_context(|| what)
 }
@@ -69,9 +70,12 @@ fn exec_and_wait(
     let (out_r, out_w) = sys::fd::pipe()?;
     let (err_r, err_w) = sys::fd::pipe()?;
     let (exec_r, exec_w) = sys::fd::pipe()?;
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
     let pid = sys::clone::fork().context("fork")?;
     if pid == 0 {
         child(
+            parent,
             &cpath,
             &argv,
             &envp,
@@ -136,9 +140,10 @@ fn exec_and_wait(
     Err(Error::Msg(outputs(msg)))
 }
 
-/// The hook child: back into the runtime mount namespace if asked, stdio onto the pipes,
-/// default signals, no other fd, execve. Never returns.
+/// The hook child: dies with its parent, back into the runtime mount namespace if asked, stdio
+/// onto the pipes, default signals, no other fd, execve. Never returns.
 fn child(
+    parent: libc::pid_t,
     path: &CString,
     argv: &[*const libc::c_char],
     envp: &[*const libc::c_char],
@@ -146,10 +151,17 @@ fn child(
     exec_w: RawFd,
     join: Option<(RawFd, Option<&CString>)>,
 ) -> ! {
-    // SAFETY: only setns/chdir/fcntl/dup2/sigprocmask/signal/close_range/execve/write/_exit on fds
-    // and buffers this process owns; the pointer arrays are NULL-terminated and point into live
-    // CStrings.
+    // SAFETY: only prctl/getppid/setns/chdir/fcntl/dup2/sigprocmask/signal/close_range/execve/
+    // write/_exit on fds and buffers this process owns; the pointer arrays are NULL-terminated
+    // and point into live CStrings.
     unsafe {
+        // Once its parent is gone nobody enforces the timeout or reads the output: a hull
+        // killed while a hook runs must leave no hook behind (it survives the execve; a
+        // set-user-ID hook or one that changes its credentials loses it, as any process does).
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        if libc::getppid() != parent {
+            libc::_exit(127);
+        }
         if let Some((fd, cwd)) = join {
             if libc::setns(fd, libc::CLONE_NEWNS) != 0 {
                 fail(exec_w);

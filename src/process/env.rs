@@ -92,12 +92,17 @@ pub fn find_executable(arg0: &str, env: &[String]) -> Result<CString> {
     if arg0.contains('/') {
         let p = Path::new(arg0);
         if let Err(e) = std::fs::metadata(p) {
-            return Err(Error::from(e))
-                .with_context(|| format!("process.args[0]: exec: {arg0:?}: stat {arg0}"));
+            return Err(Error::from(e)).with_context(|| {
+                format!(
+                    "process.args[0]: exec: {}: stat {}",
+                    crate::error::quote(arg0),
+                    crate::error::short(arg0)
+                )
+            });
         }
         if !is_executable(p) {
             return Err(Error::Sys(nix::errno::Errno::EACCES))
-                .with_context(|| format!("process.args[0]: exec: {arg0:?}"));
+                .with_context(|| format!("process.args[0]: exec: {}", crate::error::quote(arg0)));
         }
         return to_c(p);
     }
@@ -113,7 +118,8 @@ pub fn find_executable(arg0: &str, env: &[String]) -> Result<CString> {
         }
     }
     Err(Error::invalid(format!(
-        "process.args[0]: exec: {arg0:?}: executable file not found in $PATH"
+        "process.args[0]: exec: {}: executable file not found in $PATH",
+        crate::error::quote(arg0)
     )))
 }
 

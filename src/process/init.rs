@@ -5,7 +5,6 @@
 //! asks for. The hooks are run by `hooks.rs`; when and with which state is decided here.
 
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use nix::sched::{unshare, CloneFlags};
@@ -16,6 +15,7 @@ use super::{NewContainer, Spawn};
 use crate::error::{Context, Result};
 use crate::hooks::{self, HookState, Kind as Hook};
 use crate::rootfs;
+use crate::sys::procfs::ProcRoot;
 
 /// The state a hook of this spawn reads on stdin.
 fn hook_state<'a>(s: &'a Spawn, status: &'a str, pid: i32) -> HookState<'a> {
@@ -52,8 +52,10 @@ pub fn enter(s: &Spawn, c: &NewContainer, chan: &Channel) -> Result<()> {
 }
 
 /// After pivot_root (and the console): hostname, domainname, sysctls, then the read-only and
-/// masked paths and a read-only root.
-pub fn settle(s: &Spawn, c: &NewContainer) -> Result<()> {
+/// masked paths and a read-only root. Returns the procfs of init's own the sysctls were
+/// written through (`sys::procfs`): the exec fifo is reopened through it later, when init may
+/// no longer mount one.
+pub fn settle(s: &Spawn, c: &NewContainer) -> Result<ProcRoot> {
     let linux = c.spec.linux().as_ref().expect("validated: linux present");
     if let Some(h) = c.spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(h).with_context(|| format!("hostname: sethostname {h:?}"))?;
@@ -65,16 +67,18 @@ pub fn settle(s: &Spawn, c: &NewContainer) -> Result<()> {
                 .with_context(|| format!("domainname: setdomainname {d:?}"));
         }
     }
+    let proc = ProcRoot::open().context("a procfs for init")?;
     if let Some(sysctl) = linux.sysctl() {
         let mut keys: Vec<_> = sysctl.keys().collect();
         keys.sort();
         for k in keys {
-            let path = PathBuf::from("/proc/sys").join(k.replace('.', "/"));
-            crate::fsutil::write_file(&path, &sysctl[k])
-                .with_context(|| format!("linux.sysctl.{k}"))?;
+            let path = PathBuf::from("sys").join(k.replace('.', "/"));
+            proc.write(&path, &sysctl[k])
+                .with_context(|| format!("linux.sysctl.{}", crate::error::short(k)))?;
         }
     }
-    rootfs::finalize(&rootfs_ctx(s, c, &|| Ok(())))
+    rootfs::finalize(&rootfs_ctx(s, c, &|| Ok(())))?;
+    Ok(proc)
 }
 
 /// In init, after the mounts and devices and right before pivot_root: have hull run
@@ -110,12 +114,11 @@ pub fn runtime_hooks(s: &Spawn, c: &NewContainer, pid: i32) -> Result<()> {
 /// (runc's direction), run the `startContainer` hooks — inside the container, with the
 /// container's credentials, status "created"; a hook without `env` gets the process's (runc's
 /// de-facto behaviour) — and release `start` with "0", or '1' and the error of a failing hook.
-pub fn wait_for_start(s: &Spawn, c: &NewContainer, env: &[String]) -> Result<()> {
-    let mut fifo = std::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_CLOEXEC)
-        .open(format!("/proc/self/fd/{}", c.fifo))
-        .context("open exec fifo")?;
+pub fn wait_for_start(s: &Spawn, c: &NewContainer, proc: &ProcRoot, env: &[String]) -> Result<()> {
+    let mut fifo = std::fs::File::from(
+        proc.reopen(c.fifo, libc::O_WRONLY)
+            .context("open exec fifo")?,
+    );
     let configured = c.spec.hooks().as_ref();
     if hooks::any(configured, &[Hook::StartContainer]) {
         let state = hook_state(s, "created", nix::unistd::getpid().as_raw()).to_json();

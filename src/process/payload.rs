@@ -56,9 +56,10 @@ pub fn run(s: &Spawn, chan: &Channel) -> Result<Infallible> {
             sys::fd::clear_onlcr(0)?;
         }
     }
-    if let Kind::Init(c) = &s.kind {
-        init::settle(s, c)?;
-    }
+    let proc = match &s.kind {
+        Kind::Init(c) => Some(init::settle(s, c)?),
+        Kind::Join(_) => None,
+    };
     if !s.no_new_keyring {
         attrs::join_session_keyring(s.id)?;
     }
@@ -98,8 +99,8 @@ pub fn run(s: &Spawn, chan: &Channel) -> Result<Infallible> {
     }
     chan.send(&Msg::Ready)?;
 
-    if let Kind::Init(c) = &s.kind {
-        init::wait_for_start(s, c, &environ)?;
+    if let (Kind::Init(c), Some(proc)) = (&s.kind, &proc) {
+        init::wait_for_start(s, c, proc, &environ)?;
     }
     if let Some(fin) = process
         .exec_cpu_affinity()
@@ -125,12 +126,13 @@ pub fn run(s: &Spawn, chan: &Channel) -> Result<Infallible> {
 /// no path under the root, and the process must not start there (runc's fix of
 /// CVE-2024-21626).
 fn enter_cwd(cwd: &std::path::Path) -> Result<()> {
-    nix::unistd::chdir(cwd).with_context(|| format!("process.cwd: chdir {}", cwd.display()))?;
+    nix::unistd::chdir(cwd)
+        .with_context(|| format!("process.cwd: chdir {}", crate::error::short(cwd)))?;
     match std::env::current_dir() {
         Ok(p) if p.is_absolute() => Ok(()),
         _ => Err(Error::invalid(format!(
             "process.cwd: {} is outside the container's root",
-            cwd.display()
+            crate::error::short(cwd)
         ))),
     }
 }

@@ -20,8 +20,18 @@ use crate::sys;
 
 /// Run stage 1. Returns only on error (the caller reports it and exits).
 pub fn run(s: &Spawn, chan: &Channel, born_in_v2: bool) -> Result<Infallible> {
+    // Non-dumpable from here until the payload's execve (which makes the new image dumpable
+    // again): no process of the container may open /proc/<pid>/{fd,cwd,root,exe,mem} of a
+    // clone of hull that entered its pid namespace — before its chroot or pivot_root, cwd and
+    // root are the host's (CVE-2016-9962). Only CAP_SYS_PTRACE in the initial user namespace
+    // can. The payload inherits it with the memory map. (The kernel drops dumpability by
+    // itself when the credentials change, but a process of a user namespace holding
+    // CAP_SYS_PTRACE there could reach the payload before that.)
     // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
     for fd in s
         .close_fds
         .iter()

@@ -110,7 +110,7 @@ fn unlink_in(dir: &Handle, name: &CString) {
 pub fn create_devices(root: &Root, devices: &[LinuxDevice], userns: bool) -> Result<()> {
     for node in plan(devices)? {
         create_node(root, &node, userns)
-            .with_context(|| format!("create device {}", node.path.display()))?;
+            .with_context(|| format!("create device {}", crate::error::short(&node.path)))?;
     }
     Ok(())
 }

@@ -64,6 +64,60 @@ fn open_in_root(root: &Root, path: &Path, flags: libc::c_int) -> Option<std::io:
     }
 }
 
+/// A bind mount's source, found.
+enum BindSource {
+    /// A host path the caller chose, as given.
+    Host(PathBuf),
+    /// A file of the image, resolved inside the rootfs; mounted through its fd.
+    Image(Handle),
+}
+
+impl BindSource {
+    /// Where a bind mount's source is. A source under the rootfs is the image's: it is
+    /// resolved inside the rootfs (RESOLVE_IN_ROOT), so a symlink the image planted there —
+    /// absolute, or climbing with `..` — cannot point the mount at the host, and one that
+    /// leads into the container's procfs or sysfs is refused; the mount reads it through the
+    /// resolved fd (`/proc/self/fd/N`). A source elsewhere belongs to the caller (a host path
+    /// an engine chose) and is used as given. runc resolves both on the host.
+    fn find(ctx: &Ctx, root: &Root, src: &Path) -> Result<BindSource> {
+        let inside = crate::fsutil::clean_abs(src)
+            .and_then(|c| c.strip_prefix(ctx.rootfs).ok().map(Path::to_path_buf));
+        let Some(rel) = inside else {
+            return Ok(BindSource::Host(src.to_path_buf()));
+        };
+        let h = resolve(root, &Path::new("/").join(rel))?;
+        // Through the container's /proc or /sys (mounted earlier from the config) a path of
+        // the image can name a kernel-wide file — /proc/sys/kernel/core_pattern — which a bind
+        // elsewhere would leave writable. No image file lives there.
+        let magic = crate::sys::mount::fs_magic(&h)?;
+        if magic == crate::sys::mount::PROC_SUPER_MAGIC || magic == crate::sys::mount::SYSFS_MAGIC {
+            return Err(Error::invalid(
+                "a path of the image that leads into procfs or sysfs is no bind source",
+            ));
+        }
+        Ok(BindSource::Image(h))
+    }
+
+    /// The path to give mount(2).
+    fn path(&self) -> PathBuf {
+        match self {
+            BindSource::Host(p) => p.clone(),
+            BindSource::Image(h) => PathBuf::from(fd_path(h)),
+        }
+    }
+
+    /// Whether it is a directory (following symlinks on the host, not in the image).
+    fn is_dir(&self) -> Result<bool> {
+        Ok(match self {
+            BindSource::Host(p) => std::fs::metadata(p)?.is_dir(),
+            BindSource::Image(h) => {
+                let st = crate::sys::fd::fstat(h.as_fd().as_raw_fd())?;
+                st.st_mode & libc::S_IFMT == libc::S_IFDIR
+            }
+        })
+    }
+}
+
 /// `root.resolve(path)`, through `open_in_root` first.
 pub(crate) fn resolve(root: &Root, path: &Path) -> Result<Handle> {
     match open_in_root(root, path, libc::O_PATH) {
@@ -217,11 +271,12 @@ pub fn prepare(ctx: &Ctx) -> Result<()> {
         mount_one(ctx, &root, m, i).with_context(|| {
             format!(
                 "mounts[{i}]: mount {} on {}",
-                m.source()
-                    .as_deref()
-                    .unwrap_or(Path::new(m.typ().as_deref().unwrap_or("")))
-                    .display(),
-                m.destination().display()
+                crate::error::short(
+                    m.source()
+                        .as_deref()
+                        .unwrap_or(Path::new(m.typ().as_deref().unwrap_or("")))
+                ),
+                crate::error::short(m.destination())
             )
         })?;
     }
@@ -231,7 +286,7 @@ pub fn prepare(ctx: &Ctx) -> Result<()> {
         .as_ref()
         .expect("validated: process present");
     mkdir_all(&root, process.cwd())
-        .with_context(|| format!("process.cwd: create {}", process.cwd().display()))?;
+        .with_context(|| format!("process.cwd: create {}", crate::error::short(process.cwd())))?;
     let dev_is_bind = mounts.iter().any(|m| {
         clean_abs(m.destination()).as_deref() == Some(Path::new("/dev"))
             && (m.typ().as_deref() == Some("bind")
@@ -318,11 +373,13 @@ fn mount_one(ctx: &Ctx, root: &Root, m: &Mount, i: usize) -> Result<()> {
         } else {
             ctx.bundle.join(src)
         };
-        let meta = std::fs::metadata(&src)
-            .with_context(|| format!("mounts[{i}].source: {}", src.display()))?;
-        let target = ensure_target(root, &dest, !meta.is_dir())?;
+        let found = BindSource::find(ctx, root, &src)
+            .and_then(|f| f.is_dir().map(|d| (f, d)))
+            .with_context(|| format!("mounts[{i}].source: {}", crate::error::short(&src)))?;
+        let (source, is_dir) = found;
+        let target = ensure_target(root, &dest, !is_dir)?;
         do_mount(
-            Some(&src),
+            Some(&source.path()),
             Path::new(&fd_path(&target)),
             None,
             opts.flags & (MsFlags::MS_BIND | MsFlags::MS_REC),
@@ -609,8 +666,13 @@ pub fn finalize(ctx: &Ctx) -> Result<()> {
     for (i, p) in linux.readonly_paths().iter().flatten().enumerate() {
         readonly_path(Path::new(p)).with_context(|| format!("linux.readonlyPaths[{i}]: {p}"))?;
     }
-    for (i, p) in linux.masked_paths().iter().flatten().enumerate() {
-        mask_path(Path::new(p)).with_context(|| format!("linux.maskedPaths[{i}]: {p}"))?;
+    let masked = linux.masked_paths().as_deref().unwrap_or_default();
+    if !masked.is_empty() {
+        let null = null_device().context("linux.maskedPaths")?;
+        for (i, p) in masked.iter().enumerate() {
+            mask_path(Path::new(p), &null)
+                .with_context(|| format!("linux.maskedPaths[{i}]: {p}"))?;
+        }
     }
     if ctx
         .spec
@@ -625,30 +687,63 @@ pub fn finalize(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-fn readonly_path(p: &Path) -> Result<()> {
-    match do_mount(Some(p), p, None, MsFlags::MS_BIND | MsFlags::MS_REC, None) {
-        Err(e) if e.errno() == Some(libc::ENOENT) => return Ok(()),
-        r => r?,
+/// `p` in the container (after pivot_root), resolved without leaving its root or following a
+/// magic link; `None` when there is nothing at `p`.
+fn open_in_container(p: &Path) -> Result<Option<OwnedFd>> {
+    use crate::sys::fd::{RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS};
+    let root = crate::sys::fd::open(c"/", libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, 0)?;
+    match crate::sys::fd::openat2(
+        root.as_raw_fd(),
+        p,
+        libc::O_PATH,
+        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    ) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+        Err(e) => Err(e.into()),
     }
-    remount_bind(p, MsFlags::MS_RDONLY | MsFlags::MS_REC)
 }
 
-fn mask_path(p: &Path) -> Result<()> {
-    match do_mount(
-        Some(Path::new("/dev/null")),
-        p,
-        None,
-        MsFlags::MS_BIND,
-        None,
-    ) {
-        Err(e) if e.errno() == Some(libc::ENOENT) => Ok(()),
-        Err(e) if e.errno() == Some(libc::ENOTDIR) => do_mount(
-            Some(Path::new("tmpfs")),
-            p,
-            Some("tmpfs"),
-            MsFlags::MS_RDONLY,
-            Some("size=0k"),
-        ),
-        r => r,
+/// Bind `p` over itself read-only, with everything mounted below it read-only too (a bind an
+/// engine put under /proc/sys stays read-only with it); the copy is made read-only before it
+/// is attached, from fds (no path looked up twice).
+fn readonly_path(p: &Path) -> Result<()> {
+    let Some(fd) = open_in_container(p)? else {
+        return Ok(());
+    };
+    crate::sys::mount::bind(&fd, &fd, true, crate::sys::mount::ATTR_RDONLY)
+}
+
+/// The container's /dev/null, checked to be the null device (1:3) and not, say, a symlink the
+/// image planted to a file it wants writable where a path is masked (CVE-2025-31133).
+fn null_device() -> Result<OwnedFd> {
+    let fd = crate::sys::fd::open(
+        c"/dev/null",
+        libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        0,
+    )
+    .context("open /dev/null")?;
+    let st = crate::sys::fd::fstat(fd.as_raw_fd())?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFCHR || st.st_rdev != libc::makedev(1, 3) {
+        return Err(Error::invalid(
+            "/dev/null in the container is not the null device (1:3)",
+        ));
     }
+    Ok(fd)
+}
+
+/// Mask `p`: the null device bound over a file, an empty read-only tmpfs over a directory.
+fn mask_path(p: &Path, null: &OwnedFd) -> Result<()> {
+    let Some(target) = open_in_container(p)? else {
+        return Ok(());
+    };
+    let st = crate::sys::fd::fstat(target.as_raw_fd())?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        return crate::sys::mount::bind(null, &target, false, 0);
+    }
+    let tmpfs =
+        crate::sys::mount::new_instance(c"tmpfs", &[(c"size", c"0k")]).context("an empty tmpfs")?;
+    crate::sys::mount::setattr(&tmpfs, false, crate::sys::mount::ATTR_RDONLY, 0)
+        .context("mount_setattr")?;
+    crate::sys::mount::attach(&tmpfs, &target).context("move_mount")
 }

@@ -230,36 +230,7 @@ pub fn mount(
 
 /// mount_setattr(fd, "", AT_EMPTY_PATH|AT_RECURSIVE, {set, clr}).
 pub fn setattr_recursive(fd: impl AsFd, set: u64, clr: u64) -> Result<()> {
-    #[repr(C)]
-    struct MountAttr {
-        attr_set: u64,
-        attr_clr: u64,
-        propagation: u64,
-        userns_fd: u64,
-    }
-    let a = MountAttr {
-        attr_set: set,
-        attr_clr: clr,
-        propagation: 0,
-        userns_fd: 0,
-    };
-    let empty = c"";
-    // SAFETY: mount_setattr reads `size_of::<MountAttr>()` bytes of a repr(C) struct we own and
-    // an empty C string; the fd is borrowed for the call.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            fd.as_fd().as_raw_fd(),
-            empty.as_ptr(),
-            (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
-            &a as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    if r != 0 {
-        return Err(std::io::Error::last_os_error()).context("mount_setattr");
-    }
-    Ok(())
+    crate::sys::mount::setattr(fd, true, set, clr).context("mount_setattr")
 }
 
 /// The per-mount flags the kernel may have locked on `path` (statvfs), as MS_* bits.

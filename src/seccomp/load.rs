@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::emit::Compiled;
 use super::plan::flag;
-use crate::error::{Context, Error, Result};
+use crate::error::{short, Context, Error, Result};
 
 /// Load the filters into the calling thread (and, with TSYNC, its siblings); returns the
 /// listener fd of the notify filter, if there is one.
@@ -112,7 +112,7 @@ pub fn send_listener(
 /// sendmsg (SCM_RIGHTS), then close the connection.
 fn send_listener_fd(path: &Path, state: &[u8], fd: &OwnedFd) -> Result<()> {
     let sock = crate::sys::socket::connect(path)
-        .with_context(|| format!("linux.seccomp.listenerPath: connect {}", path.display()))?;
+        .with_context(|| format!("linux.seccomp.listenerPath: connect {}", short(path)))?;
     crate::sys::socket::send_with_fd(sock.as_raw_fd(), state, fd.as_raw_fd())
-        .with_context(|| format!("linux.seccomp.listenerPath: send to {}", path.display()))
+        .with_context(|| format!("linux.seccomp.listenerPath: send to {}", short(path)))
 }

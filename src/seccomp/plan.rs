@@ -485,7 +485,8 @@ pub fn plan(s: &LinuxSeccomp) -> Result<Plan> {
                 }
                 let Some(nr) = tables::number(arch, name) else {
                     crate::logging::debug(&format!(
-                        "seccomp: {name} is unknown on {}; skipped",
+                        "seccomp: {} is unknown on {}; skipped",
+                        crate::error::short(name),
                         arch.oci_name()
                     ));
                     continue;

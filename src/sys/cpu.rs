@@ -1,13 +1,13 @@
 //! CPU lists (`0-3,7`, the kernel's and the spec's format) and the calling thread's affinity.
 
-use crate::error::{Context, Error, Result};
+use crate::error::{quote, Context, Error, Result};
 
 /// The CPUs (or memory nodes) of a list such as `0-3,7`: white space around parts and empty
 /// parts are ignored; a range must not run backwards. The error says what is wrong.
 pub fn parse_list(s: &str) -> std::result::Result<Vec<usize>, String> {
     let mut out = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let num = |n: &str| n.parse::<usize>().map_err(|e| format!("{e}: {n:?}"));
+        let num = |n: &str| n.parse::<usize>().map_err(|e| format!("{e}: {}", quote(n)));
         let (a, b) = match part.split_once('-') {
             Some((a, b)) => (num(a)?, num(b)?),
             None => {
@@ -16,7 +16,7 @@ pub fn parse_list(s: &str) -> std::result::Result<Vec<usize>, String> {
             }
         };
         if a > b {
-            return Err(format!("invalid values, from > to: {part:?}"));
+            return Err(format!("invalid values, from > to: {}", quote(part)));
         }
         out.extend(a..=b);
     }
@@ -28,7 +28,7 @@ pub const SET_SIZE: usize = 1024;
 
 /// A CPU list for `sched_setaffinity` (every CPU below [`SET_SIZE`]).
 pub fn parse_affinity(s: &str) -> Result<Vec<usize>> {
-    let bad = || Error::invalid(format!("bad CPU list {s:?}"));
+    let bad = || Error::invalid(format!("bad CPU list {}", quote(s)));
     let cpus = parse_list(s).map_err(|_| bad())?;
     if cpus.iter().any(|&c| c >= SET_SIZE) {
         return Err(bad());
@@ -48,7 +48,7 @@ pub fn set_affinity(list: &str, field: &str) -> Result<()> {
         }
         if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
             return Err(std::io::Error::last_os_error())
-                .with_context(|| format!("{field}: sched_setaffinity {list:?}"));
+                .with_context(|| format!("{field}: sched_setaffinity {}", quote(list)));
         }
     }
     Ok(())

@@ -160,6 +160,28 @@ pub fn cloexec_from(first: u32) {
     };
 }
 
+/// Close every fd from `first` up but `keep` (a descriptor hull itself opened earlier): what a
+/// caller leaked into hull (shells and shims leave fds open without close-on-exec) must not
+/// follow hull into a container.
+pub fn close_from(first: u32, keep: Option<RawFd>) {
+    let close = |from: u32, to: u32| {
+        if from <= to {
+            // SAFETY: close_range(2) on a range of fds this process owns and no longer uses.
+            unsafe { libc::syscall(libc::SYS_close_range, from, to, 0u32) };
+        }
+    };
+    match keep
+        .and_then(|k| u32::try_from(k).ok())
+        .filter(|&k| k >= first)
+    {
+        Some(k) => {
+            close(first, k - 1);
+            close(k.saturating_add(1), u32::MAX);
+        }
+        None => close(first, u32::MAX),
+    }
+}
+
 /// Clear ONLCR on the terminal at `fd` (a pty master or slave: they share their termios), so
 /// hull's own terminal, not the pty, turns `\n` into `\r\n` when hull relays.
 pub fn clear_onlcr(fd: RawFd) -> Result<()> {

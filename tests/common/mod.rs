@@ -55,8 +55,13 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The runtime under test: this tree's hull, or the binary at `HULL_TEST_RUNTIME` (an absolute
+/// path, e.g. /usr/sbin/runc) when set, to point the same scenarios at another runtime.
 pub fn hull_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_hull"))
+    match std::env::var_os("HULL_TEST_RUNTIME") {
+        Some(other) if !other.is_empty() => PathBuf::from(other),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_hull")),
+    }
 }
 
 pub fn rootfs() -> PathBuf {
@@ -481,4 +486,216 @@ pub fn huge_page_size() -> Option<(String, u64)> {
         format!("{kb}KB")
     };
     Some((name, kb * 1024))
+}
+
+// ---- what a killed hull may leave (tests/kill_anytime.rs, tests/cgroup_default_parent.rs) ----
+
+/// Pids with an argv element or an environment entry that ends in `needle`.
+pub fn procs_mentioning(needle: &str) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let needle = format!("{needle}\0");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid == me || is_gone(pid) {
+            continue;
+        }
+        let hit = ["cmdline", "environ"].iter().any(|f| {
+            std::fs::read(e.path().join(f))
+                .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        });
+        if hit && !is_gone(pid) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// The cgroup directories named `id`, in every hierarchy.
+pub fn cgroups_of(id: &str) -> Vec<std::path::PathBuf> {
+    cgroup_dirs_named(id)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == id))
+        .collect()
+}
+
+/// Removes what a failing test left of the containers it tracks (a passing one leaves nothing): their
+/// processes (found by their id, so only ours) and their cgroup directories.
+pub struct Sweeper(std::cell::RefCell<Vec<String>>);
+
+impl Sweeper {
+    pub fn new() -> Sweeper {
+        Sweeper(Default::default())
+    }
+
+    pub fn track(&self, id: String) -> String {
+        self.0.borrow_mut().push(id.clone());
+        id
+    }
+}
+
+impl Drop for Sweeper {
+    fn drop(&mut self) {
+        for id in self.0.borrow().iter() {
+            for pid in procs_mentioning(id) {
+                // SAFETY: kill(2) of a process carrying this test's unique container id.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            let mut dirs = cgroups_of(id);
+            // Sub-cgroups (none expected) before their parents.
+            dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+            for d in dirs {
+                for _ in 0..100 {
+                    if std::fs::remove_dir(&d).is_ok() || !d.exists() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+            }
+        }
+    }
+}
+
+// ---- a command stopped at its n-th system call (tests/kill_anytime.rs) ----
+
+/// A command run under ptrace and stopped at a chosen system call, so that SIGKILL hits it at
+/// a known point of its work rather than after a guessed delay. Only the command itself is
+/// traced (its children are not); the tracer must stay on the thread that spawned it.
+pub struct Traced {
+    pub pid: i32,
+    /// System calls entered so far.
+    pub syscalls: usize,
+    /// The number of the system call it is stopped at (x86_64's orig_rax), when stopped.
+    pub nr: i64,
+    entering: bool,
+    reaped: bool,
+}
+
+/// How a traced command ended its run: stopped at the chosen call, or exited (wait status).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reached {
+    Stop,
+    Exit(i32),
+}
+
+fn waitpid_raw(pid: i32) -> i32 {
+    let mut st = 0;
+    loop {
+        // SAFETY: waitpid on our own child into a local.
+        let r = unsafe { libc::waitpid(pid, &mut st, 0) };
+        if r == pid {
+            return st;
+        }
+        let e = std::io::Error::last_os_error();
+        assert_eq!(e.raw_os_error(), Some(libc::EINTR), "waitpid {pid}: {e}");
+    }
+}
+
+impl Traced {
+    /// Spawn `cmd` traced (it stops right after its execve); stdio as the caller set it.
+    pub fn spawn(mut cmd: Command) -> Traced {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: ptrace(PTRACE_TRACEME) is async-signal-safe and touches no memory.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let pid = cmd.spawn().expect("spawn traced command").id() as i32;
+        let st = waitpid_raw(pid);
+        assert!(
+            libc::WIFSTOPPED(st) && libc::WSTOPSIG(st) == libc::SIGTRAP,
+            "traced command did not stop at its exec: {st:#x}"
+        );
+        let opts = libc::PTRACE_O_TRACESYSGOOD | libc::PTRACE_O_EXITKILL | libc::PTRACE_O_TRACEEXEC;
+        // SAFETY: ptrace on our stopped tracee; the options are plain flags.
+        let r = unsafe { libc::ptrace(libc::PTRACE_SETOPTIONS, pid, 0, opts as libc::c_long) };
+        assert_eq!(
+            r,
+            0,
+            "PTRACE_SETOPTIONS: {}",
+            std::io::Error::last_os_error()
+        );
+        Traced {
+            pid,
+            syscalls: 0,
+            nr: -1,
+            entering: true,
+            reaped: false,
+        }
+    }
+
+    /// Let it run until `stop(n, nr)` holds at the entry of its n-th system call (1-based;
+    /// number `nr`), or until it exits.
+    pub fn run_until(&mut self, mut stop: impl FnMut(usize, i64) -> bool) -> Reached {
+        let mut sig = 0;
+        loop {
+            // SAFETY: resume our stopped tracee, passing on the signal it stopped with.
+            let r = unsafe { libc::ptrace(libc::PTRACE_SYSCALL, self.pid, 0, sig as libc::c_long) };
+            assert_eq!(r, 0, "PTRACE_SYSCALL: {}", std::io::Error::last_os_error());
+            sig = 0;
+            let st = waitpid_raw(self.pid);
+            if libc::WIFEXITED(st) || libc::WIFSIGNALED(st) {
+                self.reaped = true;
+                return Reached::Exit(st);
+            }
+            let s = libc::WSTOPSIG(st);
+            if s == libc::SIGTRAP | 0x80 {
+                if self.entering {
+                    self.syscalls += 1;
+                    self.nr = syscall_nr(self.pid);
+                    if stop(self.syscalls, self.nr) {
+                        return Reached::Stop;
+                    }
+                }
+                self.entering = !self.entering;
+            } else if st >> 16 == 0 {
+                // A signal on its way to the tracee (SIGCHLD of stage 1): deliver it.
+                sig = s;
+            }
+        }
+    }
+
+    /// SIGKILL it (wherever it is stopped) and reap it.
+    pub fn kill(mut self) {
+        self.kill_now();
+    }
+
+    fn kill_now(&mut self) {
+        if self.reaped {
+            return;
+        }
+        // SAFETY: kill(2) on our own unreaped child.
+        unsafe { libc::kill(self.pid, libc::SIGKILL) };
+        loop {
+            let st = waitpid_raw(self.pid);
+            if libc::WIFEXITED(st) || libc::WIFSIGNALED(st) {
+                break;
+            }
+        }
+        self.reaped = true;
+    }
+}
+
+impl Drop for Traced {
+    fn drop(&mut self) {
+        self.kill_now();
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn syscall_nr(pid: i32) -> i64 {
+    const ORIG_RAX: usize = 15;
+    // SAFETY: PTRACE_PEEKUSER of one word of the stopped tracee's saved registers.
+    unsafe { libc::ptrace(libc::PTRACE_PEEKUSER, pid, ORIG_RAX * 8, 0) }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn syscall_nr(_pid: i32) -> i64 {
+    -1
 }
