@@ -5,7 +5,7 @@ HULL_RELEASE := target/release/hull
 ROOTFS := bundles/busybox/rootfs
 DEMO_ROOT ?= /run/hull-demo
 
-.PHONY: all build run test unit lint deps bundles bench size clean tables dupcheck bench-compare
+.PHONY: all build run test unit lint deps bundles bench size clean tables dupcheck bench-compare fuzz
 
 all: build
 
@@ -69,6 +69,37 @@ unit:
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+
+# Fuzzing (cargo-fuzz: libFuzzer, nightly): each target of fuzz/ for FUZZ_SECONDS, seeded from
+# the repository (fuzz/seeds/, bundles/); what the corpora grow stays in fuzz/corpus/ and a
+# crash's input in fuzz/artifacts/ (neither committed). make fuzz FUZZ_TARGETS=seccomp
+# FUZZ_SECONDS=600 runs one target longer.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= config seccomp state sockets
+fuzz:
+	@if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then \
+		echo "make: installing the nightly toolchain (rustup; cargo-fuzz needs it)"; \
+		rustup toolchain install nightly --profile minimal; \
+	fi
+	@if ! $(CARGO) fuzz --version >/dev/null 2>&1; then \
+		echo "make: installing cargo-fuzz (cargo install, from crates.io)"; \
+		$(CARGO) install --locked cargo-fuzz; \
+	fi
+	$(CARGO) +nightly fuzz build -a
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$t fuzz/tmp/$$t; \
+		case $$t in \
+		config) cp bundles/busybox/config.json fuzz/corpus/$$t/busybox.json; \
+			cp bundles/engine-configs/*.json fuzz/corpus/$$t/; dict=-dict=fuzz/dicts/oci.dict;; \
+		seccomp) cp bundles/seccomp/*.json fuzz/corpus/$$t/; dict=-dict=fuzz/dicts/oci.dict;; \
+		*) dict=;; \
+		esac; \
+		seeds=; [ -d fuzz/seeds/$$t ] && seeds=fuzz/seeds/$$t; \
+		echo "make: fuzzing $$t for $(FUZZ_SECONDS) s"; \
+		TMPDIR=$(CURDIR)/fuzz/tmp/$$t $(CARGO) +nightly fuzz run -a $$t fuzz/corpus/$$t $$seeds -- \
+			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 $$dict; \
+		rm -rf fuzz/tmp/$$t; \
+	done
 
 # Issue #9's rule: no copied sequence between the create and exec paths (the spawn pipeline in
 # src/process/ and the verbs that feed it). Uses the team's `duplicates` scanner where it is

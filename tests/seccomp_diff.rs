@@ -34,6 +34,11 @@ use libseccomp::{
 };
 use serde_json::{json, Value};
 
+// The classic BPF interpreter for the sweeps, shared with the `seccomp` fuzz target.
+#[path = "common/cbpf.rs"]
+mod cbpf;
+use cbpf::{eval, eval_all, seccomp_data};
+
 const X32_BIT: u32 = 0x4000_0000;
 
 // ---------------------------------------------------------------------------------------------
@@ -156,8 +161,14 @@ fn libseccomp_program(p: &Value) -> Vec<libc::sock_filter> {
 
 fn hull_compile(p: &Value, enosys_stub: bool) -> Compiled {
     let s: oci_spec::runtime::LinuxSeccomp = serde_json::from_value(p.clone()).unwrap();
-    hull::seccomp::compile(&s, &Options { enosys_stub })
-        .unwrap_or_else(|e| panic!("hull refused the profile: {}", e.render()))
+    let c = hull::seccomp::compile(&s, &Options { enosys_stub })
+        .unwrap_or_else(|e| panic!("hull refused the profile: {}", e.render()));
+    for f in &c.filters {
+        if let Some(bad) = cbpf::check(&f.program) {
+            panic!("hull emitted a program the kernel refuses: {bad}");
+        }
+    }
+    c
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -516,82 +527,6 @@ fn with_io(mut p: Value) -> Value {
         list.push(json!({"names": ["write", "exit_group", "exit"], "action": "SCMP_ACT_ALLOW"}));
     }
     p
-}
-
-// ---------------------------------------------------------------------------------------------
-// A classic BPF interpreter (the subset seccomp allows), for the sweeps.
-
-fn seccomp_data(arch: u32, nr: u32, args: [u64; 6]) -> [u8; 64] {
-    let mut d = [0u8; 64];
-    d[0..4].copy_from_slice(&nr.to_le_bytes());
-    d[4..8].copy_from_slice(&arch.to_le_bytes());
-    for (i, a) in args.iter().enumerate() {
-        d[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_le_bytes());
-    }
-    d
-}
-
-fn eval(prog: &[libc::sock_filter], data: &[u8; 64]) -> u32 {
-    let (mut a, mut x) = (0u32, 0u32);
-    let mut mem = [0u32; 16];
-    let mut pc = 0usize;
-    loop {
-        let i = prog[pc];
-        pc += 1;
-        let k = i.k;
-        let cond = |c: bool| {
-            if c {
-                usize::from(i.jt)
-            } else {
-                usize::from(i.jf)
-            }
-        };
-        match i.code {
-            0x20 => a = u32::from_le_bytes(data[k as usize..k as usize + 4].try_into().unwrap()),
-            0x00 => a = k,
-            0x01 => x = k,
-            0x60 => a = mem[k as usize],
-            0x61 => x = mem[k as usize],
-            0x02 => mem[k as usize] = a,
-            0x03 => mem[k as usize] = x,
-            0x04 => a = a.wrapping_add(k),
-            0x14 => a = a.wrapping_sub(k),
-            0x44 => a |= k,
-            0x54 => a &= k,
-            0x64 => a = a.wrapping_shl(k),
-            0x74 => a = a.wrapping_shr(k),
-            0x4c => a |= x,
-            0x5c => a &= x,
-            0x07 => x = a,
-            0x87 => a = x,
-            0x05 => pc += k as usize,
-            0x15 => pc += cond(a == k),
-            0x25 => pc += cond(a > k),
-            0x35 => pc += cond(a >= k),
-            0x45 => pc += cond(a & k != 0),
-            0x1d => pc += cond(a == x),
-            0x2d => pc += cond(a > x),
-            0x3d => pc += cond(a >= x),
-            0x4d => pc += cond(a & x != 0),
-            0x06 => return k,
-            0x16 => return a,
-            other => panic!("BPF opcode {other:#x} at {}", pc - 1),
-        }
-    }
-}
-
-/// What the kernel returns for hull's filters, all loaded: it runs them newest first and keeps
-/// the most severe action (by `(s32)ret & SECCOMP_RET_ACTION_FULL`), the first seen on a tie.
-fn eval_all(c: &Compiled, data: &[u8; 64]) -> u32 {
-    let severity = |r: u32| (r & 0xffff_0000) as i32;
-    let mut best: Option<u32> = None;
-    for f in c.filters.iter().rev() {
-        let r = eval(&f.program, data);
-        if best.is_none_or(|b| severity(r) < severity(b)) {
-            best = Some(r);
-        }
-    }
-    best.expect("hull compiled no filter")
 }
 
 /// Argument vectors for the sweeps: the values the profiles and probes care about, boundaries,
@@ -1414,5 +1349,29 @@ fn split_filters_compose_like_one() {
         );
         let bad = sweep(&pair, all_numbers);
         assert_none(&[&pair], bad);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Found by the `seccomp` fuzz target (fuzz/fuzz_targets/seccomp.rs): its inputs, as literals.
+
+/// The kernel's verdict over hull's filters for one x86_64 call.
+fn verdict(c: &Compiled, name: &str, args: [u64; 6]) -> u32 {
+    let nr = tables::number(Arch::X86_64, name).unwrap();
+    eval_all(c, &seccomp_data(Arch::X86_64.audit_arch(), nr, args))
+}
+
+/// A notify rule with arguments used to be an unconditional ALLOW in the main filter: a call
+/// whose arguments matched no notify rule was allowed instead of getting the default (KILL).
+#[test]
+fn fuzz_conditional_notify_keeps_the_default_for_other_arguments() {
+    let p = json!({"defaultAction":"SCMP_ACT_KILL","architectures":["SCMP_ARCH_X86","SCMP_ARCH_X86_64","SCMP_ARCH_X86"],"listenerPath":"/run/hull-fuzz.sock","syscalls":[{"names":["personality","no_such_syscall","mmap"],"action":"SCMP_ACT_KILL_THREAD"},{"names":["time","bind","socket"],"action":"SCMP_ACT_TRACE","args":[{"index":0,"value":18446744073709551614u64,"op":"SCMP_CMP_MASKED_EQ"},{"index":2,"value":4294967295u64,"valueTwo":6999192093282535980u64,"op":"SCMP_CMP_LT"}]},{"names":["setfsuid"],"action":"SCMP_ACT_NOTIFY","args":[{"index":0,"value":18446744073709551615u64,"op":"SCMP_CMP_EQ"},{"index":1,"value":91,"valueTwo":32,"op":"SCMP_CMP_EQ"},{"index":1,"value":5207096034895875395u64,"op":"SCMP_CMP_GE"}]},{"names":["read","_sysctl"],"action":"SCMP_ACT_KILL"}]});
+    let (notify, kill) = (0x7fc0_0000, 0);
+    for enosys_stub in [false, true] {
+        let c = hull_compile(&p, enosys_stub);
+        assert_eq!(verdict(&c, "setfsuid", [0; 6]), kill, "no rule matches");
+        assert_eq!(verdict(&c, "setfsuid", [0, 91, 0, 0, 0, 0]), notify);
+        assert_eq!(verdict(&c, "setfsuid", [u64::MAX, 0, 0, 0, 0, 0]), notify);
+        assert_eq!(verdict(&c, "getppid", [0; 6]), kill);
     }
 }

@@ -519,7 +519,8 @@ fn too_big(n: usize, what: &str) -> Error {
 /// guard that kills unlisted architectures (the kernel applies every filter and keeps the most
 /// severe verdict, so filters that return ALLOW for what is not theirs compose exactly). Rules
 /// that notify go into one more filter of their own, loaded with NEW_LISTENER (a task may
-/// have one listener), and count as ALLOW in the others (USER_NOTIF outranks ALLOW).
+/// have one listener), and count as ALLOW in the others, under the same argument rules
+/// (USER_NOTIF outranks ALLOW).
 pub fn compile(s: &LinuxSeccomp, o: &Options) -> Result<Compiled> {
     let plan = plan::plan(s)?;
     let mut main = plan.arches.clone();
@@ -532,10 +533,10 @@ pub fn compile(s: &LinuxSeccomp, o: &Options) -> Result<Compiled> {
             .map(|(k, e)| (*k, e.clone()))
             .collect();
         if !notify.is_empty() {
+            // Kept conditional: a call whose arguments match no notify rule gets the default.
             for (nr, e) in ap.syscalls.iter_mut() {
                 if notify.contains_key(nr) {
                     e.action = Action::Allow;
-                    e.rules.clear();
                 }
             }
             if plan.default == Action::Allow {

@@ -342,17 +342,20 @@ fn never_both(a: &[Cond], b: &[Cond], arch: Arch) -> bool {
                 Op::Gt if v == max => return true,
                 Op::Gt => lo = lo.max(v + 1),
                 Op::Ge => lo = lo.max(v),
-                Op::MaskedEq => masked.push((v, c.value_two & max)),
+                // libseccomp (so runc) compares `arg & mask` with `valueTwo & mask`, and so
+                // does the emitted filter: bits outside the mask never count.
+                Op::MaskedEq => masked.push((v, c.value_two & v)),
             }
         }
         if lo > hi {
             return true;
         }
-        // Two masked comparisons that disagree on a bit both look at, or one that wants a
-        // bit its mask hides, match nothing together.
-        if masked.iter().enumerate().any(|(i, &(m, v))| {
-            v & !m != 0 || masked[i + 1..].iter().any(|&(n, w)| (v ^ w) & m & n != 0)
-        }) {
+        // Two masked comparisons that disagree on a bit both look at match nothing together.
+        if masked
+            .iter()
+            .enumerate()
+            .any(|(i, &(m, v))| masked[i + 1..].iter().any(|&(n, w)| (v ^ w) & m & n != 0))
+        {
             return true;
         }
         // A single value left: it must pass every other comparison.

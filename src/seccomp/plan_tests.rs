@@ -151,6 +151,13 @@ fn never_both_proves_only_what_holds() {
         (c(0, Op::MaskedEq, 0xf0, 0x10), c(0, Op::Eq, 0x11, 0), false),
         (c(0, Op::MaskedEq, 0xf0, 0x10), c(0, Op::Eq, 0x21, 0), true),
         (c(0, Op::Ne, 3, 0), c(0, Op::Gt, 2, 0), false),
+        // valueTwo's bits outside the mask do not count (libseccomp masks it): `a & 8 == 0`.
+        (
+            c(0, Op::MaskedEq, 8, 0xa22_6674),
+            c(0, Op::Eq, 0x1_0000_0000, 0),
+            false,
+        ),
+        (c(0, Op::MaskedEq, 8, 0xa22_6674), c(0, Op::Eq, 8, 0), true),
     ] {
         assert_eq!(
             never_both(std::slice::from_ref(&a), std::slice::from_ref(&b), x64),
@@ -234,4 +241,20 @@ fn i386_socket_rules_cover_socketcall() {
     .unwrap_err()
     .render();
     assert!(e.contains("socketcall") && e.contains("on x86"), "{e}");
+}
+
+/// Found by the `seccomp` fuzz target (its input, as a literal): a MASKED_EQ whose valueTwo has
+/// bits outside the mask was taken to match nothing, so arch_prctl's ERRNO and TRAP rules,
+/// which both match `a0 = 1 << 32, a2 = 32`, passed for disjoint and were compiled.
+#[test]
+fn fuzz_masked_eq_with_bits_outside_the_mask_overlaps() {
+    let e = p(serde_json::json!({"defaultAction":"SCMP_ACT_KILL","architectures":["SCMP_ARCH_X86","SCMP_ARCH_X86_64","SCMP_ARCH_X86"],"listenerPath":"/run/hull-fuzz.sock","syscalls":[{"names":["personality","no_such_syscall","arch_prctl"],"action":"SCMP_ACT_KILL","args":[{"index":0,"value":4294967296u64,"valueTwo":1,"op":"SCMP_CMP_EQ"},{"index":2,"value":8458154160841516346u64,"valueTwo":538970738,"op":"SCMP_CMP_EQ"}]},{"names":["openat","openat","arch_prctl"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":8,"valueTwo":170031476,"op":"SCMP_CMP_MASKED_EQ"},{"index":2,"value":32,"op":"SCMP_CMP_GE"}]},{"names":["clone"],"action":"SCMP_ACT_TRACE","errnoRet":32},{"names":["arch_prctl","mseal","bind"],"action":"SCMP_ACT_TRAP","args":[{"index":2,"value":6071768600250499923u64,"op":"SCMP_CMP_GE"},{"index":2,"value":32,"valueTwo":32,"op":"SCMP_CMP_GE"}]}]}))
+    .unwrap_err()
+    .render();
+    assert!(
+        e.starts_with(
+            "linux.seccomp.syscalls: arch_prctl has conditional rules with different actions"
+        ),
+        "{e}"
+    );
 }

@@ -53,11 +53,16 @@ pub fn send_with_fd(sock: RawFd, data: &[u8], fd: RawFd) -> Result<()> {
     Ok(())
 }
 
+/// The most fds one message carries (SCM_MAX_FD, include/net/scm.h).
+const SCM_MAX_FD: usize = 253;
+
 /// One recvmsg(2) into `buf` (retried on EINTR; `MSG_DONTWAIT` when `nonblock`): the length
-/// and every fd that came with it (up to four, close-on-exec, each owned once).
+/// and every fd that came with it (close-on-exec, each owned once). The control buffer holds
+/// the most a sender can pass: with a smaller one the kernel truncates the control data, still
+/// installs the fds that fit, and nix then yields none of them (they would leak).
 pub fn recv_with_fds(sock: RawFd, buf: &mut [u8], nonblock: bool) -> Result<(usize, Vec<OwnedFd>)> {
     use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
-    let mut cmsg = nix::cmsg_space!([RawFd; 4]);
+    let mut cmsg = nix::cmsg_space!([RawFd; SCM_MAX_FD]);
     let mut flags = MsgFlags::MSG_CMSG_CLOEXEC;
     if nonblock {
         flags |= MsgFlags::MSG_DONTWAIT;
@@ -69,7 +74,10 @@ pub fn recv_with_fds(sock: RawFd, buf: &mut [u8], nonblock: bool) -> Result<(usi
             Err(e) => return Err(e.into()),
             Ok(m) => {
                 let mut fds = Vec::new();
-                for c in m.cmsgs().into_iter().flatten() {
+                let cmsgs = m
+                    .cmsgs()
+                    .map_err(|_| Error::Msg("recvmsg: control data truncated".into()))?;
+                for c in cmsgs {
                     if let ControlMessageOwned::ScmRights(v) = c {
                         // SAFETY: the kernel installed these fds for us; each is owned once.
                         fds.extend(v.into_iter().map(|f| unsafe { OwnedFd::from_raw_fd(f) }));
@@ -78,5 +86,36 @@ pub fn recv_with_fds(sock: RawFd, buf: &mut [u8], nonblock: bool) -> Result<(usi
                 return Ok((m.bytes, fds));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    /// Found by the `sockets` fuzz target (its input: a seqpacket message `/dev/pts/ptmx` with
+    /// five fds), which ran hull out of fds: the control buffer held four, the kernel truncated
+    /// the rest of the control data and installed four, and none of them was ever owned.
+    #[test]
+    fn fuzz_every_fd_of_a_message_is_owned() {
+        let (a, b) = pair(libc::SOCK_SEQPACKET).unwrap();
+        let fds: Vec<OwnedFd> = (0..5)
+            .map(|_| std::fs::File::open("/dev/null").unwrap().into())
+            .collect();
+        let raw: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
+        let cmsg = [nix::sys::socket::ControlMessage::ScmRights(&raw)];
+        let iov = [IoSlice::new(b"/dev/pts/ptmx")];
+        nix::sys::socket::sendmsg::<()>(
+            a.as_raw_fd(),
+            &iov,
+            &cmsg,
+            nix::sys::socket::MsgFlags::empty(),
+            None,
+        )
+        .unwrap();
+        let mut buf = [0u8; 64];
+        let (n, got) = recv_with_fds(b.as_raw_fd(), &mut buf, true).unwrap();
+        assert_eq!((&buf[..n], got.len()), (&b"/dev/pts/ptmx"[..], 5));
     }
 }
