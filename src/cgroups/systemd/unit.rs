@@ -1,7 +1,8 @@
 //! The systemd unit a container lives in, named from `linux.cgroupsPath` with runc's rules:
 //! `slice:prefix:name` is the scope `prefix-name.scope` in `slice` (a `name` ending in `.slice`
-//! is a slice of its own, in `slice`); an empty path is `system.slice:hull:<id>`. The unit's
-//! cgroup is the slice's path (`a-b.slice` → `/a.slice/a-b.slice`) joined with the unit name.
+//! is a slice of its own, wanting `slice`); an empty path is `system.slice:hull:<id>`. A
+//! scope's cgroup is its slice's path (`a-b.slice` → `/a.slice/a-b.slice`) joined with its
+//! name; a slice's is where systemd puts it, by its own name.
 
 use serde::{Deserialize, Serialize};
 
@@ -54,7 +55,13 @@ pub fn parse(cgroups_path: Option<&str>, id: &str, default_slice: &str) -> Resul
         format!("{prefix}-{name}.scope")
     };
     check_unit_name(&unit)?;
-    let cgroup = format!("{}/{unit}", expand_slice(slice)?.trim_end_matches('/'));
+    let parent = expand_slice(slice)?;
+    // systemd places a slice by its name (`a-b.slice` in `a.slice`), whatever it Wants.
+    let cgroup = if unit.ends_with(".slice") {
+        expand_slice(&unit)?
+    } else {
+        format!("{}/{unit}", parent.trim_end_matches('/'))
+    };
     Ok(Unit {
         name: unit,
         slice: slice.to_string(),
@@ -145,6 +152,9 @@ mod tests {
         assert_eq!(u.name, "kubepods-pod1.slice");
         assert_eq!(u.cgroup, "/kubepods.slice/kubepods-pod1.slice");
         assert!(u.is_slice());
+        // Placed by its name, not by the slice it wants.
+        let u = parse(Some("system.slice::hulltest-x.slice"), "x", "system.slice").unwrap();
+        assert_eq!(u.cgroup, "/hulltest.slice/hulltest-x.slice");
     }
 
     #[test]
