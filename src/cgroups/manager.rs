@@ -81,13 +81,19 @@ impl Manager {
         let path = cgroups_path.map(|p| p.to_string_lossy().into_owned());
         let unit = systemd::unit::parse(path.as_deref(), id, "system.slice")?;
         let unit_props = systemd::planned_properties(id, res, annotations)?;
+        // Another container's unit: refused before anything is recorded, so that no cleanup
+        // of this create can stop it or kill its processes.
+        let dir = root.join(unit.cgroup.trim_start_matches('/'));
+        if dir.exists() {
+            return Err(systemd::exists(&unit));
+        }
         Ok(Manager {
             state: CgroupState {
                 mode,
                 unified_root: Some(root.to_path_buf()),
                 hierarchies: vec![Hierarchy {
                     controllers: String::new(),
-                    path: root.join(unit.cgroup.trim_start_matches('/')),
+                    path: dir,
                 }],
                 created: Vec::new(),
                 shared_parents: Vec::new(),
@@ -122,7 +128,17 @@ impl Manager {
     pub fn create(&mut self) -> Result<()> {
         if let Some(unit) = &self.state.systemd {
             let dir = self.state.hierarchies[0].path.clone();
-            self.placeholder = systemd::start(unit, &self.unit_props)?;
+            match systemd::start(unit, &self.unit_props) {
+                Ok(p) => self.placeholder = p,
+                // No unit was made (no bus, or one of that name came meanwhile): there is
+                // nothing of this create's to stop, and a unit of that name is not ours.
+                Err(e @ Error::Invalid(_)) => {
+                    self.state.systemd = None;
+                    self.state.hierarchies.clear();
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            }
             if !dir.is_dir() {
                 return Err(Error::Msg(format!(
                     "systemd started {} but its cgroup {} does not exist",

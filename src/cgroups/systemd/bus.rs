@@ -182,18 +182,14 @@ impl Bus {
     }
 
     /// Start the transient unit `name` with `props` and wait for its job. A unit of that name
-    /// already there is an error (a scope), or joined as it is (a slice, as runc does).
+    /// already there is an [`Error::Invalid`] (hull never joins another container's unit).
     pub fn start_transient_unit(&mut self, name: &str, props: &[Property]) -> Result<()> {
         self.subscribe()?;
         let args = [string(name), string("replace"), properties(props), aux()];
         let job = match self.call("StartTransientUnit", &args)? {
             Ok(reply) => object_path(&reply)?,
-            Err(r) if r.name.ends_with(".UnitExists") && name.ends_with(".slice") => return Ok(()),
-            Err(r) if r.name.ends_with(".UnitExists") => {
-                return Err(Error::invalid(format!(
-                    "--systemd-cgroup: the unit {name} already exists (a container with this name runs, or a stale unit is left: systemctl stop {name})"
-                )))
-            }
+            // An Invalid error: no unit was made (the caller forgets the unit).
+            Err(r) if r.name.ends_with(".UnitExists") => return Err(super::exists_named(name)),
             Err(r) => return Err(self.failed("StartTransientUnit", name, &r)),
         };
         match self.wait_job(&job, name)?.as_str() {

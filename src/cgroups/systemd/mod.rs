@@ -76,6 +76,17 @@ pub fn start(unit: &Unit, extra: &[Property]) -> Result<Option<Placeholder>> {
     Ok(placeholder)
 }
 
+/// The error for a unit that exists already.
+pub fn exists(unit: &Unit) -> crate::error::Error {
+    exists_named(&unit.name)
+}
+
+fn exists_named(name: &str) -> crate::error::Error {
+    crate::error::Error::invalid(format!(
+        "--systemd-cgroup: the unit {name} already exists (another container's, or a stale one: systemctl stop {name})"
+    ))
+}
+
 /// Stop the container's unit and wait until it is gone (with its cgroup).
 pub fn stop(unit: &Unit) -> Result<()> {
     bus::Bus::system()?.stop_unit(&unit.name)
