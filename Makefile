@@ -5,7 +5,7 @@ HULL_RELEASE := target/release/hull
 ROOTFS := bundles/busybox/rootfs
 DEMO_ROOT ?= /run/hull-demo
 
-.PHONY: all build run test unit lint deps bundles bench size clean tables dupcheck bench-compare
+.PHONY: all build run test unit lint deps bundles bench size clean tables dupcheck bench-compare bench-systemd
 
 all: build
 
@@ -88,6 +88,10 @@ tables:
 
 bench: build bundles
 	./bench/run.sh
+
+# The systemd driver's lifecycle beside runc's, in a systemd world booted for the purpose.
+bench-systemd: build bundles
+	./bench/systemd.sh
 
 # This tree's hull against revision BASE's, round by round (a change that must not cost time):
 # make bench-compare BASE=<rev> [ITERATIONS=100] [TOLERANCE=0.05].
