@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::systemd::{SystemdWorld, Unavailable};
 use common::*;
+use serde_json::{json, Value};
 
 /// CGROUP2_SUPER_MAGIC as `stat -f -c %t` prints it.
 const CGROUP2_MAGIC: &str = "63677270";
@@ -386,4 +387,358 @@ fn a_failing_test_binary_ends_with_its_world_gone() {
     );
     assert!(why.contains("torn down in"), "{why}");
     let _ = fs::remove_file(err);
+}
+
+// ---- the systemd cgroup driver (`--systemd-cgroup`) -----------------------------------------
+
+/// `hull --systemd-cgroup create` of `b` as `id` that must succeed (stdio to files).
+fn sd_create(env: &common::systemd::WorldEnv, b: &Bundle, id: &str) {
+    // Files, not pipes: the container's init inherits them and outlives create.
+    let out = fs::File::create(b.dir.join("stdout")).unwrap();
+    let err = fs::File::create(b.dir.join("stderr")).unwrap();
+    let status = env
+        .hull_cmd(&[
+            "--systemd-cgroup",
+            "create",
+            "--bundle",
+            b.dir.to_str().unwrap(),
+            id,
+        ])
+        .stdout(out)
+        .stderr(err)
+        .status()
+        .unwrap();
+    let err = fs::read_to_string(b.dir.join("stderr")).unwrap_or_default();
+    assert!(status.success(), "create {id}: {err}");
+}
+
+/// The world's pids in a cgroup of the world.
+fn procs_in(world: &SystemdWorld, cgroup: &str) -> Vec<i32> {
+    let mut v: Vec<i32> = world
+        .read(&format!("/sys/fs/cgroup{cgroup}/cgroup.procs"))
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// The unit is gone: not loaded, no cgroup.
+fn assert_unit_gone(world: &SystemdWorld, unit: &str, cgroup: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let load = world.show1(unit, "LoadState");
+        let dir = world.exists(&format!("/sys/fs/cgroup{cgroup}"));
+        if load == "not-found" && !dir {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{unit} left: LoadState={load}, cgroup {cgroup} exists: {dir}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A container under the systemd driver is a transient scope in the slice its cgroupsPath
+/// names, delegated, accounted, without default dependencies, with its resources and
+/// `org.systemd.property.*` annotations as unit properties, init its only process (the
+/// scope's idle first process is gone) and placed there before it runs. This host's cgroup2
+/// offers only hugetlb: controllers it lacks are given as annotations (properties only);
+/// resources that would write their files are checked where the world offers the controller.
+#[test]
+fn systemd_driver_makes_a_delegated_scope_with_the_configs_properties() {
+    let world = systemd_world!();
+    let env = world.env();
+    let id = env.id("sdscope");
+    let unit = format!("hulltest-{id}.scope");
+    let cgroup = format!("/system.slice/{unit}");
+    let offered = world.read("/sys/fs/cgroup/cgroup.controllers");
+    let has = |c: &str| offered.split_whitespace().any(|o| o == c);
+    let mut b = env.bundle(&["sleep", "1000"]);
+    b.edit(|c| {
+        c["linux"]["cgroupsPath"] = json!(format!("system.slice:hulltest:{id}"));
+        c["annotations"] = json!({
+            "org.systemd.property.TimeoutStopSec": "7",
+            "org.systemd.property.CollectMode": "'inactive-or-failed'",
+            "org.systemd.property.MemoryHigh": "uint64 268435456",
+            "org.systemd.property.CPUWeight": "uint64 77",
+        });
+        let mut res = json!({"devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 4, "minor": 1, "access": "rw"}
+        ]});
+        if has("pids") {
+            res["pids"] = json!({"limit": 42});
+        }
+        if has("memory") {
+            res["memory"] = json!({"limit": 134217728});
+        }
+        c["linux"]["resources"] = res;
+    });
+    sd_create(&env, &b, &id);
+    let st = env.state(&id);
+    let init = st["pid"].as_i64().unwrap() as i32;
+    assert_eq!(st["status"], "created");
+    let p = world.show(
+        &unit,
+        &[
+            "ActiveState",
+            "Slice",
+            "ControlGroup",
+            "Delegate",
+            "DefaultDependencies",
+            "MemoryAccounting",
+            "CPUAccounting",
+            "TasksAccounting",
+            "IOAccounting",
+            "TimeoutStopUSec",
+            "CollectMode",
+            "MemoryHigh",
+            "CPUWeight",
+            "DevicePolicy",
+            "DeviceAllow",
+            "Description",
+            "TasksMax",
+            "MemoryMax",
+        ],
+    );
+    let want = [
+        ("ActiveState", "active"),
+        ("Slice", "system.slice"),
+        ("ControlGroup", cgroup.as_str()),
+        ("Delegate", "yes"),
+        ("DefaultDependencies", "no"),
+        ("MemoryAccounting", "yes"),
+        ("CPUAccounting", "yes"),
+        ("TasksAccounting", "yes"),
+        ("IOAccounting", "yes"),
+        ("TimeoutStopUSec", "7s"),
+        ("CollectMode", "inactive-or-failed"),
+        ("MemoryHigh", "268435456"),
+        ("CPUWeight", "77"),
+        ("DevicePolicy", "strict"),
+    ];
+    for (k, v) in want {
+        assert_eq!(p.get(k).map(String::as_str), Some(v), "{unit} {k}: {p:?}");
+    }
+    assert_eq!(p["Description"], format!("hull container {id}"));
+    // The config's rule and runc's default allowlist (/dev/null).
+    let allow = world.sh(&format!("systemctl show {unit} -p DeviceAllow"));
+    assert!(allow.contains("/dev/char/4:1 rw"), "{allow}");
+    assert!(allow.contains("/dev/char/1:3 rwm"), "{allow}");
+    // Init is the scope's only process, placed before it ran.
+    assert_eq!(procs_in(world, &cgroup), vec![init], "{cgroup}");
+    assert_eq!(
+        cgroup2_line(&world.read(&format!("/proc/{init}/cgroup"))),
+        format!("0::{cgroup}")
+    );
+    if has("pids") {
+        assert_eq!(p["TasksMax"], "42");
+        assert_eq!(
+            world
+                .read(&format!("/sys/fs/cgroup{cgroup}/pids.max"))
+                .trim(),
+            "42"
+        );
+    } else {
+        eprintln!("systemd world offers no pids controller: TasksMax/pids.max unchecked");
+    }
+    if has("memory") {
+        assert_eq!(p["MemoryMax"], "134217728");
+        assert_eq!(
+            world
+                .read(&format!("/sys/fs/cgroup{cgroup}/memory.max"))
+                .trim(),
+            "134217728"
+        );
+    } else {
+        eprintln!("systemd world offers no memory controller: MemoryMax/memory.max unchecked");
+    }
+    let o = env.hull(&["delete", "--force", &id]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_unit_gone(world, &unit, &cgroup);
+}
+
+/// Every command works on a container in a scope: start, exec (joins the scope), ps, pause and
+/// resume (the scope's cgroup.freeze), events --stats, kill --all, delete (stops the unit: no
+/// unit and no cgroup left). The default cgroupsPath is `system.slice:hull:ID`.
+#[test]
+fn systemd_driver_commands_work_on_the_scope_and_delete_leaves_nothing() {
+    let world = systemd_world!();
+    let env = world.env();
+    let id = env.id("sdcmds");
+    let unit = format!("hull-{id}.scope");
+    let cgroup = format!("/system.slice/{unit}");
+    let b = env.bundle(&["sleep", "1000"]);
+    sd_create(&env, &b, &id);
+    let init = env.state(&id)["pid"].as_i64().unwrap() as i32;
+    let ok = |args: &[&str]| {
+        let o = env.hull(args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+        text(&o.stdout)
+    };
+    let features: Value = serde_json::from_str(&ok(&["features"])).unwrap();
+    assert_eq!(features["linux"]["cgroup"]["systemd"], true, "{features}");
+    assert_eq!(
+        features["linux"]["cgroup"]["systemdUser"], false,
+        "{features}"
+    );
+    ok(&["start", &id]);
+    assert_eq!(env.state(&id)["status"], "running");
+    // exec -d: its process inherits exec's stdio, so files rather than output()'s pipes.
+    let status = env
+        .hull_cmd(&["exec", "-d", &id, "sleep", "999"])
+        .stdout(fs::File::create(b.dir.join("exec.out")).unwrap())
+        .stderr(fs::File::create(b.dir.join("exec.err")).unwrap())
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "exec -d: {}",
+        fs::read_to_string(b.dir.join("exec.err")).unwrap()
+    );
+    let pids = procs_in(world, &cgroup);
+    assert_eq!(
+        pids.len(),
+        2,
+        "init and the exec'd process in {cgroup}: {pids:?}"
+    );
+    assert!(pids.contains(&init));
+    let ps = ok(&["ps", "--format", "json", &id]);
+    let listed: Vec<i32> = serde_json::from_str(&ps).unwrap();
+    let mut listed = listed;
+    listed.sort_unstable();
+    assert_eq!(listed, pids);
+    ok(&["pause", &id]);
+    assert_eq!(env.state(&id)["status"], "paused");
+    assert_eq!(
+        world
+            .read(&format!("/sys/fs/cgroup{cgroup}/cgroup.freeze"))
+            .trim(),
+        "1"
+    );
+    ok(&["resume", &id]);
+    assert_eq!(env.state(&id)["status"], "running");
+    let stats = ok(&["events", "--stats", &id]);
+    let stats: Value = serde_json::from_str(stats.trim()).unwrap();
+    assert_eq!(stats["type"], "stats");
+    assert_eq!(stats["id"], id.as_str());
+    ok(&["kill", "--all", &id, "KILL"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while env.state(&id)["status"] != "stopped" {
+        assert!(
+            Instant::now() < deadline,
+            "still {}",
+            env.state(&id)["status"]
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    ok(&["delete", &id]);
+    assert_unit_gone(world, &unit, &cgroup);
+    assert!(
+        !world.exists(&format!("{}/{id}", env.root)),
+        "state dir left"
+    );
+}
+
+/// `update` sets the unit's properties (SetUnitProperties), then writes the files: TasksMax
+/// changes in systemd; pids.max too where the world offers pids (this host's cgroup2 does not,
+/// and the file write is refused then, naming the controller).
+#[test]
+fn systemd_driver_update_sets_the_units_properties() {
+    let world = systemd_world!();
+    let env = world.env();
+    let id = env.id("sdupd");
+    let unit = format!("hull-{id}.scope");
+    let b = env.bundle(&["sleep", "1000"]);
+    sd_create(&env, &b, &id);
+    let o = env.hull(&["update", "--pids-limit", "7", &id]);
+    assert_eq!(world.show1(&unit, "TasksMax"), "7");
+    let offered = world.read("/sys/fs/cgroup/cgroup.controllers");
+    if offered.split_whitespace().any(|c| c == "pids") {
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let cg = format!("/sys/fs/cgroup/system.slice/{unit}/pids.max");
+        assert_eq!(world.read(&cg).trim(), "7");
+    } else {
+        assert!(
+            text(&o.stderr).contains("the pids controller is not available"),
+            "{}",
+            text(&o.stderr)
+        );
+    }
+}
+
+/// A second container whose cgroupsPath names a scope that exists is refused, naming the unit,
+/// and leaves nothing; the first one is untouched. A property systemd refuses (an annotation
+/// naming no property) fails create with systemd's words, and nothing is left: no unit, no
+/// state dir, no process (the scope's idle first process included).
+#[test]
+fn systemd_driver_refusals_leave_nothing() {
+    let world = systemd_world!();
+    let env = world.env();
+    let first = env.id("sdexist");
+    let path = format!("system.slice:hulltest:{first}");
+    let unit = format!("hulltest-{first}.scope");
+    let mut b = env.bundle(&["sleep", "1000"]);
+    b.edit(|c| c["linux"]["cgroupsPath"] = json!(path));
+    sd_create(&env, &b, &first);
+    let second = env.id("sdexist2");
+    let o = env.hull(&[
+        "--systemd-cgroup",
+        "create",
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        &second,
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("the unit {unit} already exists")),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(!world.exists(&format!("{}/{second}", env.root)));
+    assert_eq!(
+        world.show1(&unit, "ActiveState"),
+        "active",
+        "the first one's unit"
+    );
+    assert_eq!(env.state(&first)["status"], "created");
+    assert_no_process_mentions(world, &second);
+
+    let third = env.id("sdbadprop");
+    let mut b3 = env.bundle(&["true"]);
+    b3.edit(|c| c["annotations"] = json!({"org.systemd.property.NoSuchProperty": "uint64 1"}));
+    let o = env.hull(&[
+        "--systemd-cgroup",
+        "create",
+        "--bundle",
+        b3.dir.to_str().unwrap(),
+        &third,
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("StartTransientUnit") && err.contains("NoSuchProperty"),
+        "{err}"
+    );
+    assert!(!world.exists(&format!("{}/{third}", env.root)));
+    assert_unit_gone(
+        world,
+        &format!("hull-{third}.scope"),
+        &format!("/system.slice/hull-{third}.scope"),
+    );
+    assert_no_process_mentions(world, &third);
+}
+
+/// No process of the world has `id` in its command line (hull's idle child of a scope has
+/// hull's, so a leaked one would).
+fn assert_no_process_mentions(world: &SystemdWorld, id: &str) {
+    let o = world.output(&["pgrep", "-a", "-f", id]);
+    assert!(
+        !o.status.success(),
+        "left in the world: {}",
+        text(&o.stdout)
+    );
 }
