@@ -5,7 +5,7 @@ HULL_RELEASE := target/release/hull
 ROOTFS := bundles/busybox/rootfs
 DEMO_ROOT ?= /run/hull-demo
 
-.PHONY: all build run test unit lint deps bundles bench size clean tables dupcheck bench-compare fuzz
+.PHONY: all build run test unit lint deps bundles bench size clean tables dupcheck bench-compare bench-systemd fuzz
 
 all: build
 
@@ -38,6 +38,10 @@ deps:
 	@if ! dpkg -s docker.io >/dev/null 2>&1; then \
 		echo "make: installing docker.io (dockerd driving hull through containerd, tests/engines/)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null; \
+	fi
+	@if ! dpkg -s systemd-container >/dev/null 2>&1; then \
+		echo "make: installing systemd-container (systemd-nspawn, which boots the systemd test world, tests/common/systemd.rs)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd-container >/dev/null; \
 	fi
 
 $(ROOTFS): bundles/make-rootfs.sh | deps
@@ -119,6 +123,10 @@ tables:
 
 bench: build bundles
 	./bench/run.sh
+
+# The systemd driver's lifecycle beside runc's, in a systemd world booted for the purpose.
+bench-systemd: build bundles
+	./bench/systemd.sh
 
 # This tree's hull against revision BASE's, round by round (a change that must not cost time):
 # make bench-compare BASE=<rev> [ITERATIONS=100] [TOLERANCE=0.05].

@@ -320,9 +320,8 @@ pub fn validate(spec: &Spec) -> Result<()> {
             ));
         }
     }
-    if let Some(cp) = linux.cgroups_path() {
-        crate::cgroups::validate_path(cp)?;
-    }
+    // linux.cgroupsPath is checked by the cgroup driver create uses (cgroupfs: a path without
+    // "..", systemd: slice:prefix:name), before anything is made.
     // Checked here, before any clone, so a typo costs no namespace or mount.
     if let Some(p) = linux
         .rootfs_propagation()

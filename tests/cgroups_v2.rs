@@ -74,6 +74,7 @@ const TESTS: &[Test] = tests![
     events_stream_ends_when_the_container_exits,
     delete_removes_the_cgroup_and_the_last_one_the_hull_parent,
     absolute_and_relative_cgroups_paths_are_honoured,
+    systemd_driver_refusals_name_the_bus_path_or_annotation_and_leave_nothing,
 ];
 
 /// Why parts of the running test were skipped (`skip_part`), and whether all of it was.
@@ -1489,6 +1490,66 @@ fn absolute_and_relative_cgroups_paths_are_honoured() {
         wait_gone(&[init]);
         // Both levels were made by hull: both go.
         assert!(!dir.exists() && !top.exists(), "{} left", top.display());
+        assert_no_leftovers(&env, &id);
+    }
+}
+
+/// `--systemd-cgroup` on a cgroup v2 host where it cannot work: no system bus (a socket path
+/// that does not exist), a cgroupsPath not of the form slice:prefix:name, a malformed property
+/// annotation. Each is one line naming what is wrong, exit 1, and nothing is left: no state
+/// dir, no cgroup, no idle first process of a scope (the harness's last test checks processes).
+fn systemd_driver_refusals_name_the_bus_path_or_annotation_and_leave_nothing() {
+    let env = Env::new();
+    let nobus = env.dir.join("no-bus");
+    let cases: [(&str, Value, &str); 3] = [
+        (
+            "bus",
+            json!({}),
+            "cannot talk to systemd over the system bus at",
+        ),
+        (
+            "path",
+            json!({"linux": {"cgroupsPath": "/not/a/unit"}}),
+            "linux.cgroupsPath: \"/not/a/unit\" is not of the form \"slice:prefix:name\"",
+        ),
+        (
+            "annotation",
+            json!({"annotations": {"org.systemd.property.TimeoutStopSec": "'soon'"}}),
+            "annotations[\"org.systemd.property.TimeoutStopSec\"]",
+        ),
+    ];
+    for (what, patch, want) in cases {
+        let id = env.id(&format!("sd{what}"));
+        let mut b = env.bundle(&["true"]);
+        b.edit(|c| {
+            if let Some(p) = patch.pointer("/linux/cgroupsPath") {
+                c["linux"]["cgroupsPath"] = p.clone();
+            }
+            if let Some(a) = patch.get("annotations") {
+                c["annotations"] = a.clone();
+            }
+        });
+        let o = env
+            .cmd(&[
+                "--systemd-cgroup",
+                "create",
+                "--bundle",
+                b.dir.to_str().unwrap(),
+                &id,
+            ])
+            .env(
+                "DBUS_SYSTEM_BUS_ADDRESS",
+                format!("unix:path={}", nobus.display()),
+            )
+            .output()
+            .unwrap();
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{what}: {err}");
+        assert!(err.contains(want), "{what}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{what}: {err}");
+        if what == "bus" {
+            assert!(err.contains(nobus.to_str().unwrap()), "{err}");
+        }
         assert_no_leftovers(&env, &id);
     }
 }

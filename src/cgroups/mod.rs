@@ -10,12 +10,15 @@
 pub mod convert;
 pub mod devices;
 mod join;
+mod manager;
 pub mod oom;
 pub mod stats;
+pub mod systemd;
 pub mod v1;
 pub mod v2;
 
 pub use join::{sub_cgroups, JoinDirs};
+pub use manager::Manager;
 
 use std::fs;
 use std::path::{Component, Path, PathBuf};
@@ -97,6 +100,9 @@ pub struct CgroupState {
     /// delete when empty, so the last container out leaves nothing behind.
     #[serde(default)]
     pub shared_parents: Vec<PathBuf>,
+    /// The systemd unit holding the cgroup (`--systemd-cgroup`): systemd makes and removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd: Option<systemd::Unit>,
 }
 
 impl CgroupState {
@@ -207,7 +213,7 @@ pub fn validate_path(p: &Path) -> Result<()> {
     }
     if p.to_string_lossy().contains(':') && !p.is_absolute() {
         return Err(Error::invalid(format!(
-            "linux.cgroupsPath: {} looks like a systemd slice:prefix:name path; the systemd cgroup driver is not supported yet",
+            "linux.cgroupsPath: {} looks like a systemd slice:prefix:name path: pass --systemd-cgroup to use the systemd driver",
             crate::error::quote(p)
         )));
     }
@@ -258,127 +264,6 @@ pub fn resolve(
         .collect())
 }
 
-/// Places a new container in its cgroups.
-pub struct Manager {
-    state: CgroupState,
-}
-
-impl Manager {
-    /// Resolve the container's cgroup directories on this host.
-    pub fn new(cgroups_path: Option<&Path>, id: &str) -> Result<Manager> {
-        let root = Path::new("/sys/fs/cgroup");
-        let mode = detect_mode(root);
-        let default = PathBuf::from(format!("/hull/{id}"));
-        let (path, is_default) = match cgroups_path {
-            Some(p) if !p.as_os_str().is_empty() => (p, false),
-            _ => (default.as_path(), true),
-        };
-        let hierarchies = resolve(
-            mode,
-            root,
-            &read_file(Path::new("/proc/self/mountinfo"))?,
-            &read_file(Path::new("/proc/self/cgroup"))?,
-            path,
-        )?;
-        let shared_parents = if is_default {
-            hierarchies
-                .iter()
-                .filter_map(|h| h.path.parent().map(Path::to_path_buf))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let unified_root = match mode {
-            Mode::Unified => Some(root.to_path_buf()),
-            Mode::Hybrid => Some(root.join("unified")),
-            Mode::Legacy => None,
-        };
-        Ok(Manager {
-            state: CgroupState {
-                mode,
-                unified_root,
-                hierarchies,
-                created: Vec::new(),
-                shared_parents,
-            },
-        })
-    }
-
-    /// What to record before [`Manager::create`]: the state with `created` listing every
-    /// directory it is about to make (those missing now, parents first). A hull killed while
-    /// making them leaves this record, and `destroy` removes those of them that exist.
-    pub fn planned(&self) -> CgroupState {
-        let mut st = self.state.clone();
-        st.created = st
-            .hierarchies
-            .iter()
-            .flat_map(|h| missing_dirs(&h.path))
-            .collect();
-        st
-    }
-
-    /// Create every directory (with parents), remembering which ones hull made.
-    pub fn create(&mut self) -> Result<()> {
-        let hs = self.state.hierarchies.clone();
-        for h in &hs {
-            // Another container's delete may remove a shared empty parent (e.g. /hull) between
-            // our walk and our mkdir: walk again when a parent vanished.
-            let mut tries = 0;
-            while let Err(e) = self.create_one(h) {
-                tries += 1;
-                if e.errno() != Some(libc::ENOENT) || tries > 20 {
-                    return Err(e);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn create_one(&mut self, h: &Hierarchy) -> Result<()> {
-        for dir in missing_dirs(&h.path) {
-            match fs::create_dir(&dir) {
-                Ok(()) => self.state.created.push(dir.clone()),
-                // Made by a concurrent create, which may not have filled its cpuset yet: fall
-                // through (filling an empty cpuset is idempotent).
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => {
-                    return Err(e)
-                        .with_context(|| format!("create cgroup {}", crate::error::short(&dir)))
-                }
-            }
-            if h.controllers.split(',').any(|c| c == "cpuset") {
-                inherit_cpuset(&dir)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Apply `linux.resources` (before init is released, and again on `update`).
-    pub fn apply(&self, res: &oci_spec::runtime::LinuxResources) -> Result<()> {
-        apply(&self.state, res)
-    }
-
-    /// What to save in the state dir.
-    pub fn state(&self) -> &CgroupState {
-        &self.state
-    }
-}
-
-/// The directories from `path` up that do not exist yet, parents first.
-fn missing_dirs(path: &Path) -> Vec<PathBuf> {
-    let mut missing = Vec::new();
-    let mut p = path;
-    while !p.exists() {
-        missing.push(p.to_path_buf());
-        match p.parent() {
-            Some(parent) => p = parent,
-            None => break,
-        }
-    }
-    missing.reverse();
-    missing
-}
-
 /// Apply resources to a container's cgroups, whatever the layout.
 pub fn apply(state: &CgroupState, res: &oci_spec::runtime::LinuxResources) -> Result<()> {
     let unified = state
@@ -408,29 +293,6 @@ pub(crate) fn set(dir: &Path, file: &str, value: &str, field: &str) -> Result<()
         )));
     }
     write_file(&path, value).context(field.to_string())
-}
-
-/// A new v1 cpuset cgroup starts empty; copy the parent's cpus and mems so tasks can join. A
-/// parent still empty (made by a concurrent create that has not filled it yet) is filled first.
-fn inherit_cpuset(dir: &Path) -> Result<()> {
-    let Some(parent) = dir.parent() else {
-        return Ok(());
-    };
-    for f in ["cpuset.cpus", "cpuset.mems"] {
-        let mine = dir.join(f);
-        if !mine.exists() {
-            continue;
-        }
-        if read_file(&mine)?.trim().is_empty() {
-            let mut v = read_file(&parent.join(f))?;
-            if v.trim().is_empty() {
-                inherit_cpuset(parent)?;
-                v = read_file(&parent.join(f))?;
-            }
-            write_file(&mine, v.trim())?;
-        }
-    }
-    Ok(())
 }
 
 /// Pids in the container's cgroup and its sub-cgroups (cgroup2 when joined, else the first v1
@@ -563,6 +425,9 @@ pub fn kill_all(state: &CgroupState) {
 /// a writable cgroup mount) go first, deepest first: the kernel refuses to remove a cgroup that
 /// has children (EBUSY), and no one else would ever remove them.
 pub fn destroy(state: &CgroupState) -> Result<()> {
+    if let Some(unit) = &state.systemd {
+        return systemd::stop(unit);
+    }
     for dir in state.created.iter().rev() {
         let is_leaf = state.hierarchies.iter().any(|h| &h.path == dir);
         if is_leaf {
@@ -730,6 +595,7 @@ mod tests {
             }],
             created: vec![parent.clone(), mine.clone()],
             shared_parents: vec![parent.clone()],
+            systemd: None,
         };
         destroy(&state).unwrap();
         assert!(!mine.exists(), "the container's subtree is gone");
@@ -741,39 +607,6 @@ mod tests {
         fs::remove_dir_all(&other).unwrap();
         destroy(&state).unwrap();
         assert!(!parent.exists(), "and goes with the last container");
-    }
-
-    #[test]
-    fn planned_dirs_are_what_create_makes_and_destroy_takes_any_part_of_them() {
-        let t = tempfile::tempdir().unwrap();
-        let (a, b) = (t.path().join("a"), t.path().join("b"));
-        fs::create_dir_all(a.join("hull")).unwrap();
-        let h = |controllers: &str, path: PathBuf| Hierarchy {
-            controllers: controllers.into(),
-            path,
-        };
-        let mut m = Manager {
-            state: CgroupState {
-                mode: Mode::Hybrid,
-                unified_root: Some(b.clone()),
-                hierarchies: vec![h("cpu", a.join("hull/c1")), h("", b.join("hull/c1"))],
-                created: Vec::new(),
-                shared_parents: vec![a.join("hull"), b.join("hull")],
-            },
-        };
-        let planned = m.planned();
-        let want = ["a/hull/c1", "b", "b/hull", "b/hull/c1"].map(|p| t.path().join(p));
-        assert_eq!(planned.created, want);
-        // Killed after two mkdirs: destroy removes those, minds no missing one, and takes the
-        // shared parent left empty. What create makes is what it planned.
-        fs::create_dir_all(a.join("hull/c1")).unwrap();
-        fs::create_dir(&b).unwrap();
-        destroy(&planned).unwrap();
-        assert!(!a.join("hull").exists() && !b.exists());
-        let again = m.planned();
-        m.create().unwrap();
-        assert_eq!(m.state().created, again.created);
-        assert_eq!(again.created.len(), 5);
     }
 
     #[test]

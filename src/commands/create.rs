@@ -8,14 +8,15 @@ use crate::error::Result;
 
 /// `hull create`.
 pub fn run(g: &Global, a: &CreateArgs) -> Result<i32> {
-    container::check_privileges(g.systemd_cgroup, g.rootless.as_deref())?;
-    Container::create(&g.root, &a.id, &options(&a.opts, true))?;
+    container::check_privileges(g.rootless.as_deref())?;
+    Container::create(&g.root, &a.id, &options(g, &a.opts, true))?;
     Ok(0)
 }
 
 /// The verb's options from `create`'s and `run`'s shared flags.
-pub fn options(o: &CreateOpts, detach: bool) -> Options {
+pub fn options(g: &Global, o: &CreateOpts, detach: bool) -> Options {
     Options {
+        systemd_cgroup: g.systemd_cgroup,
         bundle: o.bundle.clone(),
         console_socket: o.console_socket.clone(),
         pidfd_socket: o.pidfd_socket.clone(),

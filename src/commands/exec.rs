@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 /// `hull exec`.
 pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
-    container::check_privileges(false, g.rootless.as_deref())?;
+    container::check_privileges(g.rootless.as_deref())?;
     if a.apparmor.as_deref().is_some_and(|p| !p.is_empty()) {
         return Err(Error::invalid(
             "--apparmor: AppArmor is not supported by hull on this host",

@@ -8,6 +8,11 @@ use crate::error::Result;
 
 /// `hull run`.
 pub fn run(g: &Global, a: &RunArgs) -> Result<i32> {
-    container::check_privileges(g.systemd_cgroup, g.rootless.as_deref())?;
-    container::run::run(&g.root, &a.id, &create::options(&a.opts, a.detach), a.keep)
+    container::check_privileges(g.rootless.as_deref())?;
+    container::run::run(
+        &g.root,
+        &a.id,
+        &create::options(g, &a.opts, a.detach),
+        a.keep,
+    )
 }

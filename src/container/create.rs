@@ -37,6 +37,8 @@ pub struct Options {
     pub no_new_keyring: bool,
     /// `--preserve-fds`.
     pub preserve_fds: u32,
+    /// `--systemd-cgroup`: the cgroup is a systemd unit.
+    pub systemd_cgroup: bool,
     /// The caller returns once the container is created or runs (`create`, `run -d`); false
     /// for foreground `run`, which relays a terminal itself instead of using a console socket.
     pub detach: bool,
@@ -54,12 +56,9 @@ pub struct Created {
     pub console: Option<crate::tty::Console>,
 }
 
-/// Refuse what is not built yet: the systemd cgroup driver (`--systemd-cgroup`) and rootless
-/// containers (`--rootless true`, or hull run by a user other than root).
-pub fn check_privileges(systemd_cgroup: bool, rootless: Option<&str>) -> Result<()> {
-    if systemd_cgroup {
-        return Err(Error::invalid("--systemd-cgroup: the systemd cgroup driver is not supported yet; omit the flag to use cgroupfs"));
-    }
+/// Refuse what is not built yet: rootless containers (`--rootless true`, or hull run by a user
+/// other than root).
+pub fn check_privileges(rootless: Option<&str>) -> Result<()> {
     if rootless == Some("true") || nix::unistd::geteuid().as_raw() != 0 {
         return Err(Error::invalid(
             "rootless containers are not supported yet: run hull as root",
@@ -93,9 +92,19 @@ impl Container {
             o.console_socket.as_deref(),
             o.pidfd_socket.as_deref(),
         )?;
-        let mut cg = cgroups::Manager::new(linux.cgroups_path().as_deref(), id)?;
-        let container = Container::make_dir(root, id)?;
         let annotations = bundle.spec.annotations().clone().unwrap_or_default();
+        // Always apply: with no device rules in the config the container still gets
+        // deny-all plus runc's default device allowlist.
+        let mut res = linux.resources().clone().unwrap_or_default();
+        if res.devices().is_none() {
+            res.set_devices(Some(Vec::new()));
+        }
+        let mut cg = if o.systemd_cgroup {
+            cgroups::Manager::systemd(linux.cgroups_path().as_deref(), id, &res, &annotations)?
+        } else {
+            cgroups::Manager::new(linux.cgroups_path().as_deref(), id)?
+        };
+        let container = Container::make_dir(root, id)?;
         // The provisional state: what this create is about to make (the exec fifo lives in the
         // state dir; `cgroup.created` lists the directories to come) and who makes it, so a hull
         // killed from here on leaves what `delete --force` needs to remove exactly what exists.
@@ -119,12 +128,6 @@ impl Container {
             container.save(&state)?;
             let fifo = make_fifo(&container.fifo_path())?;
             cg.create()?;
-            // Always apply: with no device rules in the config the container still gets
-            // deny-all plus runc's default device allowlist.
-            let mut res = linux.resources().clone().unwrap_or_default();
-            if res.devices().is_none() {
-                res.set_devices(Some(Vec::new()));
-            }
             cg.apply(&res)?;
             let spawn = Spawn {
                 id,
@@ -148,6 +151,7 @@ impl Container {
                 console: caller.console(false),
             };
             let child = init.insert(process::spawn(&spawn)?);
+            cg.populated();
             let pid = child.pid;
             // Init is ready and no longer dies with hull: record it at once (until now it was
             // only findable in the container's cgroup).

@@ -117,6 +117,7 @@ mod tests {
                 hierarchies: Vec::new(),
                 created: Vec::new(),
                 shared_parents: Vec::new(),
+                systemd: None,
             },
             hooks: None,
             no_new_keyring: false,

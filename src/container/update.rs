@@ -32,6 +32,9 @@ pub fn update(root: &Path, id: &str, mut resources: Value) -> Result<()> {
             check_usage_below(&st.cgroup, limit)?;
         }
     }
+    if let Some(unit) = &st.cgroup.systemd {
+        cgroups::systemd::update(unit, &res).with_context(|| format!("update {id}"))?;
+    }
     cgroups::apply(&st.cgroup, &res).with_context(|| format!("update {id}"))
 }
 

@@ -110,6 +110,27 @@ pub fn clone_parent() -> Result<i32> {
     Ok(pid as i32)
 }
 
+/// A child that only waits to be killed (the first process of a systemd scope, which must
+/// have one): it holds no fd of hull's, dies with hull (PDEATHSIG) and sleeps. Returns its pid.
+pub fn idle_child() -> Result<i32> {
+    let parent = std::process::id() as i32;
+    let pid = fork()?;
+    if pid != 0 {
+        return Ok(pid);
+    }
+    // SAFETY: in the forked child: plain syscalls, then pause until a signal kills it.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        if libc::getppid() != parent {
+            libc::_exit(0);
+        }
+        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+        loop {
+            libc::pause();
+        }
+    }
+}
+
 /// `_exit(code)`.
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and touches no Rust state.

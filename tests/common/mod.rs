@@ -12,6 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
+/// A real systemd host (systemd-nspawn, pure cgroup v2) booted once per test binary that uses it.
+pub mod systemd;
+
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A test that cannot run here, for `reason`: in CI (`CI=true`) a missing prerequisite is a

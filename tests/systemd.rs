@@ -1,0 +1,744 @@
+//! The systemd test world (tests/common/systemd.rs) and hull in it: systemd as PID 1 on pure
+//! cgroup v2 with a system bus, hull's cgroupfs driver there, and a world that leaves nothing
+//! behind however its test process ends.
+#![allow(clippy::disallowed_methods)] // tests may use threads and File::create
+
+mod common;
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::systemd::{SystemdWorld, Unavailable};
+use common::*;
+use serde_json::{json, Value};
+
+/// CGROUP2_SUPER_MAGIC as `stat -f -c %t` prints it.
+const CGROUP2_MAGIC: &str = "63677270";
+
+/// The `0::` line of a /proc/PID/cgroup text.
+fn cgroup2_line(text: &str) -> String {
+    text.lines()
+        .find(|l| l.starts_with("0::"))
+        .unwrap_or_else(|| panic!("no 0:: line in {text:?}"))
+        .to_string()
+}
+
+#[test]
+fn systemd_is_pid_1_and_the_cgroups_are_pure_v2() {
+    let world = systemd_world!();
+    assert_eq!(world.read("/proc/1/comm").trim(), "systemd");
+    let state = world.output(&["systemctl", "is-system-running"]);
+    let state = text(&state.stdout);
+    assert!(
+        ["running", "degraded"].contains(&state.trim()),
+        "is-system-running: {state}"
+    );
+    assert_eq!(
+        world.sh("systemd-detect-virt --container").trim(),
+        "systemd-nspawn"
+    );
+    assert_eq!(
+        world.sh("stat -f -c %t /sys/fs/cgroup").trim(),
+        CGROUP2_MAGIC,
+        "/sys/fs/cgroup of the world is not cgroup2"
+    );
+    // No v1 hierarchy is mounted in the world (the kernel still lists the host's v1
+    // hierarchies in /proc/PID/cgroup: those are global, mounts are not).
+    let mountinfo = world.read("/proc/self/mountinfo");
+    let v1: Vec<&str> = mountinfo
+        .lines()
+        .filter(|l| {
+            l.split_once(" - ")
+                .is_some_and(|(_, t)| t.starts_with("cgroup "))
+        })
+        .collect();
+    assert!(v1.is_empty(), "cgroup v1 mounted in the world: {v1:#?}");
+    // systemd manages the whole cgroup2 tree from its root: itself in init.scope, and the
+    // controllers the host's cgroup2 offers are offered in the world too.
+    assert_eq!(
+        cgroup2_line(&world.read("/proc/1/cgroup")),
+        "0::/init.scope"
+    );
+    assert_eq!(world.show1("init.scope", "ControlGroup"), "/init.scope");
+    let world_controllers = world.read("/sys/fs/cgroup/cgroup.controllers");
+    let host_root = world.cgroup.parent().unwrap().join("cgroup.controllers");
+    for c in fs::read_to_string(&host_root).unwrap().split_whitespace() {
+        assert!(
+            world_controllers.split_whitespace().any(|w| w == c),
+            "host cgroup2 controller {c} missing in the world ({world_controllers:?})"
+        );
+    }
+    // Commands run in the world's /hull-tests cgroup and its namespaces.
+    assert_eq!(
+        cgroup2_line(&world.read("/proc/self/cgroup")),
+        "0::/hull-tests"
+    );
+    assert_eq!(world.read("/proc/sys/kernel/hostname").trim(), world.name);
+}
+
+#[test]
+fn the_system_bus_answers() {
+    let world = systemd_world!();
+    let names = world.sh("busctl --system --no-pager --no-legend list");
+    for name in ["org.freedesktop.DBus", "org.freedesktop.systemd1"] {
+        assert!(
+            names.lines().any(|l| l.starts_with(&format!("{name} "))),
+            "{name} is not on the system bus:\n{names}"
+        );
+    }
+    let dbus = world.show("dbus.service", &["ActiveState", "SubState"]);
+    assert_eq!(dbus["ActiveState"], "active", "{dbus:?}");
+    // A transient scope over the bus (StartTransientUnit, what the systemd cgroup driver
+    // does): the command runs in it, and the unit is gone when the command is.
+    let unit = format!("hull-world-probe-{}", std::process::id());
+    let out = world.sh(&format!(
+        "systemd-run --quiet --scope --unit={unit} cat /proc/self/cgroup"
+    ));
+    assert_eq!(cgroup2_line(&out), format!("0::/system.slice/{unit}.scope"));
+    // systemd drops the unit once it has seen the scope's cgroup empty.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let load = world.show1(&format!("{unit}.scope"), "LoadState");
+        if load == "not-found" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{unit}.scope still {load} 5 s after its command"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn hull_runs_busybox_with_the_cgroupfs_driver_on_pure_v2() {
+    let world = systemd_world!();
+    let env = world.env();
+    // Foreground run, without a cgroup namespace: the container sees its own cgroup2 path.
+    let mut b = env.bundle(&[
+        "sh",
+        "-c",
+        "cat /proc/self/cgroup; stat -f -c %t /sys/fs/cgroup; cat /sys/fs/cgroup/cgroup.controllers",
+    ]);
+    b.edit(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|n| n["type"] != "cgroup")
+    });
+    let id = env.id("sd-run");
+    let (code, out, err) = env.run(&b, &id);
+    assert_eq!(code, 0, "run in the world: {err}\n{out}");
+    assert_eq!(cgroup2_line(&out), format!("0::/hull/{id}"), "{out}");
+    assert!(out.lines().any(|l| l == CGROUP2_MAGIC), "{out}");
+    assert!(
+        !world.exists(&format!("/sys/fs/cgroup/hull/{id}")),
+        "cgroup of {id} left after run"
+    );
+    assert!(!world.host_cgroup(&format!("/hull/{id}")).exists());
+
+    // create/start/delete with the bundle's cgroup namespace: init at the namespace's root,
+    // in /hull/<id> as the world sees it, which is below the world's root on the host.
+    let b = env.bundle(&["sh", "-c", "cat /proc/self/cgroup; exec sleep 1000"]);
+    let id = env.id("sd-create");
+    env.create_ok(&b, &id);
+    assert!(env.hull(&["start", &id]).status.success());
+    let out = wait_for_output(&b.dir.join("stdout"), "0::");
+    assert_eq!(cgroup2_line(&out), "0::/", "{out}");
+    let pid = env.state(&id)["pid"].as_i64().unwrap();
+    assert_eq!(
+        cgroup2_line(&world.read(&format!("/proc/{pid}/cgroup"))),
+        format!("0::/hull/{id}")
+    );
+    let procs = world.read(&format!("/sys/fs/cgroup/hull/{id}/cgroup.procs"));
+    assert_eq!(procs.trim(), pid.to_string());
+    let host = world.host_cgroup(&format!("/hull/{id}"));
+    assert!(host.is_dir(), "{} missing on the host", host.display());
+    let o = env.hull(&["delete", "--force", &id]);
+    assert!(o.status.success(), "delete: {}", text(&o.stderr));
+    assert!(!world.exists(&format!("/sys/fs/cgroup/hull/{id}")));
+    assert!(!host.exists(), "{} left on the host", host.display());
+}
+
+// ---- teardown ---------------------------------------------------------------------------------
+
+/// What a world is on the host, to look for after its teardown.
+#[derive(Debug)]
+struct Traces {
+    name: String,
+    dir: PathBuf,
+    cgroups: Vec<PathBuf>,
+}
+
+impl Traces {
+    fn of(w: &SystemdWorld) -> Traces {
+        Traces {
+            name: w.name.clone(),
+            dir: w.dir.clone(),
+            cgroups: std::iter::once(w.cgroup.clone())
+                .chain(w.cgroup_v1.clone())
+                .collect(),
+        }
+    }
+
+    fn parse(line: &str) -> Traces {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        Traces {
+            name: f[1].to_string(),
+            dir: PathBuf::from(f[2]),
+            cgroups: f[3..].iter().map(PathBuf::from).collect(),
+        }
+    }
+
+    fn line(&self) -> String {
+        let cgs: Vec<String> = self
+            .cgroups
+            .iter()
+            .map(|c| c.display().to_string())
+            .collect();
+        format!(
+            "WORLD {} {} {}",
+            self.name,
+            self.dir.display(),
+            cgs.join(" ")
+        )
+    }
+
+    /// What is left of the world on the host.
+    fn left(&self) -> Vec<String> {
+        let mut left = Vec::new();
+        // Every process of the world was in its cgroup: a removed cgroup had none left.
+        left.extend(
+            self.cgroups
+                .iter()
+                .filter(|c| c.exists())
+                .map(|c| format!("cgroup {}", c.display())),
+        );
+        left.extend(procs_mentioning(&self.name).into_iter().map(|p| {
+            format!(
+                "process {p}: {:?}",
+                fs::read_to_string(format!("/proc/{p}/cmdline"))
+            )
+        }));
+        if self.dir.exists() {
+            left.push(format!("directory {}", self.dir.display()));
+        }
+        left.extend(
+            mounts_mentioning(&self.name)
+                .into_iter()
+                .map(|m| format!("mount {m}")),
+        );
+        let propagate = Path::new("/run/systemd/nspawn/propagate").join(&self.name);
+        if propagate.exists() {
+            left.push(format!("{}", propagate.display()));
+        }
+        left
+    }
+
+    /// Wait (bounded) until nothing of the world is left.
+    fn wait_gone(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = self.left();
+            if left.is_empty() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "systemd world {} not torn down within {within:?}: {left:#?}",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn private_world() -> Option<SystemdWorld> {
+    match SystemdWorld::boot() {
+        Ok(w) => Some(w),
+        Err(Unavailable::Missing(why)) => {
+            skip_or_fail(&format!("no systemd world: {why}"));
+            None
+        }
+        Err(Unavailable::Failed(why)) => panic!("{why}"),
+    }
+}
+
+#[test]
+fn a_world_torn_down_leaves_nothing_on_the_host() {
+    let Some(world) = private_world() else {
+        return;
+    };
+    // A container that would run for long, to be taken down with the world.
+    let env = world.env();
+    let b = env.bundle(&["sleep", "1000"]);
+    let id = env.id("sd-left");
+    env.create_ok(&b, &id);
+    assert!(env.hull(&["start", &id]).status.success());
+    let container = world.host_cgroup(&format!("/hull/{id}"));
+    let pids = procs(&container);
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    std::mem::forget(env); // no delete: the world goes with the container in it
+    let traces = Traces::of(&world);
+    assert!(traces.left().len() >= 2, "{:?}", traces.left());
+    let took = world.shut_down();
+    let left = traces.left();
+    assert!(left.is_empty(), "left after teardown: {left:#?}");
+    assert!(is_gone(pids[0]), "the container's init survived");
+    assert!(
+        took < Duration::from_secs(15),
+        "teardown took {took:?} (DefaultTimeoutStopSec=3s should make it seconds)"
+    );
+    let msg = format!("a private world torn down in {:.2} s\n", took.as_secs_f64());
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), msg.as_bytes());
+}
+
+/// Run `world_owner` in a child test process in `mode`; the world's traces and the child.
+fn owner(mode: &str) -> Option<(Traces, std::process::Child, PathBuf)> {
+    if !is_root() {
+        skip_or_fail("needs root");
+        return None;
+    }
+    let err = std::env::temp_dir().join(format!(
+        "hull-world-owner-{}-{mode}.err",
+        std::process::id()
+    ));
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "world_owner", "--ignored", "--nocapture"])
+        .env("HULL_WORLD_OWNER", mode)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.find_map(|l| {
+        l.ok()
+            .filter(|l| l.starts_with("WORLD ") || l.starts_with("SKIP"))
+    });
+    match line {
+        Some(l) if l.starts_with("WORLD ") => Some((Traces::parse(&l), child, err)),
+        other => {
+            let _ = child.kill();
+            let _ = child.wait();
+            let why = fs::read_to_string(&err).unwrap_or_default();
+            let _ = fs::remove_file(&err);
+            if other.is_some() {
+                skip_or_fail(&format!("world owner skipped: {why}"));
+                return None;
+            }
+            panic!("the world owner did not report a world:\n{why}");
+        }
+    }
+}
+
+/// Not a test of its own: the test binary run by the two tests below (`HULL_WORLD_OWNER` set)
+/// boots the shared world as any test does, reports it, then panics or waits to be killed.
+#[test]
+#[ignore = "run in a child process by the teardown tests"]
+fn world_owner() {
+    let Ok(mode) = std::env::var("HULL_WORLD_OWNER") else {
+        return;
+    };
+    let Some(world) = SystemdWorld::shared() else {
+        println!("SKIP");
+        return;
+    };
+    println!("{}", Traces::of(world).line());
+    match mode.as_str() {
+        "panic" => panic!("the world's owner fails, as a test does"),
+        _ => std::thread::sleep(Duration::from_secs(600)),
+    }
+}
+
+#[test]
+fn a_killed_test_process_leaves_no_world() {
+    let Some((traces, mut child, err)) = owner("wait") else {
+        return;
+    };
+    // SAFETY: kill(2) of our own unreaped child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let status = child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGKILL)
+    );
+    // Its keeper sees the end of the pipe and tears the world down behind it.
+    traces.wait_gone(Duration::from_secs(30));
+    let _ = fs::remove_file(err);
+}
+
+#[test]
+fn a_failing_test_binary_ends_with_its_world_gone() {
+    let Some((traces, mut child, err)) = owner("panic") else {
+        return;
+    };
+    let status = child.wait().unwrap();
+    let why = fs::read_to_string(&err).unwrap_or_default();
+    assert_eq!(status.code(), Some(101), "{why}");
+    // Torn down at exit (atexit), before the process was gone: nothing to wait for.
+    let left = traces.left();
+    assert!(
+        left.is_empty(),
+        "left when the owner exited: {left:#?}\n{why}"
+    );
+    assert!(why.contains("torn down in"), "{why}");
+    let _ = fs::remove_file(err);
+}
+
+// ---- the systemd cgroup driver (`--systemd-cgroup`) -----------------------------------------
+
+/// `hull --systemd-cgroup create` of `b` as `id` that must succeed (stdio to files).
+fn sd_create(env: &common::systemd::WorldEnv, b: &Bundle, id: &str) {
+    // Files, not pipes: the container's init inherits them and outlives create.
+    let out = fs::File::create(b.dir.join("stdout")).unwrap();
+    let err = fs::File::create(b.dir.join("stderr")).unwrap();
+    let status = env
+        .hull_cmd(&[
+            "--systemd-cgroup",
+            "create",
+            "--bundle",
+            b.dir.to_str().unwrap(),
+            id,
+        ])
+        .stdout(out)
+        .stderr(err)
+        .status()
+        .unwrap();
+    let err = fs::read_to_string(b.dir.join("stderr")).unwrap_or_default();
+    assert!(status.success(), "create {id}: {err}");
+}
+
+/// The world's pids in a cgroup of the world.
+fn procs_in(world: &SystemdWorld, cgroup: &str) -> Vec<i32> {
+    let mut v: Vec<i32> = world
+        .read(&format!("/sys/fs/cgroup{cgroup}/cgroup.procs"))
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// The unit is gone: not loaded, no cgroup.
+fn assert_unit_gone(world: &SystemdWorld, unit: &str, cgroup: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let load = world.show1(unit, "LoadState");
+        let dir = world.exists(&format!("/sys/fs/cgroup{cgroup}"));
+        if load == "not-found" && !dir {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{unit} left: LoadState={load}, cgroup {cgroup} exists: {dir}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A container under the systemd driver is a transient scope in the slice its cgroupsPath
+/// names, delegated, accounted, without default dependencies, with its resources and
+/// `org.systemd.property.*` annotations as unit properties, init its only process (the
+/// scope's idle first process is gone) and placed there before it runs. This host's cgroup2
+/// offers only hugetlb: controllers it lacks are given as annotations (properties only);
+/// resources that would write their files are checked where the world offers the controller.
+#[test]
+fn systemd_driver_makes_a_delegated_scope_with_the_configs_properties() {
+    let world = systemd_world!();
+    let env = world.env();
+    let id = env.id("sdscope");
+    let unit = format!("hulltest-{id}.scope");
+    let cgroup = format!("/system.slice/{unit}");
+    let offered = world.read("/sys/fs/cgroup/cgroup.controllers");
+    let has = |c: &str| offered.split_whitespace().any(|o| o == c);
+    let mut b = env.bundle(&["sleep", "1000"]);
+    b.edit(|c| {
+        c["linux"]["cgroupsPath"] = json!(format!("system.slice:hulltest:{id}"));
+        c["annotations"] = json!({
+            "org.systemd.property.TimeoutStopSec": "7",
+            "org.systemd.property.CollectMode": "'inactive-or-failed'",
+            "org.systemd.property.MemoryHigh": "uint64 268435456",
+            "org.systemd.property.CPUWeight": "uint64 77",
+        });
+        let mut res = json!({"devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 4, "minor": 1, "access": "rw"}
+        ]});
+        if has("pids") {
+            res["pids"] = json!({"limit": 42});
+        }
+        if has("memory") {
+            res["memory"] = json!({"limit": 134217728});
+        }
+        c["linux"]["resources"] = res;
+    });
+    sd_create(&env, &b, &id);
+    let st = env.state(&id);
+    let init = st["pid"].as_i64().unwrap() as i32;
+    assert_eq!(st["status"], "created");
+    let p = world.show(
+        &unit,
+        &[
+            "ActiveState",
+            "Slice",
+            "ControlGroup",
+            "Delegate",
+            "DefaultDependencies",
+            "MemoryAccounting",
+            "CPUAccounting",
+            "TasksAccounting",
+            "IOAccounting",
+            "TimeoutStopUSec",
+            "CollectMode",
+            "MemoryHigh",
+            "CPUWeight",
+            "DevicePolicy",
+            "DeviceAllow",
+            "Description",
+            "TasksMax",
+            "MemoryMax",
+        ],
+    );
+    let want = [
+        ("ActiveState", "active"),
+        ("Slice", "system.slice"),
+        ("ControlGroup", cgroup.as_str()),
+        ("Delegate", "yes"),
+        ("DefaultDependencies", "no"),
+        ("MemoryAccounting", "yes"),
+        ("CPUAccounting", "yes"),
+        ("TasksAccounting", "yes"),
+        ("IOAccounting", "yes"),
+        ("TimeoutStopUSec", "7s"),
+        ("CollectMode", "inactive-or-failed"),
+        ("MemoryHigh", "268435456"),
+        ("CPUWeight", "77"),
+        ("DevicePolicy", "strict"),
+    ];
+    for (k, v) in want {
+        assert_eq!(p.get(k).map(String::as_str), Some(v), "{unit} {k}: {p:?}");
+    }
+    assert_eq!(p["Description"], format!("hull container {id}"));
+    // The config's rule and runc's default allowlist (/dev/null).
+    let allow = world.sh(&format!("systemctl show {unit} -p DeviceAllow"));
+    assert!(allow.contains("/dev/char/4:1 rw"), "{allow}");
+    assert!(allow.contains("/dev/char/1:3 rwm"), "{allow}");
+    // Init is the scope's only process, placed before it ran.
+    assert_eq!(procs_in(world, &cgroup), vec![init], "{cgroup}");
+    assert_eq!(
+        cgroup2_line(&world.read(&format!("/proc/{init}/cgroup"))),
+        format!("0::{cgroup}")
+    );
+    if has("pids") {
+        assert_eq!(p["TasksMax"], "42");
+        assert_eq!(
+            world
+                .read(&format!("/sys/fs/cgroup{cgroup}/pids.max"))
+                .trim(),
+            "42"
+        );
+    } else {
+        eprintln!("systemd world offers no pids controller: TasksMax/pids.max unchecked");
+    }
+    if has("memory") {
+        assert_eq!(p["MemoryMax"], "134217728");
+        assert_eq!(
+            world
+                .read(&format!("/sys/fs/cgroup{cgroup}/memory.max"))
+                .trim(),
+            "134217728"
+        );
+    } else {
+        eprintln!("systemd world offers no memory controller: MemoryMax/memory.max unchecked");
+    }
+    let o = env.hull(&["delete", "--force", &id]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_unit_gone(world, &unit, &cgroup);
+}
+
+/// Every command works on a container in a scope: start, exec (joins the scope), ps, pause and
+/// resume (the scope's cgroup.freeze), events --stats, kill --all, delete (stops the unit: no
+/// unit and no cgroup left). The default cgroupsPath is `system.slice:hull:ID`.
+#[test]
+fn systemd_driver_commands_work_on_the_scope_and_delete_leaves_nothing() {
+    let world = systemd_world!();
+    let env = world.env();
+    let id = env.id("sdcmds");
+    let unit = format!("hull-{id}.scope");
+    let cgroup = format!("/system.slice/{unit}");
+    let b = env.bundle(&["sleep", "1000"]);
+    sd_create(&env, &b, &id);
+    let init = env.state(&id)["pid"].as_i64().unwrap() as i32;
+    let ok = |args: &[&str]| {
+        let o = env.hull(args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+        text(&o.stdout)
+    };
+    let features: Value = serde_json::from_str(&ok(&["features"])).unwrap();
+    assert_eq!(features["linux"]["cgroup"]["systemd"], true, "{features}");
+    assert_eq!(
+        features["linux"]["cgroup"]["systemdUser"], false,
+        "{features}"
+    );
+    ok(&["start", &id]);
+    assert_eq!(env.state(&id)["status"], "running");
+    // exec -d: its process inherits exec's stdio, so files rather than output()'s pipes.
+    let status = env
+        .hull_cmd(&["exec", "-d", &id, "sleep", "999"])
+        .stdout(fs::File::create(b.dir.join("exec.out")).unwrap())
+        .stderr(fs::File::create(b.dir.join("exec.err")).unwrap())
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "exec -d: {}",
+        fs::read_to_string(b.dir.join("exec.err")).unwrap()
+    );
+    let pids = procs_in(world, &cgroup);
+    assert_eq!(
+        pids.len(),
+        2,
+        "init and the exec'd process in {cgroup}: {pids:?}"
+    );
+    assert!(pids.contains(&init));
+    let ps = ok(&["ps", "--format", "json", &id]);
+    let listed: Vec<i32> = serde_json::from_str(&ps).unwrap();
+    let mut listed = listed;
+    listed.sort_unstable();
+    assert_eq!(listed, pids);
+    ok(&["pause", &id]);
+    assert_eq!(env.state(&id)["status"], "paused");
+    assert_eq!(
+        world
+            .read(&format!("/sys/fs/cgroup{cgroup}/cgroup.freeze"))
+            .trim(),
+        "1"
+    );
+    ok(&["resume", &id]);
+    assert_eq!(env.state(&id)["status"], "running");
+    let stats = ok(&["events", "--stats", &id]);
+    let stats: Value = serde_json::from_str(stats.trim()).unwrap();
+    assert_eq!(stats["type"], "stats");
+    assert_eq!(stats["id"], id.as_str());
+    ok(&["kill", "--all", &id, "KILL"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while env.state(&id)["status"] != "stopped" {
+        assert!(
+            Instant::now() < deadline,
+            "still {}",
+            env.state(&id)["status"]
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    ok(&["delete", &id]);
+    assert_unit_gone(world, &unit, &cgroup);
+    assert!(
+        !world.exists(&format!("{}/{id}", env.root)),
+        "state dir left"
+    );
+}
+
+/// `update` sets the unit's properties (SetUnitProperties), then writes the files: TasksMax
+/// changes in systemd; pids.max too where the world offers pids (this host's cgroup2 does not,
+/// and the file write is refused then, naming the controller).
+#[test]
+fn systemd_driver_update_sets_the_units_properties() {
+    let world = systemd_world!();
+    let env = world.env();
+    let id = env.id("sdupd");
+    let unit = format!("hull-{id}.scope");
+    let b = env.bundle(&["sleep", "1000"]);
+    sd_create(&env, &b, &id);
+    let o = env.hull(&["update", "--pids-limit", "7", &id]);
+    assert_eq!(world.show1(&unit, "TasksMax"), "7");
+    let offered = world.read("/sys/fs/cgroup/cgroup.controllers");
+    if offered.split_whitespace().any(|c| c == "pids") {
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let cg = format!("/sys/fs/cgroup/system.slice/{unit}/pids.max");
+        assert_eq!(world.read(&cg).trim(), "7");
+    } else {
+        assert!(
+            text(&o.stderr).contains("the pids controller is not available"),
+            "{}",
+            text(&o.stderr)
+        );
+    }
+}
+
+/// A second container whose cgroupsPath names a scope that exists is refused, naming the unit,
+/// and leaves nothing; the first one is untouched. A property systemd refuses (an annotation
+/// naming no property) fails create with systemd's words, and nothing is left: no unit, no
+/// state dir, no process (the scope's idle first process included).
+#[test]
+fn systemd_driver_refusals_leave_nothing() {
+    let world = systemd_world!();
+    let env = world.env();
+    let first = env.id("sdexist");
+    let path = format!("system.slice:hulltest:{first}");
+    let unit = format!("hulltest-{first}.scope");
+    let mut b = env.bundle(&["sleep", "1000"]);
+    b.edit(|c| c["linux"]["cgroupsPath"] = json!(path));
+    sd_create(&env, &b, &first);
+    let second = env.id("sdexist2");
+    let o = env.hull(&[
+        "--systemd-cgroup",
+        "create",
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        &second,
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("the unit {unit} already exists")),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(!world.exists(&format!("{}/{second}", env.root)));
+    assert_eq!(
+        world.show1(&unit, "ActiveState"),
+        "active",
+        "the first one's unit"
+    );
+    assert_eq!(env.state(&first)["status"], "created");
+    assert_no_process_mentions(world, &second);
+
+    let third = env.id("sdbadprop");
+    let mut b3 = env.bundle(&["true"]);
+    b3.edit(|c| c["annotations"] = json!({"org.systemd.property.NoSuchProperty": "uint64 1"}));
+    let o = env.hull(&[
+        "--systemd-cgroup",
+        "create",
+        "--bundle",
+        b3.dir.to_str().unwrap(),
+        &third,
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("StartTransientUnit") && err.contains("NoSuchProperty"),
+        "{err}"
+    );
+    assert!(!world.exists(&format!("{}/{third}", env.root)));
+    assert_unit_gone(
+        world,
+        &format!("hull-{third}.scope"),
+        &format!("/system.slice/hull-{third}.scope"),
+    );
+    assert_no_process_mentions(world, &third);
+}
+
+/// No process of the world has `id` in its command line (hull's idle child of a scope has
+/// hull's, so a leaked one would).
+fn assert_no_process_mentions(world: &SystemdWorld, id: &str) {
+    let o = world.output(&["pgrep", "-a", "-f", id]);
+    assert!(
+        !o.status.success(),
+        "left in the world: {}",
+        text(&o.stdout)
+    );
+}
