@@ -742,3 +742,116 @@ fn assert_no_process_mentions(world: &SystemdWorld, id: &str) {
         text(&o.stdout)
     );
 }
+
+// ---- engines with the systemd driver -------------------------------------------------------
+
+/// Podman with `cgroup_manager = "systemd"` (what it uses wherever systemd runs) drives hull in
+/// the systemd world: podman passes `--systemd-cgroup` and `machine.slice:libpod:ID`, hull
+/// makes the scope `libpod-ID.scope` over D-Bus; run, exec, pause, unpause, stop and rm work,
+/// and rm leaves no unit. Storage, runroot and hull's state are the test's own; the image is
+/// the test rootfs imported. `pids_limit = 0`: podman's default pids limit needs the pids
+/// controller, which this host's cgroup2 lacks.
+#[test]
+fn podman_with_the_systemd_cgroup_manager_drives_hull() {
+    let world = systemd_world!();
+    if world.output(&["podman", "--version"]).status.code() != Some(0) {
+        skip_or_fail("podman is not installed (make deps)");
+        return;
+    }
+    let env = world.env();
+    let dir = env.dir.join("podman");
+    fs::create_dir_all(&dir).unwrap();
+    let runtime = dir.join("hull-runtime");
+    fs::write(
+        &runtime,
+        format!(
+            "#!/bin/sh\nexec '{}' --root '{}/hull' \"$@\"\n",
+            hull_bin().display(),
+            dir.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(
+        &runtime,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("containers.conf"),
+        format!(
+            "[containers]\npids_limit = 0\n[engine]\ncgroup_manager = \"systemd\"\n\
+             events_logger = \"file\"\nruntime = \"hull\"\nruntime_supports_json = [\"hull\"]\n\
+             [engine.runtimes]\nhull = [\"{}\"]\n",
+            runtime.display()
+        ),
+    )
+    .unwrap();
+    let d = dir.display();
+    let podman = format!(
+        "export CONTAINERS_CONF={d}/containers.conf; \
+         mkdir -p /etc/containers; [ -e /etc/containers/policy.json ] || \
+         echo '{{\"default\":[{{\"type\":\"insecureAcceptAnything\"}}]}}' > /etc/containers/policy.json; \
+         P=\"podman --root {d}/storage --runroot {d}/run --tmpdir {d}/tmp\"; "
+    );
+    // Removes every container of this storage and its mounts, however the test ends.
+    struct Reset<'a>(&'a SystemdWorld, String);
+    impl Drop for Reset<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.output(&[
+                "sh",
+                "-c",
+                &format!("{}$P rm -f -a -t 0; $P system reset -f", self.1),
+            ]);
+        }
+    }
+    let _reset = Reset(world, podman.clone());
+    let rootfs = rootfs();
+    world.sh(&format!(
+        "{podman}tar -C {} -c . | $P import - localhost/hullbox:latest >/dev/null",
+        rootfs.display()
+    ));
+    let out = world.sh(&format!(
+        "{podman}$P run --rm --network none localhost/hullbox cat /proc/self/cgroup"
+    ));
+    assert_eq!(cgroup2_line(&out), "0::/", "in its cgroup namespace: {out}");
+    let id = world
+        .sh(&format!(
+            "{podman}$P run -d --name c --network none localhost/hullbox sleep 1000"
+        ))
+        .trim()
+        .to_string();
+    let unit = format!("libpod-{id}.scope");
+    assert_eq!(world.show1(&unit, "ActiveState"), "active");
+    assert_eq!(
+        world.show1(&unit, "Description"),
+        format!("hull container {id}")
+    );
+    assert_eq!(world.show1(&unit, "Slice"), "machine.slice");
+    let cgroup = format!("/machine.slice/{unit}");
+    assert_eq!(world.show1(&unit, "ControlGroup"), cgroup);
+    let state: Value =
+        serde_json::from_str(&world.read(&format!("{d}/hull/{id}/state.json"))).unwrap();
+    let init = state["pid"].as_i64().unwrap() as i32;
+    assert_eq!(
+        cgroup2_line(&world.read(&format!("/proc/{init}/cgroup"))),
+        format!("0::{cgroup}")
+    );
+    let out = world.sh(&format!("{podman}$P exec c cat /proc/self/cgroup"));
+    assert_eq!(cgroup2_line(&out), "0::/");
+    assert_eq!(
+        procs_in(world, &cgroup).len(),
+        1,
+        "exec'd process gone, init left"
+    );
+    world.sh(&format!("{podman}$P pause c >/dev/null"));
+    assert_eq!(
+        world
+            .read(&format!("/sys/fs/cgroup{cgroup}/cgroup.freeze"))
+            .trim(),
+        "1"
+    );
+    world.sh(&format!(
+        "{podman}$P unpause c >/dev/null && $P stop -t 1 c >/dev/null && $P rm c >/dev/null"
+    ));
+    assert_unit_gone(world, &unit, &cgroup);
+}
