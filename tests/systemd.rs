@@ -855,3 +855,99 @@ fn podman_with_the_systemd_cgroup_manager_drives_hull() {
     ));
     assert_unit_gone(world, &unit, &cgroup);
 }
+
+/// containerd with the runc shim in systemd mode (`ctr run --runc-systemd-cgroup`, what
+/// `SystemdCgroup = true` sets for Kubernetes) drives hull in the systemd world: the shim
+/// passes `--systemd-cgroup` and `system.slice:hulltest:ID`, hull makes the scope; exec, pause,
+/// resume, kill and rm work, and rm leaves no unit. containerd runs in the world with its
+/// root, state and socket in the test's dir; the container's rootfs is the test rootfs (`--rootfs`). ctr's
+/// default cpu shares and quota are zeroed: this host's cgroup2 has no cpu controller.
+#[test]
+fn containerd_with_the_systemd_cgroup_driver_drives_hull() {
+    let world = systemd_world!();
+    if world.output(&["containerd", "--version"]).status.code() != Some(0) {
+        skip_or_fail("containerd is not installed (make deps)");
+        return;
+    }
+    let env = world.env();
+    let dir = env.dir.join("containerd");
+    fs::create_dir_all(&dir).unwrap();
+    let d = dir.display();
+    fs::write(
+        dir.join("config.toml"),
+        format!(
+            "version = 2\nroot = \"{d}/root\"\nstate = \"{d}/state\"\n\
+             disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
+             [grpc]\n  address = \"{d}/containerd.sock\"\n\
+             [ttrpc]\n  address = \"{d}/containerd.sock.ttrpc\"\n\
+             [plugins.\"io.containerd.internal.v1.opt\"]\n  path = \"{d}/opt\"\n"
+        ),
+    )
+    .unwrap();
+    // containerd is started through nsenter, like the tests' commands: a service of the
+    // world's systemd would run under nspawn's seccomp filter, which refuses bpf(2), and hull
+    // loads its device program with it. It is stopped by the pid it wrote, however the test ends.
+    struct Daemon<'a>(&'a SystemdWorld, std::process::Child, String);
+    impl Drop for Daemon<'_> {
+        fn drop(&mut self) {
+            let pid = format!("{}/containerd.pid", self.2);
+            let _ = self.0.output(&[
+                "sh",
+                "-c",
+                &format!(
+                    "p=$(cat {pid}) && kill -TERM $p && \
+                     for i in $(seq 100); do kill -0 $p 2>/dev/null || exit 0; sleep 0.05; done; kill -KILL $p"
+                ),
+            ]);
+            let _ = self.1.wait();
+        }
+    }
+    let child = world
+        .cmd(&[
+            "sh",
+            "-c",
+            &format!(
+                "echo $$ > {d}/containerd.pid; exec containerd --config {d}/config.toml >{d}/containerd.log 2>&1"
+            ),
+        ])
+        .spawn()
+        .unwrap();
+    let _daemon = Daemon(world, child, d.to_string());
+    world.sh(&format!(
+        "for i in $(seq 100); do ctr --address {d}/containerd.sock version >/dev/null 2>&1 && exit 0; sleep 0.1; done; \
+         tail {d}/containerd.log; exit 1"
+    ));
+    let ctr = format!("ctr --address {d}/containerd.sock --namespace hulltest");
+    let id = env.id("ctrsd");
+    let unit = format!("hulltest-{id}.scope");
+    let cgroup = format!("/system.slice/{unit}");
+    world.sh(&format!(
+        "{ctr} run -d --runc-binary {} --runc-root {d}/hull --runc-systemd-cgroup \
+         --cpu-shares 0 --cpu-quota 0 --cgroup system.slice:hulltest:{id} --rootfs {} {id} sleep 1000 >/dev/null",
+        hull_bin().display(),
+        rootfs().display()
+    ));
+    assert_eq!(world.show1(&unit, "ActiveState"), "active");
+    assert_eq!(world.show1(&unit, "ControlGroup"), cgroup);
+    assert_eq!(world.show1(&unit, "Delegate"), "yes");
+    assert_eq!(procs_in(world, &cgroup).len(), 1, "init alone in {cgroup}");
+    let out = world.sh(&format!(
+        "{ctr} tasks exec --exec-id e1 {id} cat /proc/self/cgroup"
+    ));
+    // ctr's spec has no cgroup namespace: the exec'd process sees the scope's path.
+    assert_eq!(cgroup2_line(&out), format!("0::{cgroup}"));
+    world.sh(&format!("{ctr} tasks pause {id}"));
+    assert_eq!(
+        world
+            .read(&format!("/sys/fs/cgroup{cgroup}/cgroup.freeze"))
+            .trim(),
+        "1"
+    );
+    world.sh(&format!("{ctr} tasks resume {id}"));
+    world.sh(&format!(
+        "{ctr} tasks kill -s KILL {id}; for i in $(seq 100); do \
+         {ctr} tasks ls | grep -q '{id}.*STOPPED' && break; sleep 0.05; done; \
+         {ctr} tasks rm {id} >/dev/null; {ctr} containers rm {id}"
+    ));
+    assert_unit_gone(world, &unit, &cgroup);
+}

@@ -61,9 +61,10 @@ fn needed(res: &LinuxResources) -> Vec<&'static str> {
         v.push("memory");
     }
     if let Some(c) = res.cpu() {
-        if c.shares().is_some()
-            || c.quota().is_some()
-            || c.period().is_some()
+        // runc's rule: zero shares, quota and period are unset (engines send them so).
+        if c.shares().is_some_and(|v| v != 0)
+            || c.quota().is_some_and(|v| v != 0)
+            || c.period().is_some_and(|v| v != 0)
             || c.burst().is_some()
             || c.idle().is_some()
         {
@@ -234,7 +235,7 @@ fn cpu(c: &LinuxCpu, dir: &Path) -> Result<()> {
             "linux.resources.cpu.shares",
         )?;
     }
-    if c.quota().is_some() || c.period().is_some() {
+    if c.quota().is_some_and(|v| v != 0) || c.period().is_some_and(|v| v != 0) {
         let quota = match c.quota() {
             Some(q) if q > 0 => q.to_string(),
             _ => "max".into(),
