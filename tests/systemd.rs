@@ -873,46 +873,13 @@ fn containerd_with_the_systemd_cgroup_driver_drives_hull() {
     let dir = env.dir.join("containerd");
     fs::create_dir_all(&dir).unwrap();
     let d = dir.display();
-    fs::write(
-        dir.join("config.toml"),
-        format!(
-            "version = 2\nroot = \"{d}/root\"\nstate = \"{d}/state\"\n\
-             disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
-             [grpc]\n  address = \"{d}/containerd.sock\"\n\
-             [ttrpc]\n  address = \"{d}/containerd.sock.ttrpc\"\n\
-             [plugins.\"io.containerd.internal.v1.opt\"]\n  path = \"{d}/opt\"\n"
-        ),
-    )
-    .unwrap();
-    // containerd is started through nsenter, like the tests' commands: a service of the
-    // world's systemd would run under nspawn's seccomp filter, which refuses bpf(2), and hull
-    // loads its device program with it. It is stopped by the pid it wrote, however the test ends.
-    struct Daemon<'a>(&'a SystemdWorld, std::process::Child, String);
-    impl Drop for Daemon<'_> {
-        fn drop(&mut self) {
-            let pid = format!("{}/containerd.pid", self.2);
-            let _ = self.0.output(&[
-                "sh",
-                "-c",
-                &format!(
-                    "p=$(cat {pid}) && kill -TERM $p && \
-                     for i in $(seq 100); do kill -0 $p 2>/dev/null || exit 0; sleep 0.05; done; kill -KILL $p"
-                ),
-            ]);
-            let _ = self.1.wait();
-        }
-    }
-    let child = world
-        .cmd(&[
-            "sh",
-            "-c",
-            &format!(
-                "echo $$ > {d}/containerd.pid; exec containerd --config {d}/config.toml >{d}/containerd.log 2>&1"
-            ),
-        ])
-        .spawn()
-        .unwrap();
-    let _daemon = Daemon(world, child, d.to_string());
+    containerd_config(&dir);
+    let _daemon = WorldDaemon::start(
+        world,
+        &dir,
+        "containerd",
+        &format!("containerd --config {d}/config.toml"),
+    );
     world.sh(&format!(
         "for i in $(seq 100); do ctr --address {d}/containerd.sock version >/dev/null 2>&1 && exit 0; sleep 0.1; done; \
          tail {d}/containerd.log; exit 1"
@@ -948,6 +915,157 @@ fn containerd_with_the_systemd_cgroup_driver_drives_hull() {
         "{ctr} tasks kill -s KILL {id}; for i in $(seq 100); do \
          {ctr} tasks ls | grep -q '{id}.*STOPPED' && break; sleep 0.05; done; \
          {ctr} tasks rm {id} >/dev/null; {ctr} containers rm {id}"
+    ));
+    assert_unit_gone(world, &unit, &cgroup);
+}
+
+/// A daemon of a test (containerd, dockerd) in the world, started through nsenter like the
+/// tests' commands: a service of the world's systemd would run under nspawn's seccomp filter,
+/// which refuses bpf(2), and hull loads its device program with it. Its output goes to
+/// `dir/NAME.log`; it is stopped by the pid it wrote to `dir/NAME.pid` (SIGTERM, SIGKILL after
+/// 5 s), however the test ends.
+struct WorldDaemon<'a> {
+    world: &'a SystemdWorld,
+    child: std::process::Child,
+    pidfile: String,
+}
+
+impl<'a> WorldDaemon<'a> {
+    fn start(world: &'a SystemdWorld, dir: &Path, name: &str, cmdline: &str) -> WorldDaemon<'a> {
+        let d = dir.display();
+        let child = world
+            .cmd(&[
+                "sh",
+                "-c",
+                &format!("echo $$ > {d}/{name}.pid; exec {cmdline} >{d}/{name}.log 2>&1"),
+            ])
+            .spawn()
+            .unwrap();
+        WorldDaemon {
+            world,
+            child,
+            pidfile: format!("{d}/{name}.pid"),
+        }
+    }
+}
+
+impl Drop for WorldDaemon<'_> {
+    fn drop(&mut self) {
+        let pid = &self.pidfile;
+        let _ = self.world.output(&[
+            "sh",
+            "-c",
+            &format!(
+                "p=$(cat {pid}) && kill -TERM $p && \
+                 for i in $(seq 100); do kill -0 $p 2>/dev/null || exit 0; sleep 0.05; done; kill -KILL $p"
+            ),
+        ]);
+        let _ = self.child.wait();
+    }
+}
+
+/// A containerd config with its root, state, socket (`dir/containerd.sock`) and opt in `dir`.
+fn containerd_config(dir: &Path) {
+    let d = dir.display();
+    fs::write(
+        dir.join("config.toml"),
+        format!(
+            "version = 2\nroot = \"{d}/root\"\nstate = \"{d}/state\"\n\
+             disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
+             [grpc]\n  address = \"{d}/containerd.sock\"\n\
+             [ttrpc]\n  address = \"{d}/containerd.sock.ttrpc\"\n\
+             [plugins.\"io.containerd.internal.v1.opt\"]\n  path = \"{d}/opt\"\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// Docker with `native.cgroupdriver=systemd` (its default on cgroup v2 hosts) drives hull in
+/// the systemd world, on a containerd of the test's own: dockerd passes `--systemd-cgroup` and
+/// `system.slice:docker:ID`, hull makes `docker-ID.scope`; run, exec, pause, unpause and rm -f
+/// work, and rm leaves no unit. The image is the test rootfs imported.
+#[test]
+fn docker_with_the_systemd_cgroup_driver_drives_hull() {
+    let world = systemd_world!();
+    if world.output(&["dockerd", "--version"]).status.code() != Some(0) {
+        skip_or_fail("docker.io is not installed (make deps)");
+        return;
+    }
+    let env = world.env();
+    let dir = env.dir.join("docker");
+    fs::create_dir_all(&dir).unwrap();
+    let d = dir.display();
+    containerd_config(&dir);
+    fs::write(dir.join("daemon.json"), "{}\n").unwrap();
+    let _containerd = WorldDaemon::start(
+        world,
+        &dir,
+        "containerd",
+        &format!("containerd --config {d}/config.toml"),
+    );
+    world.sh(&format!(
+        "for i in $(seq 100); do ctr --address {d}/containerd.sock version >/dev/null 2>&1 && exit 0; sleep 0.1; done; \
+         tail {d}/containerd.log; exit 1"
+    ));
+    let dockerd = format!(
+        "dockerd --config-file {d}/daemon.json --data-root {d}/data --exec-root {d}/exec \
+         --pidfile {d}/docker.pid -H unix://{d}/docker.sock --iptables=false --ip6tables=false \
+         --bridge=none --storage-driver overlay2 --containerd {d}/containerd.sock \
+         --containerd-namespace hulldk --containerd-plugins-namespace hulldk-plugins \
+         --add-runtime hull={} --default-runtime hull --exec-opt native.cgroupdriver=systemd",
+        hull_bin().display()
+    );
+    let _dockerd = WorldDaemon::start(world, &dir, "dockerd", &dockerd);
+    let docker = format!("docker -H unix://{d}/docker.sock");
+    world.sh(&format!(
+        "for i in $(seq 200); do {docker} version >/dev/null 2>&1 && exit 0; sleep 0.1; done; \
+         tail {d}/dockerd.log; exit 1"
+    ));
+    // Removes every container, however the test ends (before the daemons stop).
+    struct Rm<'a>(&'a SystemdWorld, String);
+    impl Drop for Rm<'_> {
+        fn drop(&mut self) {
+            let d = &self.1;
+            let _ = self
+                .0
+                .output(&["sh", "-c", &format!("{d} rm -f $({d} ps -aq)")]);
+        }
+    }
+    let _rm = Rm(world, docker.clone());
+    world.sh(&format!(
+        "tar -C {} -c . | {docker} import - hull-busybox >/dev/null",
+        rootfs().display()
+    ));
+    let id = world
+        .sh(&format!(
+            "{docker} run -d --name ctr1 --network none hull-busybox sleep 1000"
+        ))
+        .trim()
+        .to_string();
+    let unit = format!("docker-{id}.scope");
+    let cgroup = format!("/system.slice/{unit}");
+    assert_eq!(world.show1(&unit, "ActiveState"), "active");
+    assert_eq!(world.show1(&unit, "ControlGroup"), cgroup);
+    assert_eq!(
+        world.show1(&unit, "Description"),
+        format!("hull container {id}")
+    );
+    assert_eq!(procs_in(world, &cgroup).len(), 1, "init alone in {cgroup}");
+    let out = world.sh(&format!("{docker} exec ctr1 cat /proc/self/cgroup"));
+    assert_eq!(
+        cgroup2_line(&out),
+        "0::/",
+        "docker's private cgroup namespace"
+    );
+    world.sh(&format!("{docker} pause ctr1 >/dev/null"));
+    assert_eq!(
+        world
+            .read(&format!("/sys/fs/cgroup{cgroup}/cgroup.freeze"))
+            .trim(),
+        "1"
+    );
+    world.sh(&format!(
+        "{docker} unpause ctr1 >/dev/null && {docker} rm -f ctr1 >/dev/null"
     ));
     assert_unit_gone(world, &unit, &cgroup);
 }

@@ -57,11 +57,18 @@ pub fn enable(root: &Path, dir: &Path, controllers: &[&str]) -> Result<()> {
 /// The controllers a resources section needs on v2.
 fn needed(res: &LinuxResources) -> Vec<&'static str> {
     let mut v = Vec::new();
-    if res.memory().is_some() {
+    // runc's rule throughout: a zero is unset (engines send empty and zeroed sections).
+    let set = |x: Option<i64>| x.is_some_and(|v| v != 0);
+    if res.memory().as_ref().is_some_and(|m| {
+        set(m.limit())
+            || set(m.reservation())
+            || set(m.swap())
+            || m.swappiness().is_some_and(|s| s != 0)
+            || m.disable_oom_killer() == Some(true)
+    }) {
         v.push("memory");
     }
     if let Some(c) = res.cpu() {
-        // runc's rule: zero shares, quota and period are unset (engines send them so).
         if c.shares().is_some_and(|v| v != 0)
             || c.quota().is_some_and(|v| v != 0)
             || c.period().is_some_and(|v| v != 0)
@@ -74,10 +81,22 @@ fn needed(res: &LinuxResources) -> Vec<&'static str> {
             v.push("cpuset");
         }
     }
-    if res.pids().is_some() {
+    if res.pids().as_ref().is_some_and(|p| p.limit() != 0) {
         v.push("pids");
     }
-    if res.block_io().is_some() {
+    if res.block_io().as_ref().is_some_and(|b| {
+        b.weight().is_some_and(|w| w != 0)
+            || b.leaf_weight().is_some_and(|w| w != 0)
+            || [
+                b.weight_device().as_ref().map(Vec::len),
+                b.throttle_read_bps_device().as_ref().map(Vec::len),
+                b.throttle_write_bps_device().as_ref().map(Vec::len),
+                b.throttle_read_iops_device().as_ref().map(Vec::len),
+                b.throttle_write_iops_device().as_ref().map(Vec::len),
+            ]
+            .into_iter()
+            .any(|n| n.unwrap_or(0) != 0)
+    }) {
         v.push("io");
     }
     if res
@@ -156,7 +175,7 @@ pub fn apply(res: &LinuxResources, root: &Path, dir: &Path) -> Result<()> {
         cpu(c, dir)?;
         cpuset(c, dir)?;
     }
-    if let Some(p) = res.pids() {
+    if let Some(p) = res.pids().as_ref().filter(|p| p.limit() != 0) {
         pids(p, dir)?;
     }
     if let Some(b) = res.block_io() {
@@ -471,7 +490,7 @@ mod tests {
         let r = res(serde_json::json!({
             "memory": {"limit": 1048576, "swap": 3145728, "reservation": 524288},
             "cpu": {"shares": 1024, "quota": 50000, "period": 100000, "burst": 1000, "idle": 0, "cpus": "0-1", "mems": "0"},
-            "pids": {"limit": 0},
+            "pids": {"limit": 10},
             "blockIO": {"weight": 500, "throttleWriteIOPSDevice": [{"major": 8, "minor": 0, "rate": 100}]},
             "hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}],
             "rdma": {"mlx5_0": {"hcaHandles": 3}},
@@ -489,7 +508,7 @@ mod tests {
         assert_eq!(read(&dir, "cpu.max"), "50000 100000");
         assert_eq!(read(&dir, "cpu.max.burst"), "1000");
         assert_eq!(read(&dir, "cpuset.cpus"), "0-1");
-        assert_eq!(read(&dir, "pids.max"), "max");
+        assert_eq!(read(&dir, "pids.max"), "10");
         assert_eq!(read(&dir, "io.weight"), "4950");
         assert_eq!(read(&dir, "io.max"), "8:0 wiops=100");
         assert_eq!(read(&dir, "hugetlb.2MB.max"), "4194304");
@@ -508,6 +527,28 @@ mod tests {
             }
         }
         assert!(!dir.join("cgroup.subtree_control").exists());
+    }
+
+    /// What engines send for "no limit" (docker: an empty memory section, zero shares and
+    /// pids; ctr: zero quota) needs no controller and writes nothing, as in runc.
+    #[test]
+    fn zeroed_sections_are_unset() {
+        let r = res(serde_json::json!({
+            "memory": {"limit": 0, "swap": 0}, "cpu": {"shares": 0, "quota": 0, "period": 0},
+            "pids": {"limit": 0}, "blockIO": {"weight": 0, "weightDevice": []}
+        }));
+        assert!(needed(&r).is_empty(), "{:?}", needed(&r));
+        let (t, dir) = tree();
+        apply(&r, t.path(), &dir).unwrap();
+        for f in [
+            "memory.max",
+            "cpu.weight",
+            "cpu.max",
+            "pids.max",
+            "io.weight",
+        ] {
+            assert_eq!(read(&dir, f), "", "{f}");
+        }
     }
 
     #[test]
