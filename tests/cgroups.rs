@@ -1094,3 +1094,44 @@ fn a_device_denied_by_the_rules_cannot_be_opened_in_the_container() {
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines.contains(&"1"), "/dev/zero must open: {out}");
 }
+
+/// A create that fails after its init joined a cgroup that was there before — one a running
+/// container holds, the same cgroupsPath — kills its own init only: the other container's
+/// processes live on, and its cgroup stays. Checked to fail: with the cleanup's `kill_all`
+/// unconditional (the code before), the first container's init was killed.
+#[test]
+fn a_failed_create_in_a_shared_cgroup_kills_only_its_own() {
+    require_root!();
+    let env = Env::new();
+    let path = format!("/hull-shared-{}/c", std::process::id());
+    let mut a = env.bundle(&["sleep", "1000"]);
+    a.edit(|c| c["linux"]["cgroupsPath"] = json!(path));
+    let first = env.id("shared1");
+    env.create_ok(&a, &first);
+    let state: Value = serde_json::from_slice(&env.hull(&["state", &first]).stdout).unwrap();
+    let pid = state["pid"].as_i64().unwrap() as i32;
+    let mut b = env.bundle(&["true"]);
+    b.edit(|c| {
+        c["linux"]["cgroupsPath"] = json!(path);
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/mnt/x", "type": "bind", "source": "/nonexistent-hull-source",
+            "options": ["bind"]
+        }));
+    });
+    let second = env.id("shared2");
+    let o = env.hull(&["create", "--bundle", b.dir.to_str().unwrap(), &second]);
+    assert!(!o.status.success(), "the second create should fail");
+    // SAFETY: kill(2) with signal 0 only checks that the process exists.
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    assert!(alive, "the first container's init was killed");
+    assert_eq!(env.status(&first), "created");
+    let shared = Path::new("/sys/fs/cgroup/pids").join(path.trim_start_matches('/'));
+    assert!(shared.is_dir(), "{} removed", shared.display());
+    let o = env.hull(&["delete", "--force", &first]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        !shared.parent().unwrap().exists(),
+        "the first container's cgroups left"
+    );
+    assert_no_leftovers(&env, &second);
+}

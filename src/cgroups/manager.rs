@@ -187,6 +187,13 @@ impl Manager {
         apply(&self.state, res)
     }
 
+    /// Whether the container's cgroups are this create's own: its systemd unit, or every leaf
+    /// directory made by it.
+    pub fn owns_leaves(&self) -> bool {
+        let st = &self.state;
+        st.systemd.is_some() || st.hierarchies.iter().all(|h| st.created.contains(&h.path))
+    }
+
     /// What to save in the state dir.
     pub fn state(&self) -> &CgroupState {
         &self.state

@@ -180,7 +180,11 @@ impl Container {
                 if let Some(i) = &init {
                     process::kill_and_reap(i);
                 }
-                cgroups::kill_all(cg.state());
+                // Only a cgroup this create made is emptied: one that was there before (a
+                // cgroupsPath shared with a running container) keeps its processes.
+                if cg.owns_leaves() {
+                    cgroups::kill_all(cg.state());
+                }
                 let _ = cgroups::destroy(cg.state());
                 let _ = container.remove();
                 // runtime.md: a failed create continues the lifecycle at step 12 (destroy),
