@@ -672,7 +672,8 @@ fn systemd_driver_update_sets_the_units_properties() {
 /// A second container whose cgroupsPath names a scope that exists is refused, naming the unit,
 /// and leaves nothing; the first one is untouched. A property systemd refuses (an annotation
 /// naming no property) fails create with systemd's words, and nothing is left: no unit, no
-/// state dir, no process (the scope's idle first process included).
+/// state dir, no process (the scope's idle first process included). So do a malformed
+/// cgroupsPath and annotation, refused before the bus is asked.
 #[test]
 fn systemd_driver_refusals_leave_nothing() {
     let world = systemd_world!();
@@ -730,6 +731,52 @@ fn systemd_driver_refusals_leave_nothing() {
         &format!("/system.slice/hull-{third}.scope"),
     );
     assert_no_process_mentions(world, &third);
+
+    // Refused before the bus is asked: a cgroupsPath not of the form slice:prefix:name, a
+    // malformed annotation. One line naming the field, nothing made.
+    for (tag, patch, want) in [
+        (
+            "sdbadpath",
+            json!({"cgroupsPath": "/hull/not-a-unit"}),
+            "linux.cgroupsPath: \"/hull/not-a-unit\" is not of the form \"slice:prefix:name\"",
+        ),
+        (
+            "sdbadnote",
+            json!({"annotation": "uint64 -1"}),
+            "annotations[\"org.systemd.property.TasksMax\"]: \"uint64 -1\" is not a GVariant value",
+        ),
+    ] {
+        let id = env.id(tag);
+        let mut bad = env.bundle(&["true"]);
+        bad.edit(|c| {
+            if let Some(p) = patch.get("cgroupsPath") {
+                c["linux"]["cgroupsPath"] = p.clone();
+            }
+            if let Some(v) = patch.get("annotation") {
+                c["annotations"] = json!({ "org.systemd.property.TasksMax": v });
+            }
+        });
+        let o = env.hull(&[
+            "--systemd-cgroup",
+            "create",
+            "--bundle",
+            bad.dir.to_str().unwrap(),
+            &id,
+        ]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{tag}: {err}");
+        assert!(err.contains(want), "{tag}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{tag}: {err}");
+        assert!(
+            !world.exists(&format!("{}/{id}", env.root)),
+            "{tag}: state dir"
+        );
+        assert_eq!(
+            world.show1(&format!("hull-{id}.scope"), "LoadState"),
+            "not-found"
+        );
+        assert_no_process_mentions(world, &id);
+    }
 }
 
 /// No process of the world has `id` in its command line (hull's idle child of a scope has
