@@ -13,17 +13,18 @@ fn shared_default_parent_is_removed_with_the_last_container() {
     require_root!();
     // Should this fail, the half-made container's cgroups go with the sweeper.
     let sweeper = Sweeper::new();
+    let before = hull_parents();
+    assert!(
+        before.is_empty(),
+        "/hull exists before this test (a leak from an earlier one?): {}",
+        describe(&before)
+    );
     let env = Env::new();
     let b = env.bundle(&["sleep", "100"]);
     let (first, second) = (env.id("parent-a"), env.id("parent-b"));
     env.create_ok(&b, &first);
     env.create_ok(&b, &second);
-    let parents: Vec<_> = std::fs::read_dir("/sys/fs/cgroup")
-        .unwrap()
-        .flatten()
-        .map(|e| e.path().join("hull"))
-        .filter(|p| p.exists())
-        .collect();
+    let parents = hull_parents();
     assert!(
         parents.len() >= 2,
         "expected /hull in every hierarchy: {parents:?}"
@@ -46,6 +47,50 @@ fn shared_default_parent_is_removed_with_the_last_container() {
     // ...and go with the last one, the half-made one.
     let o = env.hull(&["delete", "--force", &third]);
     assert!(o.status.success(), "{}", text(&o.stderr));
-    let left: Vec<_> = parents.iter().filter(|p| p.exists()).collect();
-    assert!(left.is_empty(), "shared parents left behind: {left:?}");
+    let left = hull_parents();
+    assert!(
+        left.is_empty(),
+        "shared parents left behind: {}",
+        describe(&left)
+    );
+}
+
+fn hull_parents() -> Vec<std::path::PathBuf> {
+    std::fs::read_dir("/sys/fs/cgroup")
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("hull"))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+/// Each parent with its sub-cgroups and their processes, so that a failure says who holds it.
+fn describe(parents: &[std::path::PathBuf]) -> String {
+    let mut out = Vec::new();
+    for p in parents {
+        let subs: Vec<String> = std::fs::read_dir(p)
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| {
+                        let procs = std::fs::read_to_string(e.path().join("cgroup.procs"))
+                            .unwrap_or_default()
+                            .split_whitespace()
+                            .map(|pid| {
+                                let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
+                                    .unwrap_or_default();
+                                format!(
+                                    "{pid} {}",
+                                    String::from_utf8_lossy(&cmd).replace('\0', " ")
+                                )
+                            })
+                            .collect::<Vec<_>>();
+                        format!("{} {procs:?}", e.file_name().to_string_lossy())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(format!("{} holds {subs:?}", p.display()));
+    }
+    out.join("; ")
 }

@@ -442,6 +442,7 @@ pub fn destroy(state: &CgroupState) -> Result<()> {
                 Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => break,
                 Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 200 => {
                     if !is_leaf {
+                        remove_if_unused(dir);
                         break;
                     }
                     tries += 1;
@@ -454,10 +455,35 @@ pub fn destroy(state: &CgroupState) -> Result<()> {
         }
     }
     for dir in &state.shared_parents {
-        // Still in use by another container (ENOTEMPTY/EBUSY) or gone already: both fine.
-        let _ = fs::remove_dir(dir);
+        remove_if_unused(dir);
     }
     Ok(())
+}
+
+/// Remove a parent cgroup other containers may share (e.g. /hull) unless one still uses it.
+/// The kernel answers EBUSY for a parent with sub-cgroups (in use: leave it) and for one still
+/// counted as populated; with no sub-cgroup left that can only be a task still leaving, so the
+/// removal is retried (bounded) rather than leaving the parent behind for good.
+fn remove_if_unused(dir: &Path) {
+    for _ in 0..200 {
+        match fs::remove_dir(dir) {
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && !has_sub_cgroups(dir) => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            // Removed, gone already, or still holding another container: all fine.
+            _ => return,
+        }
+    }
+}
+
+fn has_sub_cgroups(dir: &Path) -> bool {
+    match fs::read_dir(dir) {
+        Ok(rd) => rd
+            .flatten()
+            .any(|e| e.file_type().is_ok_and(|t| t.is_dir())),
+        // Unreadable: treat as in use, never spin on it.
+        Err(_) => true,
+    }
 }
 
 /// Remove every directory below `dir`, deepest first, retrying while exiting tasks drain (a
