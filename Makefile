@@ -39,6 +39,10 @@ deps:
 		echo "make: installing docker.io (dockerd driving hull through containerd, tests/engines/)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null; \
 	fi
+	@if ! dpkg -s strace >/dev/null 2>&1; then \
+		echo "make: installing strace (shows that a process without LSM labels opens no attr file, tests/lsm.rs)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null; \
+	fi
 	@if ! dpkg -s systemd-container >/dev/null 2>&1; then \
 		echo "make: installing systemd-container (systemd-nspawn, which boots the systemd test world, tests/common/systemd.rs)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd-container >/dev/null; \

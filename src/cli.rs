@@ -217,10 +217,10 @@ pub struct ExecArgs {
     /// File to write the new process's pid to.
     #[arg(long = "pid-file", value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
-    /// SELinux label (not supported on this host).
+    /// SELinux label of the process (instead of the config's).
     #[arg(long = "process-label")]
     pub process_label: Option<String>,
-    /// AppArmor profile (not supported on this host).
+    /// AppArmor profile of the process (instead of the config's).
     #[arg(long)]
     pub apparmor: Option<String>,
     /// Set no_new_privs for the process.

@@ -10,6 +10,7 @@ pub mod error;
 pub mod fsutil;
 pub mod hooks;
 pub mod logging;
+pub mod lsm;
 pub mod namespaces;
 pub mod process;
 pub mod rootfs;

@@ -1,6 +1,7 @@
 //! Reading a bundle's config.json: a JSON pre-pass (unknown capability names are dropped with a
 //! warning, since profiles outlive kernels), the oci-spec parse with the failing field's path in
-//! the message, and the checks runtime.md asks of `create`. Every error names the field, and
+//! the message, and the checks runtime.md asks of `create` (those that depend on the host's
+//! LSMs are `lsm::check_config`'s, called by [`load`]). Every error names the field, and
 //! shows the values it quotes shortened (`error::quote`): serde's messages, which echo the
 //! offending value, go through `error::shorten_echoes`.
 
@@ -57,6 +58,8 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
         )));
     }
     validate(&spec)?;
+    // The labels against this host's LSMs (reads /sys only for a config with a label).
+    crate::lsm::check_config(&spec)?;
     Ok(Bundle { dir, rootfs, spec })
 }
 
@@ -204,24 +207,6 @@ pub fn validate(spec: &Spec) -> Result<()> {
                 ));
             }
         }
-    }
-    if process
-        .apparmor_profile()
-        .as_deref()
-        .is_some_and(|p| !p.is_empty())
-    {
-        return invalid(
-            "process.apparmorProfile: AppArmor is not supported by hull on this host".into(),
-        );
-    }
-    if process
-        .selinux_label()
-        .as_deref()
-        .is_some_and(|p| !p.is_empty())
-    {
-        return invalid(
-            "process.selinuxLabel: SELinux is not supported by hull on this host".into(),
-        );
     }
     let linux = spec
         .linux()

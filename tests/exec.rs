@@ -741,11 +741,6 @@ fn unsupported_requests_are_refused_clearly() {
         ),
         (&["--pidfd-socket", "/tmp/x.sock"], "--pidfd-socket"),
         (&["--cgroup", "sub"], "--cgroup"),
-        (&["--apparmor", "docker-default"], "AppArmor"),
-        (
-            &["--process-label", "system_u:system_r:container_t:s0"],
-            "SELinux",
-        ),
         (&["--cwd", "tmp"], "absolute"),
     ];
     for (flags, want) in cases {

@@ -7,21 +7,11 @@
 use super::Global;
 use crate::cli::ExecArgs;
 use crate::container::{self, exec::Options, ProcessFlags};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// `hull exec`.
 pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
     container::check_privileges(g.rootless.as_deref())?;
-    if a.apparmor.as_deref().is_some_and(|p| !p.is_empty()) {
-        return Err(Error::invalid(
-            "--apparmor: AppArmor is not supported by hull on this host",
-        ));
-    }
-    if a.process_label.as_deref().is_some_and(|p| !p.is_empty()) {
-        return Err(Error::invalid(
-            "--process-label: SELinux is not supported by hull on this host",
-        ));
-    }
     let o = Options {
         process_file: a.process.clone(),
         flags: ProcessFlags {
@@ -33,6 +23,8 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
             cap: a.cap.clone(),
             no_new_privs: a.no_new_privs,
             tty: a.tty,
+            apparmor: a.apparmor.clone(),
+            process_label: a.process_label.clone(),
         },
         detach: a.detach,
         console_socket: a.console_socket.clone(),

@@ -1,6 +1,11 @@
 //! `hull features`: the OCI features document (runtime-spec features.md), generated from the
 //! same tables the code uses — the namespace list, the caps crate's capabilities, the mount
 //! option tables, the seccomp actions/operators/architectures/flags — so it cannot drift.
+//! `apparmor.enabled` and `selinux.enabled` say whether a label for that LSM would be applied
+//! here, i.e. whether this host runs it (`lsm`'s rules, the ones create and exec apply): a
+//! config asking for a label fails where it does not. A deliberate difference: runc reports
+//! both true everywhere, and features-linux.md calls them "irrelevant to the availability of
+//! AppArmor [SELinux] on the host"; an engine reading hull's gets an answer it can act on.
 
 use serde_json::{json, Value};
 
@@ -45,8 +50,8 @@ pub fn features() -> Value {
                 "knownFlags": flags,
                 "supportedFlags": flags,
             },
-            "apparmor": {"enabled": false},
-            "selinux": {"enabled": false},
+            "apparmor": {"enabled": crate::lsm::apparmor_enabled()},
+            "selinux": {"enabled": crate::lsm::selinux_enabled()},
             "intelRdt": {"enabled": false},
             "mountExtensions": {"idmap": {"enabled": false}},
         },
@@ -123,5 +128,14 @@ mod tests {
                 && caps.iter().any(|c| c == "CAP_CHECKPOINT_RESTORE")
         );
         assert_eq!(f["ociVersionMax"], crate::OCI_VERSION);
+    }
+
+    #[test]
+    fn lsm_support_is_the_hosts() {
+        let f = features();
+        let aa = crate::lsm::apparmor_enabled();
+        let se = crate::lsm::selinux_enabled();
+        assert_eq!(f["linux"]["apparmor"], json!({ "enabled": aa }));
+        assert_eq!(f["linux"]["selinux"], json!({ "enabled": se }));
     }
 }

@@ -4,7 +4,9 @@
 //! container's `process` from its config.json with the command's args, `--env` appended (the
 //! last value of a key wins, runc's `prepareEnv`), `--cwd`, `--user uid[:gid]`,
 //! `--additional-gids` appended, `--cap` added to bounding, effective and permitted (and to
-//! ambient when the config has an inheritable set), `--no-new-privs`. As in runc, the config's
+//! ambient when the config has an inheritable set), `--no-new-privs`, `--apparmor` and
+//! `--process-label` replacing the config's labels (a `--process` file without labels keeps
+//! the config's, runc's `newInitConfig` too). As in runc, the config's
 //! `process.terminal` does not count here and the flags do not apply to a `--process` file.
 
 use std::path::Path;
@@ -34,6 +36,10 @@ pub struct ProcessFlags {
     pub no_new_privs: bool,
     /// `--tty`.
     pub tty: bool,
+    /// `--apparmor`: the process's AppArmor profile instead of the config's.
+    pub apparmor: Option<String>,
+    /// `--process-label`: the process's SELinux label instead of the config's.
+    pub process_label: Option<String>,
 }
 
 impl ProcessFlags {
@@ -46,6 +52,8 @@ impl ProcessFlags {
             || !self.cap.is_empty()
             || self.no_new_privs
             || self.tty
+            || self.apparmor.is_some()
+            || self.process_label.is_some()
     }
 }
 
@@ -95,10 +103,17 @@ fn from_file(flags: &ProcessFlags, path: &Path, base: &Process) -> Result<Proces
     if p.exec_cpu_affinity().is_none() {
         p.set_exec_cpu_affinity(base.exec_cpu_affinity().clone());
     }
+    // runc: the container's labels unless the process names its own (an empty one is none).
+    if p.apparmor_profile().as_deref().is_none_or(str::is_empty) {
+        p.set_apparmor_profile(base.apparmor_profile().clone());
+    }
+    if p.selinux_label().as_deref().is_none_or(str::is_empty) {
+        p.set_selinux_label(base.selinux_label().clone());
+    }
     if flags.any() {
         // runc ignores them silently (the file's `terminal` decides, not --tty); say so.
         crate::logging::warn(
-            "exec --process: the command and --env/--cwd/--user/--additional-gids/--cap/--no-new-privs/--tty are ignored",
+            "exec --process: the command and --env/--cwd/--user/--additional-gids/--cap/--no-new-privs/--tty/--apparmor/--process-label are ignored",
         );
     }
     Ok(p)
@@ -124,6 +139,16 @@ fn from_flags(a: &ProcessFlags, mut p: Process) -> Result<Process> {
     p.set_terminal(Some(a.tty));
     if a.no_new_privs {
         p.set_no_new_privileges(Some(true));
+    }
+    // runc: a flag's label replaces the config's; an empty flag is none given.
+    use crate::lsm::{check, Lsm};
+    if let Some(profile) = a.apparmor.as_deref().filter(|s| !s.is_empty()) {
+        check(Lsm::AppArmor, "--apparmor", Some(profile))?;
+        p.set_apparmor_profile(Some(profile.to_string()));
+    }
+    if let Some(label) = a.process_label.as_deref().filter(|s| !s.is_empty()) {
+        check(Lsm::SELinux, "--process-label", Some(label))?;
+        p.set_selinux_label(Some(label.to_string()));
     }
     if let Some(u) = &a.user {
         let (uid, gid) = match u.split_once(':') {
@@ -226,7 +251,8 @@ fn prepare_env(env: &[String]) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// runc's `validateProcessSpec`, plus what hull refuses.
+/// runc's `validateProcessSpec` (with its check of the SELinux label against the host, and
+/// hull's of the AppArmor profile: `lsm::check_process`), plus what hull refuses.
 fn validate(p: &Process) -> Result<()> {
     if p.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(Error::invalid("process.args: must not be empty"));
@@ -240,19 +266,7 @@ fn validate(p: &Process) -> Result<()> {
             quote(p.cwd())
         )));
     }
-    if p.apparmor_profile()
-        .as_deref()
-        .is_some_and(|s| !s.is_empty())
-    {
-        return Err(Error::invalid(
-            "process.apparmorProfile: AppArmor is not supported by hull on this host",
-        ));
-    }
-    if p.selinux_label().as_deref().is_some_and(|s| !s.is_empty()) {
-        return Err(Error::invalid(
-            "process.selinuxLabel: SELinux is not supported by hull on this host",
-        ));
-    }
+    crate::lsm::check_process(p)?;
     let rl = p.rlimits().clone().unwrap_or_default();
     for (i, r) in rl.iter().enumerate() {
         if rl[..i].iter().any(|o| o.typ() == r.typ()) {

@@ -7,7 +7,8 @@
 //!    pivots (`init.rs`); a joining process chroots to init's root;
 //! 3. the terminal (pty from the container's devpts, master out over the console socket);
 //! 4. init only: hostname, sysctls, masked/read-only paths (`init.rs`);
-//! 5. session keyring, HOME from /etc/passwd, scheduler/ioprio/personality, seccomp when it
+//! 5. session keyring (with the SELinux key label first), HOME from /etc/passwd,
+//!    scheduler/ioprio/personality, the LSM labels for the execve (`lsm`), seccomp when it
 //!    needs CAP_SYS_ADMIN (no `noNewPrivileges`), bounding set, ids and capabilities, umask,
 //!    cwd (checked to be inside the root), the executable looked up as the user (runc's order);
 //! 6. `Ready`; then the gate: init blocks on the exec fifo until `start` (`init.rs`);
@@ -21,8 +22,10 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use super::sync::{Channel, Msg};
 use super::{attrs, creds, env, init, Kind, Spawn};
 use crate::error::{Context, Error, Result};
+use crate::lsm;
 use crate::seccomp::Compiled;
 use crate::sys;
+use crate::sys::procfs::ProcRoot;
 
 /// Run the payload. Returns only on error.
 pub fn run(s: &Spawn, chan: &Channel) -> Result<Infallible> {
@@ -56,11 +59,20 @@ pub fn run(s: &Spawn, chan: &Channel) -> Result<Infallible> {
             sys::fd::clear_onlcr(0)?;
         }
     }
+    // The LSM attr files are written through a procfs of hull's own: init's, or one a joining
+    // process opens only when it has a label to write (none costs nothing).
+    let labels = lsm::Labels::of(process);
     let proc = match &s.kind {
         Kind::Init(c) => Some(init::settle(s, c)?),
+        Kind::Join(_) if !labels.is_empty() => {
+            Some(ProcRoot::open().context("a procfs for the process's labels")?)
+        }
         Kind::Join(_) => None,
     };
     if !s.no_new_keyring {
+        if let (Some(label), Some(proc)) = (labels.selinux, &proc) {
+            lsm::selinux_keycreate(proc, label)?;
+        }
         attrs::join_session_keyring(s.id)?;
     }
 
@@ -69,6 +81,12 @@ pub fn run(s: &Spawn, chan: &Channel) -> Result<Infallible> {
     let mut environ = process.env().clone().unwrap_or_default();
     env::set_home(&mut environ, process.user().uid());
     attrs::apply_sched(process, s.personality)?;
+    // AppArmor's profile and SELinux's label take effect at the execve; written before any
+    // seccomp filter (runc writes them before its filters too), so no profile has to allow
+    // the writes, and a refused one fails create or exec, not start.
+    if let Some(proc) = proc.as_ref().filter(|_| !labels.is_empty()) {
+        lsm::set_exec(proc, &labels)?;
+    }
     let nnp = process.no_new_privileges().unwrap_or(false);
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the
     // capabilities go (runc's and youki's order). The profile must allow what follows.

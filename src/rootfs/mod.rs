@@ -2,7 +2,7 @@
 //! propagation, the rootfs bind, `mounts` in order (each destination resolved inside the rootfs
 //! with pathrs, so a symlink in the image cannot send a mount onto the host), devices and /dev
 //! links, pivot_root (or MS_MOVE + chroot), then masked and read-only paths and a read-only
-//! root. Paths in `finalize` are container paths: the host is no longer reachable by then.
+//! root. `linux.mountLabel` goes on the mounts that take one (`lsm`'s rule). Paths in `finalize` are container paths: the host is no longer reachable by then.
 
 pub mod device;
 pub mod mount;
@@ -41,6 +41,12 @@ pub struct Ctx<'a> {
     pub no_pivot: bool,
     /// Run after the mounts and devices, right before pivot_root (the create hooks).
     pub before_pivot: &'a dyn Fn() -> Result<()>,
+}
+
+/// `linux.mountLabel`, when there is one (SELinux, `lsm`).
+fn mount_label<'a>(ctx: &Ctx<'a>) -> Option<&'a str> {
+    let linux = ctx.spec.linux().as_ref()?;
+    linux.mount_label().as_deref().filter(|l| !l.is_empty())
 }
 
 fn dir_perm() -> Permissions {
@@ -395,7 +401,7 @@ fn mount_one(ctx: &Ctx, root: &Root, m: &Mount, i: usize) -> Result<()> {
     } else {
         let target = ensure_target(root, &dest, false)?;
         let src = m.source().clone().unwrap_or_else(|| PathBuf::from(&typ));
-        let data = opts.data.join(",");
+        let data = crate::lsm::mount_data(&typ, &opts.data, mount_label(ctx));
         let data = (!data.is_empty()).then_some(data.as_str());
         let tp = Path::new(&fd_path(&target)).to_path_buf();
         if opts.tmpcopyup && typ == "tmpfs" {
@@ -444,7 +450,14 @@ fn mount_one(ctx: &Ctx, root: &Root, m: &Mount, i: usize) -> Result<()> {
                 let mounted = resolve(root, &dest)?;
                 remount_bind(Path::new(&fd_path(&mounted)), opts.flags)?;
             }
-            r => r?,
+            r => {
+                r?;
+                // A new mqueue instance gets the label on its root (not the host's bound one).
+                if let Some(label) = mount_label(ctx).filter(|_| typ == "mqueue") {
+                    let mounted = resolve(root, &dest)?;
+                    crate::lsm::label_mqueue(Path::new(&fd_path(&mounted)), label)?;
+                }
+            }
         }
     }
     apply_post(root, &dest, &opts)
@@ -545,12 +558,13 @@ fn mount_cgroup(ctx: &Ctx, root: &Root, dest: &Path, opts: &Options) -> Result<(
         }
         return Ok(());
     }
+    let data = crate::lsm::mount_data("tmpfs", &["mode=755".into()], mount_label(ctx));
     do_mount(
         Some(Path::new("tmpfs")),
         Path::new(&fd_path(&target)),
         Some("tmpfs"),
         base,
-        Some("mode=755"),
+        Some(&data),
     )?;
     // The fresh tmpfs is empty and only this mount namespace sees it: its directories are made
     // with plain mkdirat, no in-root resolution needed.
@@ -669,8 +683,11 @@ pub fn finalize(ctx: &Ctx) -> Result<()> {
     let masked = linux.masked_paths().as_deref().unwrap_or_default();
     if !masked.is_empty() {
         let null = null_device().context("linux.maskedPaths")?;
+        let label = mount_label(ctx)
+            .map(crate::lsm::context_param)
+            .transpose()?;
         for (i, p) in masked.iter().enumerate() {
-            mask_path(Path::new(p), &null)
+            mask_path(Path::new(p), &null, label.as_deref())
                 .with_context(|| format!("linux.maskedPaths[{i}]: {p}"))?;
         }
     }
@@ -732,8 +749,9 @@ fn null_device() -> Result<OwnedFd> {
     Ok(fd)
 }
 
-/// Mask `p`: the null device bound over a file, an empty read-only tmpfs over a directory.
-fn mask_path(p: &Path, null: &OwnedFd) -> Result<()> {
+/// Mask `p`: the null device bound over a file, an empty read-only tmpfs over a directory
+/// (labelled with the mount label, if any).
+fn mask_path(p: &Path, null: &OwnedFd, label: Option<&std::ffi::CStr>) -> Result<()> {
     let Some(target) = open_in_container(p)? else {
         return Ok(());
     };
@@ -741,8 +759,9 @@ fn mask_path(p: &Path, null: &OwnedFd) -> Result<()> {
     if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
         return crate::sys::mount::bind(null, &target, false, 0);
     }
-    let tmpfs =
-        crate::sys::mount::new_instance(c"tmpfs", &[(c"size", c"0k")]).context("an empty tmpfs")?;
+    let mut options = vec![(c"size", c"0k")];
+    options.extend(label.map(|l| (c"context", l)));
+    let tmpfs = crate::sys::mount::new_instance(c"tmpfs", &options).context("an empty tmpfs")?;
     crate::sys::mount::setattr(&tmpfs, false, crate::sys::mount::ATTR_RDONLY, 0)
         .context("mount_setattr")?;
     crate::sys::mount::attach(&tmpfs, &target).context("move_mount")

@@ -96,6 +96,26 @@ pub fn write_at(dir: &impl AsRawFd, file: &CStr, value: &str) -> std::io::Result
     std::io::Write::write_all(&mut f, value.as_bytes())
 }
 
+/// setxattr(2) of `path` (a magic link `/proc/self/fd/N` is followed to its file).
+pub fn set_xattr(path: &Path, name: &CStr, value: &[u8]) -> std::io::Result<()> {
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: setxattr with valid C strings and a live buffer of `value.len()` bytes.
+    let r = unsafe {
+        libc::setxattr(
+            c.as_ptr(),
+            name.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// `RESOLVE_NO_MAGICLINKS` of openat2(2).
 pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 /// `RESOLVE_IN_ROOT` of openat2(2).

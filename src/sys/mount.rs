@@ -13,6 +13,8 @@ use crate::error::{Context, Result};
 pub const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 /// sysfs' magic number.
 pub const SYSFS_MAGIC: i64 = 0x6265_6572;
+/// selinuxfs' magic number.
+pub const SELINUX_MAGIC: i64 = 0xf97c_ff8c;
 
 /// `MOUNT_ATTR_RDONLY` of mount_setattr(2).
 pub const ATTR_RDONLY: u64 = 0x01;
@@ -31,6 +33,19 @@ pub fn fs_magic(fd: impl AsFd) -> std::io::Result<i64> {
         return Err(std::io::Error::last_os_error());
     }
     Ok(sfs.f_type as i64)
+}
+
+/// The filesystem magic (statfs f_type) and the mount flags (statvfs f_flag, `ST_*` bits) of
+/// what `fd` refers to.
+pub fn fs_stat(fd: impl AsFd) -> std::io::Result<(i64, u64)> {
+    let magic = fs_magic(&fd)?;
+    // SAFETY: an all-zero statvfs is valid storage for fstatvfs to fill.
+    let mut svfs: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: fstatvfs on a borrowed fd into a struct we own.
+    if unsafe { libc::fstatvfs(fd.as_fd().as_raw_fd(), &mut svfs) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok((magic, svfs.f_flag as u64))
 }
 
 /// open_tree(fd, "", OPEN_TREE_CLONE | AT_EMPTY_PATH [| AT_RECURSIVE]): a detached copy of the
