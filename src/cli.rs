@@ -113,9 +113,10 @@ fn subcommand_of(args: &[OsString]) -> Option<String> {
 #[derive(Parser, Debug)]
 #[command(name = "hull", disable_version_flag = true, about, long_about = None)]
 pub struct Cli {
-    /// Root directory for container state (tmpfs recommended).
-    #[arg(long, global = true, default_value = "/run/hull", value_name = "DIR")]
-    pub root: PathBuf,
+    /// Root directory for container state (tmpfs recommended) [default: /run/hull, or
+    /// $XDG_RUNTIME_DIR/hull for a user other than root]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
     /// Write log records to this file instead of stderr.
     #[arg(long, global = true, value_name = "FILE")]
     pub log: Option<PathBuf>,
@@ -130,11 +131,11 @@ pub struct Cli {
     /// Enable debug logging.
     #[arg(long, global = true)]
     pub debug: bool,
-    /// Manage cgroups through systemd (not supported yet: a clear error when it would matter).
+    /// Manage cgroups through systemd: cgroupsPath is slice:prefix:name (pure cgroup v2 hosts).
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
-    /// Ignore cgroup permission errors: true, false or auto (accepted; rootless mode is not
-    /// supported yet).
+    /// Rootless mode: true, false or auto (the default: when not run by host root). Before
+    /// the subcommand, as runc's (`spec --rootless` is spec's own flag).
     #[arg(long, value_name = "BOOL")]
     pub rootless: Option<String>,
     /// Path to criu (accepted for compatibility; checkpoint is not supported).

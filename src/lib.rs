@@ -14,6 +14,7 @@ pub mod lsm;
 pub mod namespaces;
 pub mod process;
 pub mod rootfs;
+pub mod rootless;
 pub mod seccomp;
 pub mod selfexe;
 pub mod signals;
@@ -77,10 +78,24 @@ pub fn run(cli: Cli) -> i32 {
         eprintln!("hull: no command given; see 'hull --help'");
         return 1;
     };
-    let global = commands::Global {
-        root: cli.root,
-        systemd_cgroup: cli.systemd_cgroup,
-        rootless: cli.rootless,
+    // The state root matters to every command but `spec` and `features`, which must work
+    // without one (a user without XDG_RUNTIME_DIR writing a config).
+    let needs_root = !matches!(command, Command::Spec(_) | Command::Features);
+    let global = match (|| -> error::Result<commands::Global> {
+        Ok(commands::Global {
+            root: match needs_root {
+                true => rootless::state_root(cli.root.as_deref())?,
+                false => cli.root.clone().unwrap_or_default(),
+            },
+            systemd_cgroup: cli.systemd_cgroup,
+            rootless: rootless::enabled(cli.rootless.as_deref())?,
+        })
+    })() {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("hull: {}", e.render());
+            return 1;
+        }
     };
     // runc's exec: every failure once the command line parsed is "exec failed: …", exit 255
     // (fatalWithCode in exec.go), so a caller can tell it from the process's own exit code.

@@ -16,6 +16,10 @@ pub struct Manager {
     unit_props: Vec<systemd::props::Property>,
     /// The scope's idle first process until the container's init is in it.
     placeholder: Option<systemd::Placeholder>,
+    /// Rootless: a cgroup the caller may not make means none (see [`Manager::create`]).
+    rootless: bool,
+    /// Why there is no cgroup (rootless, refused): the error, for the message of a limit.
+    refused: Option<String>,
 }
 
 impl Manager {
@@ -59,7 +63,16 @@ impl Manager {
             },
             unit_props: Vec::new(),
             placeholder: None,
+            rootless: false,
+            refused: None,
         })
+    }
+
+    /// Rootless mode: where the caller may not make the cgroup, the container goes without
+    /// one, unless it asks for limits.
+    pub fn rootless(mut self, on: bool) -> Manager {
+        self.rootless = on;
+        self
     }
 
     /// The systemd driver's placement: the unit `cgroups_path` names (`slice:prefix:name`),
@@ -101,6 +114,8 @@ impl Manager {
             },
             unit_props,
             placeholder: None,
+            rootless: false,
+            refused: None,
         })
     }
 
@@ -155,11 +170,29 @@ impl Manager {
             let mut tries = 0;
             while let Err(e) = self.create_one(h) {
                 tries += 1;
+                if self.rootless && is_permission(&e) {
+                    return self.go_without(e);
+                }
                 if e.errno() != Some(libc::ENOENT) || tries > 20 {
                     return Err(e);
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Rootless and refused a cgroup: undo what was made and go on without one (runc's
+    /// rootless rule). Limits then cannot be honoured: [`Manager::apply`] refuses them.
+    fn go_without(&mut self, why: Error) -> Result<()> {
+        super::destroy(&self.state)?;
+        crate::logging::debug(&format!(
+            "rootless: no cgroup ({}); the container runs without one",
+            why.render()
+        ));
+        self.refused = Some(why.render());
+        self.state.hierarchies.clear();
+        self.state.created.clear();
+        self.state.shared_parents.clear();
         Ok(())
     }
 
@@ -182,8 +215,26 @@ impl Manager {
         Ok(())
     }
 
-    /// Apply `linux.resources` (before init is released, and again on `update`).
+    /// Apply `linux.resources` (before init is released, and again on `update`). Without a
+    /// cgroup (rootless), a limit is refused naming its field; device rules are left to the
+    /// kernel (a user namespace makes no device node and opens only what the user may).
     pub fn apply(&self, res: &oci_spec::runtime::LinuxResources) -> Result<()> {
+        if let Some(why) = &self.refused {
+            return match super::requested_limit(res) {
+                Some(field) => Err(Error::invalid(format!(
+                    "{field}: a rootless container can only be limited in a cgroup it may write, and {why}; drop the limit, or give your user a delegated cgroup v2 subtree (systemd: Delegate=yes) and point linux.cgroupsPath into it"
+                ))),
+                None => Ok(()),
+            };
+        }
+        if self.rootless {
+            // Device rules need CAP_SYS_ADMIN of the host (v1 devices files, v2's eBPF
+            // filter); a user namespace already keeps the container from making device nodes,
+            // and opening one goes by the host's file permissions.
+            let mut res = res.clone();
+            res.set_devices(None);
+            return apply(&self.state, &res);
+        }
         apply(&self.state, res)
     }
 
@@ -238,6 +289,11 @@ fn inherit_cpuset(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A refusal to make a cgroup that rootless mode takes as "no cgroup for you".
+fn is_permission(e: &Error) -> bool {
+    matches!(e.errno(), Some(libc::EACCES | libc::EPERM | libc::EROFS))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,6 +318,8 @@ mod tests {
             },
             unit_props: Vec::new(),
             placeholder: None,
+            rootless: false,
+            refused: None,
         };
         let planned = m.planned();
         let want = ["a/hull/c1", "b", "b/hull", "b/hull/c1"].map(|p| t.path().join(p));

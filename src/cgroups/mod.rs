@@ -106,6 +106,21 @@ pub struct CgroupState {
 }
 
 impl CgroupState {
+    /// A rootless container without a writable cgroup has none (`Manager::create`).
+    pub fn is_none(&self) -> bool {
+        self.hierarchies.is_empty() && self.systemd.is_none()
+    }
+
+    /// Refuse `what` (a command: `pause`, `ps`, ...) for a container without a cgroup.
+    pub fn require(&self, id: &str, what: &str) -> Result<()> {
+        if self.is_none() {
+            return Err(Error::invalid(format!(
+                "{what} {id}: the container has no cgroup (it was created rootless where no cgroup was writable); {what} needs one"
+            )));
+        }
+        Ok(())
+    }
+
     /// The directory of the hierarchy holding `controller` (`""` for cgroup2).
     pub fn path_of(&self, controller: &str) -> Option<&Path> {
         self.hierarchies
@@ -281,6 +296,28 @@ pub fn apply(state: &CgroupState, res: &oci_spec::runtime::LinuxResources) -> Re
             v1::apply(res, &dir_of, unified)
         }
     }
+}
+
+/// The first limit `res` asks for, as its field path (`linux.resources.memory.limit`), devices
+/// aside: what a rootless container without a writable cgroup cannot honour. Unset, zero,
+/// false and empty count as not asked for (runc's zero=unset rule; engines send zeroed
+/// sections).
+pub fn requested_limit(res: &oci_spec::runtime::LinuxResources) -> Option<String> {
+    fn first(v: &serde_json::Value, path: &str) -> Option<String> {
+        use serde_json::Value as V;
+        match v {
+            V::Null | V::Bool(false) => None,
+            V::Number(n) if n.as_f64() == Some(0.0) => None,
+            V::String(s) if s.is_empty() => None,
+            V::Array(a) if a.is_empty() => None,
+            V::Object(o) => o
+                .iter()
+                .filter(|(k, _)| k.as_str() != "devices")
+                .find_map(|(k, v)| first(v, &format!("{path}.{k}"))),
+            _ => Some(path.to_string()),
+        }
+    }
+    first(&serde_json::to_value(res).ok()?, "linux.resources")
 }
 
 /// Write `value` to `dir/file` for config field `field`; a missing file is named as such.
@@ -600,6 +637,31 @@ mod tests {
                 controllers: String::new(),
                 path: "/sys/fs/cgroup/x".into()
             }]
+        );
+    }
+
+    #[test]
+    fn a_requested_limit_is_named_and_zeroes_and_devices_are_none() {
+        let r = |v: serde_json::Value| requested_limit(&serde_json::from_value(v).unwrap());
+        assert_eq!(r(serde_json::json!({})), None);
+        assert_eq!(
+            r(serde_json::json!({"devices": [{"allow": false, "access": "rwm"}]})),
+            None
+        );
+        // docker's and ctr's zeroed sections.
+        assert_eq!(
+            r(
+                serde_json::json!({"cpu": {"shares": 0, "quota": 0}, "memory": {}, "blockIO": {"weightDevice": []}})
+            ),
+            None
+        );
+        assert_eq!(
+            r(serde_json::json!({"cpu": {"shares": 0}, "memory": {"limit": 104857600}})),
+            Some("linux.resources.memory.limit".into())
+        );
+        assert_eq!(
+            r(serde_json::json!({"pids": {"limit": 64}})),
+            Some("linux.resources.pids.limit".into())
         );
     }
 

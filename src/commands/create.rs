@@ -3,12 +3,11 @@
 
 use super::Global;
 use crate::cli::{CreateArgs, CreateOpts};
-use crate::container::{self, create::Options, Container};
+use crate::container::{create::Options, Container};
 use crate::error::Result;
 
 /// `hull create`.
 pub fn run(g: &Global, a: &CreateArgs) -> Result<i32> {
-    container::check_privileges(g.rootless.as_deref())?;
     Container::create(&g.root, &a.id, &options(g, &a.opts, true))?;
     Ok(0)
 }
@@ -25,5 +24,6 @@ pub fn options(g: &Global, o: &CreateOpts, detach: bool) -> Options {
         no_new_keyring: o.no_new_keyring,
         preserve_fds: o.preserve_fds,
         detach,
+        rootless: g.rootless,
     }
 }

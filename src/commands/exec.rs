@@ -11,7 +11,6 @@ use crate::error::Result;
 
 /// `hull exec`.
 pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
-    container::check_privileges(g.rootless.as_deref())?;
     let o = Options {
         process_file: a.process.clone(),
         flags: ProcessFlags {
@@ -33,6 +32,7 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
         preserve_fds: a.preserve_fds,
         cgroup: a.cgroup.clone(),
         ignore_paused: a.ignore_paused,
+        rootless: g.rootless,
     };
     container::exec::exec(&g.root, &a.id, &o)
 }

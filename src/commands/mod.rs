@@ -25,6 +25,6 @@ pub struct Global {
     pub root: PathBuf,
     /// `--systemd-cgroup`.
     pub systemd_cgroup: bool,
-    /// `--rootless`.
-    pub rootless: Option<String>,
+    /// Rootless mode (`--rootless`, decided by `rootless::enabled`).
+    pub rootless: bool,
 }

@@ -1,5 +1,5 @@
 //! `hull ps [--format table|json] ID [ps args]`: the container's processes, taken from its
-//! cgroup. JSON is the array of pids (runc's); the table is ps(1)'s output (default `-ef`)
+//! cgroup (rootless without one: from its pid namespace). JSON is the array of pids (runc's); the table is ps(1)'s output (default `-ef`)
 //! filtered to those pids by the header's PID column, as runc does.
 
 use super::Global;
@@ -14,7 +14,17 @@ pub fn run(g: &Global, a: &PsArgs) -> Result<i32> {
     if !status::derive(&st, &g.root.join(&a.id)).is_live() {
         return Err(Error::NotRunning).with_context(|| a.id.clone());
     }
-    let pids = cgroups::pids(&st.cgroup);
+    let pids = if st.cgroup.is_none() {
+        // Rootless without a cgroup: the processes of init's pid namespace.
+        status::pid_namespace_members(st.pid).ok_or_else(|| {
+            Error::invalid(format!(
+                "ps {}: the container has neither a cgroup nor a pid namespace of its own to list its processes by",
+                a.id
+            ))
+        })?
+    } else {
+        cgroups::pids(&st.cgroup)
+    };
     match a.format.as_str() {
         "json" => println!("{}", serde_json::to_string(&pids).expect("serializes")),
         "table" => print!("{}", table(&pids, &a.ps_args)?),

@@ -23,10 +23,19 @@ impl Container {
                 cgroups::thaw(&st.cgroup);
             }
         };
-        if all {
+        if all && !st.cgroup.is_none() {
             cgroups::signal_all(&st.cgroup, sig)
                 .with_context(|| format!("kill --all {}", self.id))?;
             thaw_if_killed();
+            return Ok(());
+        }
+        // Without a cgroup (rootless) the container's processes are those of its pid
+        // namespace; sharing the host's, only init can be told apart.
+        if let Some(pids) = all.then(|| status::pid_namespace_members(st.pid)).flatten() {
+            for pid in pids {
+                // SAFETY: kill(2) of a process in the container's own pid namespace.
+                unsafe { libc::kill(pid, sig) };
+            }
             return Ok(());
         }
         let pidfd = sys::pidfd::open(st.pid)
@@ -48,6 +57,7 @@ impl Container {
             return Err(Error::NotRunning)
                 .with_context(|| format!("pause {}: it is {}", self.id, s.as_str()));
         }
+        st.cgroup.require(&self.id, "pause")?;
         cgroups::freeze(&st.cgroup, true).with_context(|| format!("pause {}", self.id))
     }
 

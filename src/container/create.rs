@@ -42,6 +42,8 @@ pub struct Options {
     /// The caller returns once the container is created or runs (`create`, `run -d`); false
     /// for foreground `run`, which relays a terminal itself instead of using a console socket.
     pub detach: bool,
+    /// Rootless mode (`rootless.rs`).
+    pub rootless: bool,
 }
 
 /// A container that was just created.
@@ -56,23 +58,15 @@ pub struct Created {
     pub console: Option<crate::tty::Console>,
 }
 
-/// Refuse what is not built yet: rootless containers (`--rootless true`, or hull run by a user
-/// other than root).
-pub fn check_privileges(rootless: Option<&str>) -> Result<()> {
-    if rootless == Some("true") || nix::unistd::geteuid().as_raw() != 0 {
-        return Err(Error::invalid(
-            "rootless containers are not supported yet: run hull as root",
-        ));
-    }
-    Ok(())
-}
-
 impl Container {
     /// Create container `id` under the state root `root` from `o.bundle`; the caller decides
     /// whether to start it.
     pub fn create(root: &Path, id: &str, o: &Options) -> Result<Created> {
         super::validate_id(id)?;
         let mut bundle = spec::load(&o.bundle)?;
+        if o.rootless {
+            crate::rootless::check_config(&bundle.spec)?;
+        }
         let listen_fds = socket_activation(&mut bundle.spec);
         let linux = bundle
             .spec
@@ -100,9 +94,14 @@ impl Container {
             res.set_devices(Some(Vec::new()));
         }
         let mut cg = if o.systemd_cgroup {
+            if o.rootless && crate::rootless::euid() != 0 {
+                return Err(Error::invalid(
+                    "--systemd-cgroup: a rootless container would need systemd's user bus, which hull does not drive yet; omit the flag",
+                ));
+            }
             cgroups::Manager::systemd(linux.cgroups_path().as_deref(), id, &res, &annotations)?
         } else {
-            cgroups::Manager::new(linux.cgroups_path().as_deref(), id)?
+            cgroups::Manager::new(linux.cgroups_path().as_deref(), id)?.rootless(o.rootless)
         };
         let container = Container::make_dir(root, id)?;
         // The provisional state: what this create is about to make (the exec fifo lives in the
@@ -149,6 +148,7 @@ impl Container {
                 preserve_fds: o.preserve_fds + listen_fds,
                 close_fds: vec![container.lock_fd()],
                 console: caller.console(false),
+                rootless: o.rootless,
             };
             let child = init.insert(process::spawn(&spawn)?);
             cg.populated();

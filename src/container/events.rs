@@ -67,6 +67,7 @@ pub fn events(
         )));
     }
     if stats_only {
+        st.cgroup.require(id, "events --stats")?;
         let s = stats::collect(&st.cgroup)?;
         return emit(out, "stats", id, Some(&s));
     }
@@ -122,7 +123,8 @@ fn stream(st: &State, interval: Duration, out: &mut impl Write) -> Result<()> {
             return Ok(());
         }
         let now = Instant::now();
-        if now >= next {
+        // Without a cgroup (rootless) there are no stats: the stream waits for the end.
+        if now >= next && !st.cgroup.is_none() {
             match stats::collect(&st.cgroup) {
                 Ok(s) => emit(out, "stats", &st.id, Some(&s))?,
                 // runc logs a failed collection and keeps streaming.
@@ -132,6 +134,8 @@ fn stream(st: &State, interval: Duration, out: &mut impl Write) -> Result<()> {
             if next <= now {
                 next = now + interval;
             }
+        } else if now >= next {
+            next = now + interval;
         }
     }
 }

@@ -45,6 +45,8 @@ pub struct Options {
     pub cgroup: Vec<String>,
     /// `--ignore-paused`.
     pub ignore_paused: bool,
+    /// Rootless mode (`rootless.rs`).
+    pub rootless: bool,
 }
 
 /// Run a process in container `id` under `root`; its exit code in the foreground, 0 detached.
@@ -123,6 +125,10 @@ pub fn exec(root: &Path, id: &str, o: &Options) -> Result<i32> {
         kind: Kind::Join(Joining {
             init_pid: st.pid,
             root: root_fd,
+            setgroups: process::payload::setgroups_allowed_at(Path::new(&format!(
+                "/proc/{}/setgroups",
+                st.pid
+            ))),
         }),
         process: &process,
         personality: linux.personality().as_ref().map(|p| p.domain()),
@@ -133,6 +139,7 @@ pub fn exec(root: &Path, id: &str, o: &Options) -> Result<i32> {
         preserve_fds: o.preserve_fds,
         close_fds: Vec::new(),
         console: caller.console(!o.detach),
+        rootless: o.rootless,
     };
     // Foreground: block forwarded signals before any clone so none is lost; the process
     // unblocks them before its execve.

@@ -23,7 +23,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
-pub use create::{check_privileges, Created};
+pub use create::Created;
 pub use exec_process::ProcessFlags;
 pub use state::State;
 pub use status::Status;
@@ -75,11 +75,18 @@ impl Container {
     /// Make a new state dir; fails with [`Error::Exists`] when the id is taken.
     pub fn make_dir(root: &Path, id: &str) -> Result<Container> {
         validate_id(id)?;
+        // A user's state root is private to it (runc's $XDG_RUNTIME_DIR/runc is 0700 too).
+        let mode = if crate::rootless::euid() == 0 {
+            0o711
+        } else {
+            0o700
+        };
         fs::DirBuilder::new()
             .recursive(true)
-            .mode(0o711)
+            .mode(mode)
             .create(root)
             .with_context(|| format!("create state root {}", short(&root)))?;
+        check_root(root)?;
         let dir = root.join(id);
         match fs::DirBuilder::new().mode(0o711).create(&dir) {
             Ok(()) => {}
@@ -99,6 +106,7 @@ impl Container {
     /// Open and lock an existing container; [`Error::NotFound`] when there is none.
     pub fn open(root: &Path, id: &str) -> Result<Container> {
         validate_id(id)?;
+        check_root(root)?;
         let dir = root.join(id);
         let lock = match File::open(&dir) {
             Ok(_) => lock_dir(&dir)?,
@@ -152,6 +160,38 @@ impl Container {
     }
 }
 
+/// The state root must be the caller's own directory: not a symlink (someone else's, planted
+/// where the caller's root would be made, would hand them its containers' state) and owned by
+/// the caller's effective uid. A root that does not exist yet is the callers' to report.
+pub fn check_root(root: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let md = match fs::symlink_metadata(root) {
+        Ok(md) => md,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("state root {}", short(&root))),
+    };
+    if md.file_type().is_symlink() || !md.is_dir() {
+        return Err(Error::invalid(format!(
+            "state root {} is not a directory but a {}: pass --root a directory of your own",
+            short(&root),
+            if md.file_type().is_symlink() {
+                "symlink"
+            } else {
+                "file"
+            }
+        )));
+    }
+    let me = crate::rootless::euid();
+    if md.uid() != me {
+        return Err(Error::invalid(format!(
+            "state root {} belongs to uid {}, not to you (uid {me}): pass --root a directory of your own",
+            short(&root),
+            md.uid()
+        )));
+    }
+    Ok(())
+}
+
 /// SIGKILL the container's init if it still is the recorded process, and wait up to 10 s for
 /// it to be gone.
 pub(crate) fn kill_init(st: &State) {
@@ -180,6 +220,7 @@ fn read_state_file(dir: &Path) -> Result<Option<State>> {
 /// atomically, so a reader sees the old or the new file.
 pub fn read_state(root: &Path, id: &str) -> Result<State> {
     validate_id(id)?;
+    check_root(root)?;
     match read_state_file(&root.join(id))? {
         Some(s) => Ok(s),
         None => Err(Error::NotFound).with_context(|| id.to_string()),
@@ -188,6 +229,7 @@ pub fn read_state(root: &Path, id: &str) -> Result<State> {
 
 /// Ids of every container under `root`, sorted.
 pub fn list_ids(root: &Path) -> Result<Vec<String>> {
+    check_root(root)?;
     let mut ids = Vec::new();
     match fs::read_dir(root) {
         Ok(rd) => {

@@ -89,6 +89,25 @@ pub fn derive(state: &State, dir: &Path) -> Status {
     Status::Running
 }
 
+/// The processes of a container without a cgroup (rootless): those in init's pid namespace,
+/// found by their `/proc/N/ns/pid` link; `None` when init shares hull's pid namespace (there
+/// is then no telling the container's processes from the host's).
+pub fn pid_namespace_members(init: i32) -> Option<Vec<i32>> {
+    let ns = |pid: &str| std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok();
+    let theirs = ns(&init.to_string())?;
+    if ns("self").as_ref() == Some(&theirs) {
+        return None;
+    }
+    let mut out: Vec<i32> = std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| ns(&pid.to_string()).as_ref() == Some(&theirs))
+        .collect();
+    out.sort_unstable();
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

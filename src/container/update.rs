@@ -22,6 +22,7 @@ pub fn update(root: &Path, id: &str, mut resources: Value) -> Result<()> {
     if !status::derive(&st, &c.dir).is_live() {
         return Err(Error::NotRunning).with_context(|| format!("update {id}"));
     }
+    st.cgroup.require(id, "update")?;
     if let Some(limit) = resources.pointer("/memory/limit").and_then(Value::as_i64) {
         if resources
             .pointer("/memory/checkBeforeUpdate")

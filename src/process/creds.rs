@@ -92,8 +92,11 @@ pub fn apply_user_and_caps(p: &Process, userns_setgroups: bool) -> Result<()> {
     let user = p.user();
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) };
+    let groups: Vec<libc::gid_t> = user.additional_gids().clone().unwrap_or_default();
+    if !userns_setgroups && !groups.is_empty() {
+        return Err(Error::invalid(crate::rootless::SETGROUPS_DENIED));
+    }
     if userns_setgroups {
-        let groups: Vec<libc::gid_t> = user.additional_gids().clone().unwrap_or_default();
         // SAFETY: setgroups reads `groups.len()` gids from a live vector.
         if unsafe { libc::setgroups(groups.len(), groups.as_ptr()) } != 0 {
             return Err(std::io::Error::last_os_error())

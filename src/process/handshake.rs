@@ -3,8 +3,6 @@
 //! hooks, a seccomp listener's fd) until `Ready`; for a joining process also wait for its execve.
 //! On any failure the payload is killed and reaped.
 
-use oci_spec::runtime::LinuxIdMapping;
-
 use super::sync::{Channel, Msg};
 use super::{init, kill_and_reap, Child, Kind, Spawn};
 use crate::error::{Context, Error, Result};
@@ -96,23 +94,16 @@ fn release(s: &Spawn, chan: &Channel, pid: i32) -> Result<()> {
     Ok(())
 }
 
-fn map_text(maps: &[LinuxIdMapping]) -> String {
-    maps.iter()
-        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-        .collect()
-}
-
 /// Write the new user namespace's `uid_map` and `gid_map` for stage 1 (`pid`).
 fn write_id_maps(s: &Spawn, pid: i32) -> Result<()> {
     let Kind::Init(c) = &s.kind else {
         return Err(Error::protocol("id maps asked for by a joining process"));
     };
     let linux = c.spec.linux().as_ref().expect("validated: linux present");
-    let uid = map_text(linux.uid_mappings().as_deref().unwrap_or_default());
-    let gid = map_text(linux.gid_mappings().as_deref().unwrap_or_default());
-    crate::fsutil::write_file(std::path::Path::new(&format!("/proc/{pid}/uid_map")), &uid)
-        .context("linux.uidMappings")?;
-    crate::fsutil::write_file(std::path::Path::new(&format!("/proc/{pid}/gid_map")), &gid)
-        .context("linux.gidMappings")?;
-    Ok(())
+    super::idmap::write(
+        s.rootless,
+        pid,
+        linux.uid_mappings().as_deref().unwrap_or_default(),
+        linux.gid_mappings().as_deref().unwrap_or_default(),
+    )
 }

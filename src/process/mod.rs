@@ -39,6 +39,7 @@ pub mod attrs;
 pub mod creds;
 mod env;
 mod handshake;
+pub mod idmap;
 mod init;
 pub mod payload;
 mod stage1;
@@ -87,6 +88,8 @@ pub struct Spawn<'a> {
     pub close_fds: Vec<RawFd>,
     /// `process.terminal`: where the pty master goes.
     pub console: Option<Console>,
+    /// Rootless mode (`rootless.rs`): how id maps are written.
+    pub rootless: bool,
 }
 
 /// What is spawned (youki's `ContainerType`).
@@ -117,6 +120,9 @@ pub struct Joining {
     pub init_pid: i32,
     /// O_PATH fd of init's root directory (`/proc/<init>/root`).
     pub root: OwnedFd,
+    /// Whether init's user namespace allows setgroups (`/proc/<init>/setgroups`, read by the
+    /// parent on the host's procfs): a rootless self-map denies it.
+    pub setgroups: bool,
 }
 
 /// The terminal of the payload (`process.terminal`).

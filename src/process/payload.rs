@@ -38,6 +38,12 @@ pub fn run(s: &Spawn, chan: &Channel) -> Result<Infallible> {
     }
     chan.expect(&Msg::Go)?;
     let process = s.process;
+    // Init reads its own namespace's answer while /proc is still the host's (before it enters
+    // the rootfs); a joining process was told by the parent.
+    let setgroups = match &s.kind {
+        Kind::Init(_) => setgroups_allowed(),
+        Kind::Join(j) => j.setgroups,
+    };
 
     match &s.kind {
         Kind::Init(c) => init::enter(s, c, chan)?,
@@ -94,7 +100,7 @@ pub fn run(s: &Spawn, chan: &Channel) -> Result<Infallible> {
         load_seccomp(c, chan)?;
     }
     creds::apply_bounding(process.capabilities().as_ref())?;
-    creds::apply_user_and_caps(process, true)?;
+    creds::apply_user_and_caps(process, setgroups)?;
     // SAFETY: umask takes an integer.
     unsafe { libc::umask(process.user().umask().unwrap_or(0o022) as libc::mode_t) };
     enter_cwd(process.cwd())?;
@@ -193,4 +199,15 @@ fn execve(exe: &CString, argv: &[CString], envp: &[CString]) -> ! {
         Error::from(err).render()
     ));
     sys::clone::exit_now(code)
+}
+
+/// Whether this process's user namespace allows setgroups (/proc/self/setgroups is `deny`
+/// after an unprivileged self-map; a kernel without the file allows it).
+pub fn setgroups_allowed() -> bool {
+    setgroups_allowed_at(std::path::Path::new("/proc/self/setgroups"))
+}
+
+/// [`setgroups_allowed`] for the file at `path` (`/proc/PID/setgroups`).
+pub fn setgroups_allowed_at(path: &std::path::Path) -> bool {
+    std::fs::read_to_string(path).map_or(true, |v| v.trim() != "deny")
 }

@@ -64,9 +64,19 @@ pub fn run(s: &Spawn, chan: &Channel, born_in_v2: bool) -> Result<Infallible> {
             .with_context(|| format!("join the {} namespace {}", spec_name(j.typ), j.source))?;
     }
     if ns.is_new(T::User) {
-        unshare(CloneFlags::CLONE_NEWUSER).context("unshare user namespace")?;
+        if let Err(e) = unshare(CloneFlags::CLONE_NEWUSER) {
+            let why = crate::rootless::userns_refused(e as i32);
+            return Err(e).with_context(|| format!("unshare user namespace: {why}"));
+        }
+        // An unprivileged parent can open this process's map files only while it is
+        // dumpable (else they belong to host root). Nothing of the container exists yet to
+        // reach it meanwhile: the new user namespace holds only this process.
+        let unprivileged = s.rootless && crate::rootless::euid() != 0;
+        set_dumpable(unprivileged);
         chan.send(&Msg::MapIds)?;
-        chan.expect(&Msg::MapIdsDone)?;
+        let done = chan.expect(&Msg::MapIdsDone);
+        set_dumpable(false);
+        done?;
     }
     if ns.has(T::User) {
         // Become root of the new or joined namespace when root is mapped (it usually is): host
@@ -132,4 +142,9 @@ fn write_time_offsets(spec: &oci_spec::runtime::Spec) -> Result<()> {
         .collect();
     crate::fsutil::write_file(std::path::Path::new("/proc/self/timens_offsets"), &text)
         .context("linux.timeOffsets")
+}
+
+fn set_dumpable(on: bool) {
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, on as libc::c_ulong, 0, 0, 0) };
 }

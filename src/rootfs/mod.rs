@@ -450,6 +450,11 @@ fn mount_one(ctx: &Ctx, root: &Root, m: &Mount, i: usize) -> Result<()> {
                 let mounted = resolve(root, &dest)?;
                 remount_bind(Path::new(&fd_path(&mounted)), opts.flags)?;
             }
+            Err(e) if ctx.userns && e.errno() == Some(libc::EPERM) && typ == "proc" => {
+                return Err(e).context(
+                    "a new procfs is refused in a user namespace unless the container has its own pid namespace and the /proc hull runs under has nothing mounted over its files (an outer container's masked /proc paths)",
+                );
+            }
             r => {
                 r?;
                 // A new mqueue instance gets the label on its root (not the host's bound one).
