@@ -6,9 +6,7 @@
 mod common;
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::systemd::{SystemdWorld, Unavailable};
@@ -240,19 +238,8 @@ impl Traces {
 
     /// Wait (bounded) until nothing of the world is left.
     fn wait_gone(&self, within: Duration) {
-        let deadline = Instant::now() + within;
-        loop {
-            let left = self.left();
-            if left.is_empty() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "systemd world {} not torn down within {within:?}: {left:#?}",
-                self.name
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let world = format!("systemd world {}", self.name);
+        common::keeper::wait_gone(&world, within, || self.left());
     }
 }
 
@@ -296,43 +283,15 @@ fn a_world_torn_down_leaves_nothing_on_the_host() {
     let _ = std::io::Write::write_all(&mut std::io::stderr(), msg.as_bytes());
 }
 
-/// Run `world_owner` in a child test process in `mode`; the world's traces and the child.
+/// Run `world_owner` in a child test process in `mode` (`keeper::owner`); the world's traces,
+/// the child and the file of its stderr.
 fn owner(mode: &str) -> Option<(Traces, std::process::Child, PathBuf)> {
     if !is_root() {
         skip_or_fail("needs root");
         return None;
     }
-    let err = std::env::temp_dir().join(format!(
-        "hull-world-owner-{}-{mode}.err",
-        std::process::id()
-    ));
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "world_owner", "--ignored", "--nocapture"])
-        .env("HULL_WORLD_OWNER", mode)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(fs::File::create(&err).unwrap())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = lines.find_map(|l| {
-        l.ok()
-            .filter(|l| l.starts_with("WORLD ") || l.starts_with("SKIP"))
-    });
-    match line {
-        Some(l) if l.starts_with("WORLD ") => Some((Traces::parse(&l), child, err)),
-        other => {
-            let _ = child.kill();
-            let _ = child.wait();
-            let why = fs::read_to_string(&err).unwrap_or_default();
-            let _ = fs::remove_file(&err);
-            if other.is_some() {
-                skip_or_fail(&format!("world owner skipped: {why}"));
-                return None;
-            }
-            panic!("the world owner did not report a world:\n{why}");
-        }
-    }
+    let (line, child, err) = common::keeper::owner("world_owner", "HULL_WORLD_OWNER", mode)?;
+    Some((Traces::parse(&line), child, err))
 }
 
 /// Not a test of its own: the test binary run by the two tests below (`HULL_WORLD_OWNER` set)
@@ -340,53 +299,27 @@ fn owner(mode: &str) -> Option<(Traces, std::process::Child, PathBuf)> {
 #[test]
 #[ignore = "run in a child process by the teardown tests"]
 fn world_owner() {
-    let Ok(mode) = std::env::var("HULL_WORLD_OWNER") else {
-        return;
-    };
-    let Some(world) = SystemdWorld::shared() else {
-        println!("SKIP");
-        return;
-    };
-    println!("{}", Traces::of(world).line());
-    match mode.as_str() {
-        "panic" => panic!("the world's owner fails, as a test does"),
-        _ => std::thread::sleep(Duration::from_secs(600)),
-    }
+    common::keeper::be_owner("HULL_WORLD_OWNER", SystemdWorld::shared, |w| {
+        Traces::of(w).line()
+    });
 }
 
 #[test]
 fn a_killed_test_process_leaves_no_world() {
-    let Some((traces, mut child, err)) = owner("wait") else {
+    let Some((traces, child, err)) = owner("wait") else {
         return;
     };
-    // SAFETY: kill(2) of our own unreaped child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
-    let status = child.wait().unwrap();
-    assert_eq!(
-        std::os::unix::process::ExitStatusExt::signal(&status),
-        Some(libc::SIGKILL)
-    );
+    common::keeper::kill_owner(child, err);
     // Its keeper sees the end of the pipe and tears the world down behind it.
     traces.wait_gone(Duration::from_secs(30));
-    let _ = fs::remove_file(err);
 }
 
 #[test]
 fn a_failing_test_binary_ends_with_its_world_gone() {
-    let Some((traces, mut child, err)) = owner("panic") else {
+    let Some((traces, child, err)) = owner("panic") else {
         return;
     };
-    let status = child.wait().unwrap();
-    let why = fs::read_to_string(&err).unwrap_or_default();
-    assert_eq!(status.code(), Some(101), "{why}");
-    // Torn down at exit (atexit), before the process was gone: nothing to wait for.
-    let left = traces.left();
-    assert!(
-        left.is_empty(),
-        "left when the owner exited: {left:#?}\n{why}"
-    );
-    assert!(why.contains("torn down in"), "{why}");
-    let _ = fs::remove_file(err);
+    common::keeper::owner_failed(child, err, || traces.left());
 }
 
 // ---- the systemd cgroup driver (`--systemd-cgroup`) -----------------------------------------

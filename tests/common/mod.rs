@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
+/// The keeper process and the once-per-binary world that the test worlds below share.
+pub mod keeper;
 /// A real systemd host (systemd-nspawn, pure cgroup v2) booted once per test binary that uses it.
 pub mod systemd;
 

@@ -46,36 +46,28 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr};
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{hull_bin, repo, rootfs, skip_or_fail, Bundle};
+pub use super::keeper::Unavailable;
+use super::keeper::{self, Keeper, PATH};
+use super::{hull_bin, repo, rootfs, Bundle};
 
 /// The keeper's script, written into the world's directory and run by `/bin/sh`.
 const KEEPER: &str = include_str!("systemd_keeper.sh");
 /// The world's cgroup (under its root) that [`SystemdWorld::cmd`] runs commands in.
 pub const COMMANDS_CGROUP: &str = "/hull-tests";
-const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 static WORLDS: AtomicUsize = AtomicUsize::new(0);
 static ENVS: AtomicUsize = AtomicUsize::new(0);
 static SHARED: OnceLock<Result<SystemdWorld, Unavailable>> = OnceLock::new();
-
-/// Why there is no world.
-#[derive(Debug, Clone)]
-pub enum Unavailable {
-    /// A prerequisite is missing here (not root, no systemd-nspawn, …): skip, or fail in CI.
-    Missing(String),
-    /// The world did not boot: a failure, with what nspawn and the journal said.
-    Failed(String),
-}
 
 /// How long a boot may take before it fails: 60 s, or `HULL_SYSTEMD_WORLD_TIMEOUT` seconds.
 pub fn boot_timeout() -> Duration {
@@ -96,13 +88,6 @@ macro_rules! systemd_world {
             None => return,
         }
     };
-}
-
-/// The keeper process and the write end of its pipe (closing it tears the world down).
-struct Keeper {
-    child: Child,
-    owner_end: Option<ChildStdin>,
-    result: Option<Result<Duration, String>>,
 }
 
 /// A booted systemd world (see the module doc).
@@ -129,7 +114,7 @@ pub struct SystemdWorld {
     pub state: String,
     /// `<root_cgroup>/hull-tests/cgroup.procs` on the host, for `cmd`'s join.
     commands_procs: CString,
-    keeper: Mutex<Keeper>,
+    keeper: Keeper,
 }
 
 impl SystemdWorld {
@@ -137,22 +122,12 @@ impl SystemdWorld {
     /// [`systemd_world!`]). `None` after `skip_or_fail` when a prerequisite is missing; a panic
     /// with the boot's diagnostics when it failed to boot.
     pub fn shared() -> Option<&'static SystemdWorld> {
-        let r = SHARED.get_or_init(|| {
-            let r = SystemdWorld::boot();
-            if r.is_ok() {
-                // SAFETY: registers a plain extern "C" function with no captured state.
-                unsafe { libc::atexit(tear_down_shared) };
-            }
-            r
-        });
-        match r {
-            Ok(w) => Some(w),
-            Err(Unavailable::Missing(why)) => {
-                skip_or_fail(&format!("no systemd world: {why}"));
-                None
-            }
-            Err(Unavailable::Failed(why)) => panic!("{why}"),
-        }
+        keeper::shared(
+            &SHARED,
+            "systemd world",
+            SystemdWorld::boot,
+            tear_down_shared,
+        )
     }
 
     /// Boot a world of the caller's own, torn down when dropped (or by [`Self::shut_down`]).
@@ -174,8 +149,8 @@ impl SystemdWorld {
         let cgroup_v1 = v1_mount.map(|m| m.join(&name));
 
         let started = Instant::now();
-        let mut keeper = Command::new("/bin/sh");
-        keeper
+        let mut script = Command::new("/bin/sh");
+        script
             .arg(dir.join("keeper.sh"))
             .arg(&cgroup)
             .arg(format!("/{name}"))
@@ -187,26 +162,11 @@ impl SystemdWorld {
             .env("PATH", PATH)
             .env("SYSTEMD_NSPAWN_UNIFIED_HIERARCHY", "1")
             .env("TERM", "dumb")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        // SAFETY: setsid(2) is async-signal-safe; a session of its own keeps the terminal's
-        // signals (^C to the test's process group) away from the keeper and nspawn.
-        unsafe {
-            keeper.pre_exec(|| {
-                if libc::setsid() < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let mut child = keeper.spawn().map_err(|e| {
+        let (keeper, first) = Keeper::start(&name, script).map_err(|e| {
             let _ = fs::remove_dir_all(&dir);
             Unavailable::Failed(format!("systemd world {name}: /bin/sh: {e}"))
         })?;
-        let owner_end = child.stdin.take();
-        let mut first = String::new();
-        let _ = BufReader::new(child.stdout.take().unwrap()).read_line(&mut first);
         let mut world = SystemdWorld {
             name: name.clone(),
             dir,
@@ -219,18 +179,10 @@ impl SystemdWorld {
             boot_time: Duration::ZERO,
             state: String::new(),
             commands_procs: CString::default(),
-            keeper: Mutex::new(Keeper {
-                child,
-                owner_end,
-                result: None,
-            }),
+            keeper,
         };
-        let Some(pid) = first
-            .trim()
-            .strip_prefix("nspawn ")
-            .and_then(|p| p.parse().ok())
-        else {
-            return Err(world.failed(&format!("the keeper said {:?}", first.trim())));
+        let Some(pid) = first.strip_prefix("nspawn ").and_then(|p| p.parse().ok()) else {
+            return Err(world.failed(&format!("the keeper said {first:?}")));
         };
         world.nspawn = pid;
         let deadline = started + boot_timeout();
@@ -519,27 +471,7 @@ impl SystemdWorld {
     /// Close the keeper's pipe and wait (60 s at most) until it has torn the world down: how
     /// long that took, or what went wrong. Idempotent.
     fn stop(&self) -> Result<Duration, String> {
-        let mut k = self.keeper.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(r) = &k.result {
-            return r.clone();
-        }
-        let started = Instant::now();
-        drop(k.owner_end.take());
-        let r = loop {
-            match k.child.try_wait() {
-                Ok(Some(st)) if st.success() => break Ok(started.elapsed()),
-                Ok(Some(st)) => {
-                    break Err(format!("the keeper of {} ended with {st}", self.name));
-                }
-                Ok(None) if started.elapsed() > Duration::from_secs(60) => {
-                    break Err(format!("the keeper of {} still runs after 60 s", self.name))
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                Err(e) => break Err(format!("wait for the keeper of {}: {e}", self.name)),
-            }
-        };
-        k.result = Some(r.clone());
-        r
+        self.keeper.stop(Duration::from_secs(60))
     }
 
     /// Tear the world down now; how long it took. Panics when something could not be removed.
@@ -561,23 +493,11 @@ impl Drop for SystemdWorld {
 
 /// At the test binary's exit: the shared world goes before the binary does.
 extern "C" fn tear_down_shared() {
-    let _ = std::panic::catch_unwind(|| {
-        if let Some(Ok(w)) = SHARED.get() {
-            match w.stop() {
-                Ok(d) => {
-                    let msg = format!(
-                        "systemd world {}: torn down in {:.2} s\n",
-                        w.name,
-                        d.as_secs_f64()
-                    );
-                    let _ = std::io::stderr().write_all(msg.as_bytes());
-                }
-                Err(e) => {
-                    let _ = std::io::stderr().write_all(format!("{e}\n").as_bytes());
-                }
-            }
-        }
-    });
+    keeper::tear_down_at_exit(
+        &SHARED,
+        |w| format!("systemd world {}", w.name),
+        SystemdWorld::stop,
+    );
 }
 
 /// What this host lacks for a world, if anything.
@@ -585,24 +505,18 @@ fn missing_prerequisite() -> Option<String> {
     if !super::is_root() {
         return Some("needs root".into());
     }
-    for (tool, package) in [
+    if let Some(why) = keeper::missing_tool(&[
         ("systemd-nspawn", "systemd-container (make deps)"),
         ("nsenter", "util-linux"),
         ("setpriv", "util-linux"),
         ("busctl", "systemd"),
-    ] {
-        if !on_path(tool) {
-            return Some(format!("no {tool} (Debian package {package})"));
-        }
+    ]) {
+        return Some(why);
     }
     if !Path::new("/usr/lib/systemd/systemd").exists() {
         return Some("no /usr/lib/systemd/systemd to boot".into());
     }
     None
-}
-
-fn on_path(tool: &str) -> bool {
-    PATH.split(':').any(|d| Path::new(d).join(tool).exists())
 }
 
 /// The host's cgroup2 mount and, on hybrid hosts, its name=systemd v1 mount (mounts of a
