@@ -47,6 +47,10 @@ deps:
 		echo "make: installing systemd-container (systemd-nspawn, which boots the systemd test world, tests/common/systemd.rs)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd-container >/dev/null; \
 	fi
+	@if ! dpkg -s uidmap >/dev/null 2>&1; then \
+		echo "make: installing uidmap (newuidmap and newgidmap, which map a user's subordinate ids, tests/common/rootless.rs)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq uidmap >/dev/null; \
+	fi
 
 $(ROOTFS): bundles/make-rootfs.sh | deps
 	./bundles/make-rootfs.sh $(ROOTFS)

@@ -14,6 +14,9 @@ use serde_json::Value;
 
 /// The keeper process and the once-per-binary world that the test worlds below share.
 pub mod keeper;
+/// A real unprivileged user (subordinate ids, XDG_RUNTIME_DIR) made once per test binary that
+/// uses it.
+pub mod rootless;
 /// A real systemd host (systemd-nspawn, pure cgroup v2) booted once per test binary that uses it.
 pub mod systemd;
 
