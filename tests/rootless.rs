@@ -267,27 +267,6 @@ fn hull_runs_as_the_user_and_writes_a_rootless_spec_of_its_ids() {
     assert!(!env.root.exists(), "the state dir is hull's to make");
 }
 
-/// Temporary: hull refuses rootless containers today. This checks only that a test reaches
-/// that check as the user, with and without `--root`; replace it with real rootless tests.
-#[test]
-fn hull_as_the_user_reaches_hulls_rootless_check() {
-    let user = rootless_user!();
-    let env = user.env();
-    let b = env.bundle(&["true"]);
-    let bundle = b.dir.to_str().unwrap();
-    for o in [
-        env.hull(&["run", "--bundle", bundle, &env.id("rl")]),
-        env.hull_no_root(&["run", "--bundle", bundle, &env.id("rl")]),
-    ] {
-        assert!(!o.status.success(), "{o:?}");
-        let err = text(&o.stderr);
-        assert!(
-            err.contains("rootless containers are not supported yet"),
-            "{err}"
-        );
-    }
-}
-
 // ---- teardown ---------------------------------------------------------------------------------
 
 /// The tests that make a user of their own, one at a time, with the shared user made first: so
