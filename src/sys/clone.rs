@@ -91,13 +91,18 @@ pub fn fork_into(cgroup: Option<RawFd>) -> Result<(i32, bool)> {
 /// clone(2) with CLONE_PARENT and no new stack (fork semantics): the child becomes a sibling of
 /// the caller, i.e. a child of hull's main process. Returns 0 in the child.
 pub fn clone_parent() -> Result<i32> {
+    clone_with(libc::CLONE_PARENT as libc::c_ulong)
+}
+
+/// clone(2) with `flags` (and SIGCHLD) and no new stack: fork semantics. Returns 0 in the child.
+fn clone_with(flags: libc::c_ulong) -> Result<i32> {
     check_single_threaded()?;
     // SAFETY: raw clone without CLONE_VM and with a NULL stack duplicates the address space like
     // fork; the process is single-threaded, and the child only runs our code then _exits or execs.
     let pid = unsafe {
         libc::syscall(
             libc::SYS_clone,
-            (libc::CLONE_PARENT | libc::SIGCHLD) as libc::c_ulong,
+            flags | libc::SIGCHLD as libc::c_ulong,
             0usize,
             0usize,
             0usize,
@@ -113,12 +118,27 @@ pub fn clone_parent() -> Result<i32> {
 /// A child that only waits to be killed (the first process of a systemd scope, which must
 /// have one): it holds no fd of hull's, dies with hull (PDEATHSIG) and sleeps. Returns its pid.
 pub fn idle_child() -> Result<i32> {
+    idle_child_with(false)
+}
+
+/// An idle child as [`idle_child`], born in a new user namespace without id maps: the caller
+/// writes its `/proc/PID/uid_map` and `gid_map`, opens its `/proc/PID/ns/user` and kills it.
+/// Returns its pid.
+pub fn idle_child_in_new_userns() -> Result<i32> {
+    idle_child_with(true)
+}
+
+fn idle_child_with(new_userns: bool) -> Result<i32> {
     let parent = std::process::id() as i32;
-    let pid = fork()?;
+    let pid = if new_userns {
+        clone_with(libc::CLONE_NEWUSER as libc::c_ulong)?
+    } else {
+        fork()?
+    };
     if pid != 0 {
         return Ok(pid);
     }
-    // SAFETY: in the forked child: plain syscalls, then pause until a signal kills it.
+    // SAFETY: in the child: plain syscalls, then pause until a signal kills it.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
         if libc::getppid() != parent {
