@@ -3,13 +3,15 @@
 //! `path` and creates the rest ([`plan`]); a process joining a running container joins every
 //! namespace of its init that differs from hull's own ([`of_process`]). The fds are opened by
 //! the parent before any clone, so a bad path fails early and names the field. Join order:
-//! user first, mount last.
+//! user first, mount last. Also the id maps' text, written for a spawn's new user namespace
+//! and for the user namespaces an id-mapped mount borrows its mapping from ([`userns_with_maps`]).
 
 use std::fs::File;
 use std::os::fd::OwnedFd;
+use std::path::Path;
 
 use nix::sched::CloneFlags;
-use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType as T};
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespace, LinuxNamespaceType as T};
 
 use crate::error::{short, Context, Error, Result};
 
@@ -154,4 +156,73 @@ pub fn of_process(pid: i32) -> Result<Plan> {
         }
     }
     Ok(plan)
+}
+
+/// The text of a `uid_map` or `gid_map` file: one `inside outside count` line a mapping, the
+/// config's `containerID hostID size` as written. The same for `linux.uidMappings` and for a
+/// mount's `uidMappings` (runc writes both unchanged): for a mount, `containerID` is the id the
+/// filesystem stores and `hostID` the id the mount shows (`sys::mount::set_idmap`).
+pub fn map_text(maps: &[LinuxIdMapping]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
+}
+
+/// Write the `uid_map` and `gid_map` of process `pid`, just made in a new user namespace;
+/// `fields` name the mappings' config fields in errors.
+pub fn write_maps(
+    pid: i32,
+    uid: &[LinuxIdMapping],
+    gid: &[LinuxIdMapping],
+    fields: [&str; 2],
+) -> Result<()> {
+    for (file, maps, field) in [("uid_map", uid, fields[0]), ("gid_map", gid, fields[1])] {
+        crate::fsutil::write_file(Path::new(&format!("/proc/{pid}/{file}")), &map_text(maps))
+            .context(field.to_string())?;
+    }
+    Ok(())
+}
+
+/// A user namespace with these maps, held by an fd (`/proc/PID/ns/user` of an idle child made
+/// in it for the purpose, killed and reaped before this returns).
+pub fn userns_with_maps(
+    uid: &[LinuxIdMapping],
+    gid: &[LinuxIdMapping],
+    fields: [&str; 2],
+) -> Result<OwnedFd> {
+    let pid = crate::sys::clone::idle_child_in_new_userns()
+        .with_context(|| format!("{}: clone a process in a new user namespace", fields[0]))?;
+    let res = write_maps(pid, uid, gid, fields).and_then(|()| {
+        let path = format!("/proc/{pid}/ns/user");
+        File::open(&path)
+            .map(OwnedFd::from)
+            .with_context(|| format!("open {path}"))
+    });
+    // SAFETY: kill(2) of our own child, not yet reaped (its pid cannot be reused).
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let _ = crate::sys::wait::wait(pid);
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(container: u32, host: u32, size: u32) -> LinuxIdMapping {
+        serde_json::from_value(
+            serde_json::json!({"containerID": container, "hostID": host, "size": size}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn map_text_is_container_host_size_per_line() {
+        // uid_map's columns are "ID-inside-ns ID-outside-ns length" (user_namespaces(7)): the
+        // container's id inside, the host's outside. Swapped columns would give "100000 0 …".
+        assert_eq!(
+            map_text(&[m(0, 100000, 65536), m(65536, 1000, 1)]),
+            "0 100000 65536\n65536 1000 1\n"
+        );
+        assert_eq!(map_text(&[]), "");
+    }
 }

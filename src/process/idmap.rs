@@ -14,13 +14,6 @@ use oci_spec::runtime::LinuxIdMapping;
 use crate::error::{Context, Error, Result};
 use crate::rootless::{how, How};
 
-/// The text of a map file: `container host size` lines.
-pub fn map_text(maps: &[LinuxIdMapping]) -> String {
-    maps.iter()
-        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-        .collect()
-}
-
 /// The arguments of newuidmap/newgidmap for `pid`: `PID c h n [c h n ...]`.
 pub fn helper_args(pid: i32, maps: &[LinuxIdMapping]) -> Vec<String> {
     let mut a = vec![pid.to_string()];
@@ -37,15 +30,14 @@ pub fn write(
     uid: &[LinuxIdMapping],
     gid: &[LinuxIdMapping],
 ) -> Result<()> {
-    let proc = |f: &str| format!("/proc/{pid}/{f}");
     let euid = nix::unistd::geteuid().as_raw();
     let egid = nix::unistd::getegid().as_raw();
     match how(rootless, uid, gid, euid, egid) {
-        How::Direct => direct(&proc, uid, gid),
+        How::Direct => direct(pid, uid, gid),
         How::DirectDenyingSetgroups => {
-            crate::fsutil::write_file(Path::new(&proc("setgroups")), "deny")
+            crate::fsutil::write_file(Path::new(&format!("/proc/{pid}/setgroups")), "deny")
                 .context("linux.gidMappings: deny setgroups for an unprivileged map")?;
-            direct(&proc, uid, gid)
+            direct(pid, uid, gid)
         }
         How::Helpers => {
             helper("newuidmap", "linux.uidMappings", "/etc/subuid", pid, uid)?;
@@ -54,15 +46,8 @@ pub fn write(
     }
 }
 
-fn direct(
-    proc: &dyn Fn(&str) -> String,
-    uid: &[LinuxIdMapping],
-    gid: &[LinuxIdMapping],
-) -> Result<()> {
-    crate::fsutil::write_file(Path::new(&proc("uid_map")), &map_text(uid))
-        .context("linux.uidMappings")?;
-    crate::fsutil::write_file(Path::new(&proc("gid_map")), &map_text(gid))
-        .context("linux.gidMappings")
+fn direct(pid: i32, uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<()> {
+    crate::namespaces::write_maps(pid, uid, gid, ["linux.uidMappings", "linux.gidMappings"])
 }
 
 /// Run `tool` (newuidmap or newgidmap) for `maps`; its refusal is one line with its own words
@@ -109,9 +94,8 @@ mod tests {
     }
 
     #[test]
-    fn map_text_and_helper_args() {
+    fn helper_args_are_pid_then_triples() {
         let m = [map(0, 1000, 1), map(1, 100000, 65536)];
-        assert_eq!(map_text(&m), "0 1000 1\n1 100000 65536\n");
         assert_eq!(
             helper_args(42, &m),
             ["42", "0", "1000", "1", "1", "100000", "65536"]
