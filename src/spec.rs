@@ -294,6 +294,7 @@ pub fn validate(spec: &Spec) -> Result<()> {
             }
         }
     }
+    crate::rootfs::idmap::requests(spec)?;
     if let Some(cpu) = linux.resources().as_ref().and_then(|r| r.cpu().as_ref()) {
         crate::cgroups::v1::check_cpu(cpu)?;
     }

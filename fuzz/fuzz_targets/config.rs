@@ -24,9 +24,7 @@ fuzz_target!(|data: &[u8]| {
     if let Some(s) = linux.seccomp() {
         let _ = hull::seccomp::compile(s, &hull::seccomp::Options::default());
     }
-    for (i, m) in spec.mounts().iter().flatten().enumerate() {
-        let field = format!("mounts[{i}].options");
-        let _ =
-            hull::rootfs::mount::parse_options(m.options().as_deref().unwrap_or_default(), &field);
+    for m in spec.mounts().iter().flatten() {
+        let _ = hull::rootfs::mount::mount_options(m);
     }
 });

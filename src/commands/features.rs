@@ -6,11 +6,14 @@
 //! config asking for a label fails where it does not. A deliberate difference: runc reports
 //! both true everywhere, and features-linux.md calls them "irrelevant to the availability of
 //! AppArmor [SELinux] on the host"; an engine reading hull's gets an answer it can act on.
+//! `mountExtensions.idmap.enabled` likewise says whether this kernel has mount_setattr(2)
+//! (Linux 5.12), without which no mount can be id-mapped (features-linux.md again asks for
+//! the runtime's support "irrespective of" the host; runc says true everywhere).
 
 use serde_json::{json, Value};
 
 use crate::error::Result;
-use crate::rootfs::mount::{FLAG_OPTIONS, PROPAGATION_OPTIONS, RECURSIVE_OPTIONS};
+use crate::rootfs::mount::{FLAG_OPTIONS, IDMAP_OPTIONS, PROPAGATION_OPTIONS, RECURSIVE_OPTIONS};
 use crate::seccomp::{plan, tables::Arch};
 
 fn names<T: serde::Serialize>(items: &[T]) -> Vec<Value> {
@@ -25,6 +28,7 @@ pub fn features() -> Value {
     let mut mount_options: Vec<&str> = FLAG_OPTIONS.iter().map(|(n, _, _)| *n).collect();
     mount_options.extend(PROPAGATION_OPTIONS.iter().map(|(n, _)| *n));
     mount_options.extend(RECURSIVE_OPTIONS.iter().map(|(n, _, _)| *n));
+    mount_options.extend(IDMAP_OPTIONS.iter().map(|(n, _)| *n));
     mount_options.sort_unstable();
     let mut caps: Vec<String> = caps::all().into_iter().map(|c| c.to_string()).collect();
     caps.sort();
@@ -53,7 +57,7 @@ pub fn features() -> Value {
             "apparmor": {"enabled": crate::lsm::apparmor_enabled()},
             "selinux": {"enabled": crate::lsm::selinux_enabled()},
             "intelRdt": {"enabled": false},
-            "mountExtensions": {"idmap": {"enabled": false}},
+            "mountExtensions": {"idmap": {"enabled": crate::sys::mount::setattr_exists()}},
         },
         "annotations": {
             "io.github.hull.version": crate::VERSION,
@@ -79,8 +83,7 @@ mod tests {
     fn every_listed_mount_option_is_parsed_as_an_option() {
         for o in features()["mountOptions"].as_array().unwrap() {
             let o = o.as_str().unwrap().to_string();
-            let parsed =
-                crate::rootfs::mount::parse_options(std::slice::from_ref(&o), "f").unwrap();
+            let parsed = crate::rootfs::mount::parse_options(std::slice::from_ref(&o));
             assert!(
                 parsed.data.is_empty(),
                 "{o} would be passed as filesystem data"
@@ -128,6 +131,20 @@ mod tests {
                 && caps.iter().any(|c| c == "CAP_CHECKPOINT_RESTORE")
         );
         assert_eq!(f["ociVersionMax"], crate::OCI_VERSION);
+    }
+
+    #[test]
+    fn idmap_support_is_the_kernels() {
+        let f = features();
+        let has = crate::sys::mount::setattr_exists();
+        assert_eq!(
+            f["linux"]["mountExtensions"],
+            json!({"idmap": {"enabled": has}})
+        );
+        // This project's hosts run Linux 6.x.
+        assert!(has, "mount_setattr(2) missing");
+        let opts = f["mountOptions"].as_array().unwrap();
+        assert!(opts.iter().any(|o| o == "idmap") && opts.iter().any(|o| o == "ridmap"));
     }
 
     #[test]

@@ -6,11 +6,12 @@
 //! anywhere leaves at most the state dir with one of the two states, from which `delete
 //! --force` removes exactly what exists.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
+use oci_spec::runtime::LinuxNamespaceType as T;
 
 use super::caller::{write_pid_file, Caller};
 use super::state::Creator;
@@ -18,7 +19,7 @@ use super::{status, Container, State};
 use crate::cgroups::{self, JoinDirs};
 use crate::error::{Context, Error, Result};
 use crate::process::{self, Child, Kind, NewContainer, Spawn};
-use crate::{namespaces, spec};
+use crate::{namespaces, rootfs, spec};
 
 /// What `create` (and `run`) are asked for, besides the id.
 #[derive(Debug, Default)]
@@ -86,6 +87,15 @@ impl Container {
             o.console_socket.as_deref(),
             o.pidfd_socket.as_deref(),
         )?;
+        // Id-mapped mounts' sources, mapped by hull before anything exists (init in a user
+        // namespace could not map them: `rootfs::idmap`).
+        let user_join = ns
+            .join
+            .iter()
+            .find(|j| j.typ == T::User)
+            .map(|j| j.fd.as_fd());
+        let idmapped =
+            rootfs::idmap::Trees::prepare(&bundle.spec, &bundle.dir, &bundle.rootfs, user_join)?;
         let annotations = bundle.spec.annotations().clone().unwrap_or_default();
         // Always apply: with no device rules in the config the container still gets
         // deny-all plus runc's default device allowlist.
@@ -138,6 +148,7 @@ impl Container {
                     fifo: fifo.as_raw_fd(),
                     cgroup: cg.state(),
                     no_pivot: o.no_pivot,
+                    idmapped: &idmapped,
                 }),
                 process,
                 personality: linux.personality().as_ref().map(|p| p.domain()),

@@ -35,6 +35,7 @@ fn rootfs_ctx<'a>(
         new_cgroupns: s.namespaces.is_new(T::Cgroup),
         cgroup: c.cgroup,
         no_pivot: c.no_pivot,
+        idmapped: c.idmapped,
         before_pivot,
     }
 }
@@ -48,7 +49,13 @@ pub fn enter(s: &Spawn, c: &NewContainer, chan: &Channel) -> Result<()> {
     if s.namespaces.is_new(T::Mount) {
         unshare(CloneFlags::CLONE_NEWNS).context("unshare mount namespace")?;
     }
-    rootfs::prepare(&rootfs_ctx(s, c, &|| before_pivot(s, c, chan)))
+    rootfs::prepare(&rootfs_ctx(s, c, &|| before_pivot(s, c, chan)))?;
+    for fd in c.idmapped.fds() {
+        // SAFETY: closing this process's copies of the id-mapped mounts hull prepared, attached
+        // by now; it never drops their owners (it ends in execve or _exit).
+        unsafe { libc::close(fd) };
+    }
+    Ok(())
 }
 
 /// After pivot_root (and the console): hostname, domainname, sysctls, then the read-only and

@@ -112,6 +112,8 @@ pub struct NewContainer<'a> {
     pub cgroup: &'a CgroupState,
     /// `--no-pivot`.
     pub no_pivot: bool,
+    /// The id-mapped mounts' sources, made before any clone (init attaches and closes them).
+    pub idmapped: &'a crate::rootfs::idmap::Trees,
 }
 
 /// What only a process joining a running container needs.

@@ -4,7 +4,9 @@
 //! links, pivot_root (or MS_MOVE + chroot), then masked and read-only paths and a read-only
 //! root. `linux.mountLabel` goes on the mounts that take one (`lsm`'s rule). Paths in `finalize` are container paths: the host is no longer reachable by then.
 
+mod bind;
 pub mod device;
+pub mod idmap;
 pub mod mount;
 
 use std::ffi::CString;
@@ -21,7 +23,7 @@ use pathrs::{Handle, Root};
 use crate::cgroups::CgroupState;
 use crate::error::{Context, Error, Result};
 use crate::fsutil::clean_abs;
-use mount::{fd_path, mount as do_mount, parse_options, remount_bind, Options};
+use mount::{fd_path, mount as do_mount, remount_bind, Options};
 
 /// What init knows when it sets up the rootfs.
 pub struct Ctx<'a> {
@@ -39,6 +41,8 @@ pub struct Ctx<'a> {
     pub cgroup: &'a CgroupState,
     /// `--no-pivot`.
     pub no_pivot: bool,
+    /// The id-mapped mounts' sources, prepared by hull (`idmap.rs`).
+    pub idmapped: &'a idmap::Trees,
     /// Run after the mounts and devices, right before pivot_root (the create hooks).
     pub before_pivot: &'a dyn Fn() -> Result<()>,
 }
@@ -67,60 +71,6 @@ fn open_in_root(root: &Root, path: &Path, flags: libc::c_int) -> Option<std::io:
             Some(libc::ENOSYS | libc::EAGAIN | libc::E2BIG | libc::EINVAL) => None,
             _ => Some(Err(e)),
         },
-    }
-}
-
-/// A bind mount's source, found.
-enum BindSource {
-    /// A host path the caller chose, as given.
-    Host(PathBuf),
-    /// A file of the image, resolved inside the rootfs; mounted through its fd.
-    Image(Handle),
-}
-
-impl BindSource {
-    /// Where a bind mount's source is. A source under the rootfs is the image's: it is
-    /// resolved inside the rootfs (RESOLVE_IN_ROOT), so a symlink the image planted there —
-    /// absolute, or climbing with `..` — cannot point the mount at the host, and one that
-    /// leads into the container's procfs or sysfs is refused; the mount reads it through the
-    /// resolved fd (`/proc/self/fd/N`). A source elsewhere belongs to the caller (a host path
-    /// an engine chose) and is used as given. runc resolves both on the host.
-    fn find(ctx: &Ctx, root: &Root, src: &Path) -> Result<BindSource> {
-        let inside = crate::fsutil::clean_abs(src)
-            .and_then(|c| c.strip_prefix(ctx.rootfs).ok().map(Path::to_path_buf));
-        let Some(rel) = inside else {
-            return Ok(BindSource::Host(src.to_path_buf()));
-        };
-        let h = resolve(root, &Path::new("/").join(rel))?;
-        // Through the container's /proc or /sys (mounted earlier from the config) a path of
-        // the image can name a kernel-wide file — /proc/sys/kernel/core_pattern — which a bind
-        // elsewhere would leave writable. No image file lives there.
-        let magic = crate::sys::mount::fs_magic(&h)?;
-        if magic == crate::sys::mount::PROC_SUPER_MAGIC || magic == crate::sys::mount::SYSFS_MAGIC {
-            return Err(Error::invalid(
-                "a path of the image that leads into procfs or sysfs is no bind source",
-            ));
-        }
-        Ok(BindSource::Image(h))
-    }
-
-    /// The path to give mount(2).
-    fn path(&self) -> PathBuf {
-        match self {
-            BindSource::Host(p) => p.clone(),
-            BindSource::Image(h) => PathBuf::from(fd_path(h)),
-        }
-    }
-
-    /// Whether it is a directory (following symlinks on the host, not in the image).
-    fn is_dir(&self) -> Result<bool> {
-        Ok(match self {
-            BindSource::Host(p) => std::fs::metadata(p)?.is_dir(),
-            BindSource::Image(h) => {
-                let st = crate::sys::fd::fstat(h.as_fd().as_raw_fd())?;
-                st.st_mode & libc::S_IFMT == libc::S_IFDIR
-            }
-        })
     }
 }
 
@@ -358,12 +308,8 @@ fn make_parent_private(rootfs: &Path) -> Result<()> {
 }
 
 fn mount_one(ctx: &Ctx, root: &Root, m: &Mount, i: usize) -> Result<()> {
-    let field = format!("mounts[{i}].options");
-    let mut opts = parse_options(m.options().as_deref().unwrap_or_default(), &field)?;
+    let opts = mount::mount_options(m);
     let typ = m.typ().clone().unwrap_or_default();
-    if typ == "bind" || typ == "rbind" {
-        opts.flags |= MsFlags::MS_BIND;
-    }
     let dest = clean_abs(m.destination()).expect("validated: destination stays inside");
     if opts.tmpcopyup && typ != "tmpfs" {
         crate::logging::warn(&format!(
@@ -371,31 +317,7 @@ fn mount_one(ctx: &Ctx, root: &Root, m: &Mount, i: usize) -> Result<()> {
         ));
     }
     if opts.is_bind() {
-        let src = m.source().clone().ok_or_else(|| {
-            Error::invalid(format!("mounts[{i}].source: a bind mount needs a source"))
-        })?;
-        let src = if src.is_absolute() {
-            src
-        } else {
-            ctx.bundle.join(src)
-        };
-        let found = BindSource::find(ctx, root, &src)
-            .and_then(|f| f.is_dir().map(|d| (f, d)))
-            .with_context(|| format!("mounts[{i}].source: {}", crate::error::short(&src)))?;
-        let (source, is_dir) = found;
-        let target = ensure_target(root, &dest, !is_dir)?;
-        do_mount(
-            Some(&source.path()),
-            Path::new(&fd_path(&target)),
-            None,
-            opts.flags & (MsFlags::MS_BIND | MsFlags::MS_REC),
-            None,
-        )?;
-        let extra = opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC);
-        if !extra.is_empty() {
-            let mounted = resolve(root, &dest)?;
-            remount_bind(Path::new(&fd_path(&mounted)), extra).context("remount with options")?;
-        }
+        bind::mount(ctx, root, m, i, &dest, &opts)?;
     } else if typ == "cgroup" {
         mount_cgroup(ctx, root, &dest, &opts)?;
     } else {

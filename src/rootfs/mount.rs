@@ -1,6 +1,7 @@
 //! OCI mount options → mount(2) flags, propagation changes, mount_setattr(2) recursive
-//! attributes and filesystem data; and the low-level mount calls, always aimed at an fd
-//! resolved inside the rootfs (`/proc/self/fd/N`), never at a path the image controls.
+//! attributes, the id-mapping options (`idmap`, `ridmap`; carried out by `idmap.rs`) and
+//! filesystem data; and the low-level mount calls, always aimed at an fd resolved inside the
+//! rootfs (`/proc/self/fd/N`), never at a path the image controls.
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd};
@@ -52,7 +53,32 @@ pub struct Options {
     pub data: Vec<String>,
     /// `tmpcopyup` was given.
     pub tmpcopyup: bool,
+    /// `idmap` or `ridmap` was given (the last one counts, as in runc).
+    pub idmap: Option<Idmap>,
 }
+
+/// The id-mapping options of config.md: never passed to mount(2); the mount gets
+/// MOUNT_ATTR_IDMAP instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idmap {
+    /// `idmap`: the mount itself (submounts an `rbind` brings along keep their ids).
+    Flat,
+    /// `ridmap`: the mount and every mount below it (AT_RECURSIVE).
+    Recursive,
+}
+
+impl Idmap {
+    /// The option's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Idmap::Flat => "idmap",
+            Idmap::Recursive => "ridmap",
+        }
+    }
+}
+
+/// The id-mapping options, by name (listed by `features`).
+pub const IDMAP_OPTIONS: &[(&str, Idmap)] = &[("idmap", Idmap::Flat), ("ridmap", Idmap::Recursive)];
 
 impl Default for Options {
     fn default() -> Self {
@@ -64,6 +90,7 @@ impl Default for Options {
             attr_clr: 0,
             data: Vec::new(),
             tmpcopyup: false,
+            idmap: None,
         }
     }
 }
@@ -176,8 +203,9 @@ fn attr_option(o: &str) -> Option<(u64, u64)> {
         .map(|(_, s, c)| (*s, *c))
 }
 
-/// Parse a mount's options; `field` names it in errors.
-pub fn parse_options(opts: &[String], field: &str) -> Result<Options> {
+/// Parse a mount's options. Every string is something: an option of the tables above, or
+/// filesystem data.
+pub fn parse_options(opts: &[String]) -> Options {
     let mut o = Options::default();
     for raw in opts {
         let s = raw.as_str();
@@ -196,15 +224,22 @@ pub fn parse_options(opts: &[String], field: &str) -> Result<Options> {
             o.attr_clr |= clr;
         } else if s == "tmpcopyup" {
             o.tmpcopyup = true;
-        } else if s == "idmap" || s == "ridmap" {
-            return Err(Error::invalid(format!(
-                "{field}: option {s:?} (id-mapped mounts) is not supported yet"
-            )));
+        } else if let Some((_, m)) = IDMAP_OPTIONS.iter().find(|(n, _)| *n == s) {
+            o.idmap = Some(*m);
         } else {
             o.data.push(raw.clone());
         }
     }
-    Ok(o)
+    o
+}
+
+/// A mount's options, with `type` "bind" or "rbind" counted as the `bind` option (runc).
+pub fn mount_options(m: &oci_spec::runtime::Mount) -> Options {
+    let mut o = parse_options(m.options().as_deref().unwrap_or_default());
+    if matches!(m.typ().as_deref(), Some("bind" | "rbind")) {
+        o.flags |= MsFlags::MS_BIND;
+    }
+    o
 }
 
 fn cpath(p: &Path) -> Result<CString> {
@@ -282,11 +317,7 @@ mod tests {
     use super::*;
 
     fn p(v: &[&str]) -> Options {
-        parse_options(
-            &v.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-            "mounts[0].options",
-        )
-        .unwrap()
+        parse_options(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>())
     }
 
     #[test]
@@ -316,10 +347,13 @@ mod tests {
     }
 
     #[test]
-    fn idmap_is_refused_by_name() {
-        let e = parse_options(&["idmap".into()], "mounts[2].options")
-            .unwrap_err()
-            .render();
-        assert!(e.starts_with("mounts[2].options:"), "{e}");
+    fn idmap_options_are_no_filesystem_data_and_the_last_counts() {
+        assert_eq!(p(&["rbind", "idmap"]).idmap, Some(Idmap::Flat));
+        assert_eq!(p(&["ridmap"]).idmap, Some(Idmap::Recursive));
+        let o = p(&["idmap", "ridmap", "ro"]);
+        assert_eq!(o.idmap, Some(Idmap::Recursive));
+        assert!(o.data.is_empty());
+        assert_eq!(p(&["ridmap", "idmap"]).idmap, Some(Idmap::Flat));
+        assert_eq!(p(&["bind"]).idmap, None);
     }
 }
