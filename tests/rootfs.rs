@@ -9,8 +9,6 @@
 
 mod common;
 
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -110,62 +108,6 @@ fn add_mount(c: &mut Value, m: Value) {
 
 fn bind(src: &Path, dest: &str, opts: &[&str]) -> Value {
     json!({ "destination": dest, "type": "bind", "source": src, "options": opts })
-}
-
-fn cstr(p: &Path) -> CString {
-    CString::new(p.as_os_str().as_bytes()).unwrap()
-}
-
-/// A tmpfs mounted on the host by the test, detached when dropped (declare it after the `Env`
-/// so it goes first).
-struct HostMount(PathBuf);
-
-impl HostMount {
-    fn tmpfs(p: &Path) -> HostMount {
-        std::fs::create_dir_all(p).unwrap();
-        let (src, fs) = (c"tmpfs", c"tmpfs");
-        let t = cstr(p);
-        // SAFETY: mount(2) with valid C strings and no data.
-        let r = unsafe { libc::mount(src.as_ptr(), t.as_ptr(), fs.as_ptr(), 0, std::ptr::null()) };
-        assert_eq!(
-            r,
-            0,
-            "mount tmpfs on {}: {}",
-            p.display(),
-            std::io::Error::last_os_error()
-        );
-        HostMount(p.to_path_buf())
-    }
-
-    /// Make the mount shared (its own peer group).
-    fn make_shared(&self) {
-        let t = cstr(&self.0);
-        // SAFETY: propagation change on a mount point we created.
-        let r = unsafe {
-            libc::mount(
-                std::ptr::null(),
-                t.as_ptr(),
-                std::ptr::null(),
-                libc::MS_SHARED,
-                std::ptr::null(),
-            )
-        };
-        assert_eq!(
-            r,
-            0,
-            "make {} shared: {}",
-            self.0.display(),
-            std::io::Error::last_os_error()
-        );
-    }
-}
-
-impl Drop for HostMount {
-    fn drop(&mut self) {
-        let t = cstr(&self.0);
-        // SAFETY: detaching a mount this test made.
-        unsafe { libc::umount2(t.as_ptr(), libc::MNT_DETACH) };
-    }
 }
 
 /// A small private rootfs under the env dir: busybox and a few applet links, the usual mount
@@ -360,14 +302,6 @@ fn bind_type_with_options_only_is_a_bind_mount() {
     assert_eq!(out, "typeless bind\n");
 }
 
-/// A host directory with a tmpfs mounted at `sub` holding `marker`.
-fn dir_with_submount(env: &Env, name: &str) -> (PathBuf, HostMount) {
-    let src = env.dir.join(name);
-    let hm = HostMount::tmpfs(&src.join("sub"));
-    std::fs::write(src.join("sub/marker"), "in submount\n").unwrap();
-    (src, hm)
-}
-
 #[test]
 fn rbind_includes_submounts() {
     require_root!();
@@ -508,15 +442,6 @@ fn rro_applies_to_a_plain_tmpfs() {
     );
     assert_eq!(out, "refused\n");
     assert!(find(&m, "/tmp/rrotmp").has("ro"));
-}
-
-fn add_userns(c: &mut Value) {
-    c["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"type": "user"}));
-    c["linux"]["uidMappings"] = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
-    c["linux"]["gidMappings"] = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
 }
 
 #[test]

@@ -5,7 +5,9 @@
 #![allow(dead_code)]
 #![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
+use std::ffi::CString;
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -309,6 +311,83 @@ pub fn assert_no_leftovers(env: &Env, id: &str) {
     assert!(cg.is_empty(), "cgroups of {id} left behind: {cg:?}");
     let m = mounts_mentioning(id);
     assert!(m.is_empty(), "mounts of {id} left behind: {m:?}");
+}
+
+/// A path as a C string.
+pub fn cstr(p: &Path) -> CString {
+    CString::new(p.as_os_str().as_bytes()).unwrap()
+}
+
+/// A tmpfs mounted on the host by the test, detached when dropped (declare it after the `Env`
+/// so it goes first).
+pub struct HostMount(pub PathBuf);
+
+impl HostMount {
+    pub fn tmpfs(p: &Path) -> HostMount {
+        std::fs::create_dir_all(p).unwrap();
+        let (src, fs) = (c"tmpfs", c"tmpfs");
+        let t = cstr(p);
+        // SAFETY: mount(2) with valid C strings and no data.
+        let r = unsafe { libc::mount(src.as_ptr(), t.as_ptr(), fs.as_ptr(), 0, std::ptr::null()) };
+        assert_eq!(
+            r,
+            0,
+            "mount tmpfs on {}: {}",
+            p.display(),
+            std::io::Error::last_os_error()
+        );
+        HostMount(p.to_path_buf())
+    }
+
+    /// Make the mount shared (its own peer group).
+    pub fn make_shared(&self) {
+        let t = cstr(&self.0);
+        // SAFETY: propagation change on a mount point we created.
+        let r = unsafe {
+            libc::mount(
+                std::ptr::null(),
+                t.as_ptr(),
+                std::ptr::null(),
+                libc::MS_SHARED,
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(
+            r,
+            0,
+            "make {} shared: {}",
+            self.0.display(),
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+impl Drop for HostMount {
+    fn drop(&mut self) {
+        let t = cstr(&self.0);
+        // SAFETY: detaching a mount this test made.
+        unsafe { libc::umount2(t.as_ptr(), libc::MNT_DETACH) };
+    }
+}
+
+/// A host directory with a tmpfs mounted at `sub` holding `marker`.
+pub fn dir_with_submount(env: &Env, name: &str) -> (PathBuf, HostMount) {
+    let src = env.dir.join(name);
+    let hm = HostMount::tmpfs(&src.join("sub"));
+    std::fs::write(src.join("sub/marker"), "in submount\n").unwrap();
+    (src, hm)
+}
+
+/// A new user namespace: the container's 0..65536 are the host's 100000..165536.
+pub fn add_userns(c: &mut Value) {
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"type": "user"}));
+    c["linux"]["uidMappings"] =
+        serde_json::json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+    c["linux"]["gidMappings"] =
+        serde_json::json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
 }
 
 /// The value of a `Key:` line of /proc/<pid>/status text.
