@@ -593,3 +593,26 @@ impl Drop for ReadOnlyMount {
         let _ = std::process::Command::new("umount").arg(&self.0).status();
     }
 }
+
+/// The image is host root's: a mount point it lacks cannot be made by the user, and the error
+/// says that is what failed.
+#[test]
+fn a_mount_point_the_user_cannot_make_is_named() {
+    let _one = serial();
+    let user = rootless_user!();
+    let env = user.env();
+    let mut b = env.bundle(&["true"]);
+    b.edit(|c| {
+        c["mounts"].as_array_mut().unwrap().push(
+            json!({"destination": "/host", "type": "bind", "source": "/", "options": ["rbind"]}),
+        )
+    });
+    let id = env.id("rl-target");
+    let o = env.hull(&["run", "--bundle", b.dir.to_str().unwrap(), &id]);
+    fails_with(
+        &o,
+        1,
+        "make the mount point /host in the rootfs: permission denied",
+    );
+    nothing_left(&env, &id);
+}

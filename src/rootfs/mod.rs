@@ -163,6 +163,12 @@ pub(crate) fn ensure_target(root: &Root, dest: &Path, file: bool) -> Result<Hand
     if let Ok(h) = resolve(root, dest) {
         return Ok(h);
     }
+    // A rootless container cannot make one in an image owned by host root: say what failed.
+    make_target(root, dest, file)
+        .with_context(|| format!("make the mount point {} in the rootfs", dest.display()))
+}
+
+fn make_target(root: &Root, dest: &Path, file: bool) -> Result<Handle> {
     let joined = join_in_root(root, dest)?;
     let dest = joined.as_path();
     if !file {
