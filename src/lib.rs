@@ -88,7 +88,14 @@ pub fn run(cli: Cli) -> i32 {
                 false => cli.root.clone().unwrap_or_default(),
             },
             systemd_cgroup: cli.systemd_cgroup,
-            rootless: rootless::enabled(cli.rootless.as_deref())?,
+            // Only the commands that start a process in a container use it; the others only
+            // have the flag checked (no /proc read on their path).
+            rootless: match &command {
+                Command::Create(_) | Command::Run(_) | Command::Exec(_) => {
+                    rootless::enabled(cli.rootless.as_deref())?
+                }
+                _ => rootless::parse(cli.rootless.as_deref()).map(|_| false)?,
+            },
         })
     })() {
         Ok(g) => g,

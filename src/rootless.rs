@@ -15,12 +15,21 @@ use crate::error::{quote, Error, Result};
 /// Why `additionalGids` cannot be had in a user namespace whose setgroups is denied.
 pub const SETGROUPS_DENIED: &str = "process.user.additionalGids: setgroups is denied in this user namespace (a rootless map of your own id only); map your subordinate gids (/etc/subgid) to have supplementary groups";
 
-/// `--rootless`: true, false, or auto (none given).
+/// `--rootless`: true, false, or auto (none given). `auto` is decided by looking at this
+/// process (its uid map), so only the commands that use the answer should ask for it.
 pub fn enabled(flag: Option<&str>) -> Result<bool> {
+    Ok(match parse(flag)? {
+        Some(on) => on,
+        None => euid() != 0 || in_user_namespace(),
+    })
+}
+
+/// The flag's value checked: `Some(true|false)`, or `None` for auto.
+pub fn parse(flag: Option<&str>) -> Result<Option<bool>> {
     match flag.unwrap_or("auto") {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        "auto" => Ok(euid() != 0 || in_user_namespace()),
+        "true" => Ok(Some(true)),
+        "false" => Ok(Some(false)),
+        "auto" => Ok(None),
         other => Err(Error::invalid(format!(
             "--rootless: {} is not true, false or auto",
             quote(other)

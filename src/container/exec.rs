@@ -125,10 +125,11 @@ pub fn exec(root: &Path, id: &str, o: &Options) -> Result<i32> {
         kind: Kind::Join(Joining {
             init_pid: st.pid,
             root: root_fd,
-            setgroups: process::payload::setgroups_allowed_at(Path::new(&format!(
-                "/proc/{}/setgroups",
-                st.pid
-            ))),
+            setgroups: !o.rootless
+                || process::payload::setgroups_allowed_at(Path::new(&format!(
+                    "/proc/{}/setgroups",
+                    st.pid
+                ))),
         }),
         process: &process,
         personality: linux.personality().as_ref().map(|p| p.domain()),

@@ -38,10 +38,11 @@ pub fn run(s: &Spawn, chan: &Channel) -> Result<Infallible> {
     }
     chan.expect(&Msg::Go)?;
     let process = s.process;
-    // Init reads its own namespace's answer while /proc is still the host's (before it enters
-    // the rootfs); a joining process was told by the parent.
+    // Only a rootless hull can have a user namespace whose setgroups is denied. Init reads its
+    // own namespace's answer while /proc is still the host's (before it enters the rootfs); a
+    // joining process was told by the parent.
     let setgroups = match &s.kind {
-        Kind::Init(_) => setgroups_allowed(),
+        Kind::Init(_) => !s.rootless || setgroups_allowed(),
         Kind::Join(j) => j.setgroups,
     };
 
