@@ -616,3 +616,43 @@ fn a_mount_point_the_user_cannot_make_is_named() {
     );
     nothing_left(&env, &id);
 }
+
+/// A config without a user namespace, and the systemd driver (it would need the user bus):
+/// one line each naming the field or flag, nothing made.
+#[test]
+fn what_rootless_hull_cannot_do_is_refused_up_front() {
+    let _one = serial();
+    let user = rootless_user!();
+    let env = user.env();
+    let mut b = env.bundle(&["true"]);
+    let id = env.id("rl-upfront");
+    let o = env.hull(&[
+        "--systemd-cgroup",
+        "run",
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        &id,
+    ]);
+    fails_with(
+        &o,
+        1,
+        "--systemd-cgroup: a rootless container would need systemd's user bus",
+    );
+    nothing_left(&env, &id);
+    b.edit(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|n| n["type"] != "user");
+        let linux = c["linux"].as_object_mut().unwrap();
+        linux.remove("uidMappings");
+        linux.remove("gidMappings");
+    });
+    let o = env.hull(&["run", "--bundle", b.dir.to_str().unwrap(), &id]);
+    fails_with(
+        &o,
+        1,
+        "linux.namespaces: a rootless container needs a user namespace",
+    );
+    nothing_left(&env, &id);
+}
