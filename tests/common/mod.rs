@@ -117,17 +117,7 @@ impl Env {
     /// busybox rootfs, running `args`.
     pub fn bundle(&self, args: &[&str]) -> Bundle {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let dir = self.dir.join(format!("bundle{n}"));
-        fs::create_dir_all(&dir).unwrap();
-        let mut config: Value = serde_json::from_str(
-            &fs::read_to_string(repo().join("bundles/busybox/config.json")).unwrap(),
-        )
-        .unwrap();
-        config["root"]["path"] = Value::String(rootfs().to_string_lossy().into_owned());
-        config["process"]["args"] = args.iter().map(|a| Value::String(a.to_string())).collect();
-        let b = Bundle { dir, config };
-        b.save();
-        b
+        Bundle::busybox(self.dir.join(format!("bundle{n}")), args)
     }
 
     /// `hull --root <root> args...`, capturing output.
@@ -246,6 +236,21 @@ pub struct Bundle {
 }
 
 impl Bundle {
+    /// A bundle at `dir` (made) with a copy of bundles/busybox/config.json whose rootfs is the
+    /// shared busybox rootfs (absolute path), running `args`.
+    pub fn busybox(dir: PathBuf, args: &[&str]) -> Bundle {
+        fs::create_dir_all(&dir).unwrap();
+        let mut config: Value = serde_json::from_str(
+            &fs::read_to_string(repo().join("bundles/busybox/config.json")).unwrap(),
+        )
+        .unwrap();
+        config["root"]["path"] = Value::String(rootfs().to_string_lossy().into_owned());
+        config["process"]["args"] = args.iter().map(|a| Value::String(a.to_string())).collect();
+        let b = Bundle { dir, config };
+        b.save();
+        b
+    }
+
     pub fn save(&self) {
         fs::write(
             self.dir.join("config.json"),

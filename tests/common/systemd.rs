@@ -58,7 +58,7 @@ use serde_json::Value;
 
 pub use super::keeper::Unavailable;
 use super::keeper::{self, Keeper, PATH};
-use super::{hull_bin, repo, rootfs, Bundle};
+use super::{hull_bin, repo, Bundle};
 
 /// The keeper's script, written into the world's directory and run by `/bin/sh`.
 const KEEPER: &str = include_str!("systemd_keeper.sh");
@@ -685,17 +685,7 @@ impl<'w> WorldEnv<'w> {
     /// (bound read-only into the world at its host path).
     pub fn bundle(&self, args: &[&str]) -> Bundle {
         let n = ENVS.fetch_add(1, Ordering::SeqCst);
-        let dir = self.dir.join(format!("bundle{n}"));
-        fs::create_dir_all(&dir).unwrap();
-        let mut config: Value = serde_json::from_str(
-            &fs::read_to_string(repo().join("bundles/busybox/config.json")).unwrap(),
-        )
-        .unwrap();
-        config["root"]["path"] = Value::String(rootfs().to_string_lossy().into_owned());
-        config["process"]["args"] = args.iter().map(|a| Value::String(a.to_string())).collect();
-        let b = Bundle { dir, config };
-        b.save();
-        b
+        Bundle::busybox(self.dir.join(format!("bundle{n}")), args)
     }
 
     /// `hull --root <root> args…` in the world (the binary the other tests run, `hull_bin`).
