@@ -113,7 +113,7 @@ impl Container {
         } else {
             cgroups::Manager::new(linux.cgroups_path().as_deref(), id)?.rootless(o.rootless)
         };
-        let container = Container::make_dir(root, id)?;
+        let container = Container::make_dir(root, id, o.rootless)?;
         // The provisional state: what this create is about to make (the exec fifo lives in the
         // state dir; `cgroup.created` lists the directories to come) and who makes it, so a hull
         // killed from here on leaves what `delete --force` needs to remove exactly what exists.

@@ -72,14 +72,16 @@ fn lock_dir(dir: &Path) -> Result<File> {
 }
 
 impl Container {
-    /// Make a new state dir; fails with [`Error::Exists`] when the id is taken.
-    pub fn make_dir(root: &Path, id: &str) -> Result<Container> {
+    /// Make a new state dir; fails with [`Error::Exists`] when the id is taken. A rootless
+    /// caller's state root is made private to it (`rootless`).
+    pub fn make_dir(root: &Path, id: &str, rootless: bool) -> Result<Container> {
         validate_id(id)?;
-        // A user's state root is private to it (runc's $XDG_RUNTIME_DIR/runc is 0700 too).
-        let mode = if crate::rootless::euid() == 0 {
-            0o711
-        } else {
+        // A user's state root is private to it (runc's $XDG_RUNTIME_DIR/runc is 0700 too), and
+        // so is the one of root of a user namespace (rootless podman's), which is a user's.
+        let mode = if rootless || crate::rootless::euid() != 0 {
             0o700
+        } else {
+            0o711
         };
         fs::DirBuilder::new()
             .recursive(true)

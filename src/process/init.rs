@@ -31,7 +31,9 @@ fn rootfs_ctx<'a>(
         spec: c.spec,
         bundle: s.bundle,
         rootfs: c.rootfs,
-        userns: s.namespaces.has(T::User),
+        // A rootless hull (podman's runs in podman's user namespace, with none in the config)
+        // can no more mknod than a container with its own user namespace.
+        userns: s.namespaces.has(T::User) || s.rootless,
         new_cgroupns: s.namespaces.is_new(T::Cgroup),
         cgroup: c.cgroup,
         no_pivot: c.no_pivot,

@@ -33,7 +33,8 @@ pub struct Ctx<'a> {
     pub bundle: &'a Path,
     /// Host path of the rootfs.
     pub rootfs: &'a Path,
-    /// The container has its own user namespace (no mknod; locked mount flags).
+    /// The container has its own user namespace, or hull runs rootless in one (no mknod;
+    /// locked mount flags; no sysfs or mqueue of its own without the namespace that owns it).
     pub userns: bool,
     /// A new cgroup namespace was unshared.
     pub new_cgroupns: bool,

@@ -38,6 +38,7 @@ mod containerd;
 mod docker;
 mod engine;
 mod podman;
+mod podman_rootless;
 mod world;
 
 use std::fs;
@@ -50,6 +51,7 @@ use containerd::{oci_image_tar, Containerd};
 use docker::Docker;
 use engine::*;
 use podman::Podman;
+use podman_rootless::RootlessPodman;
 use world::{code, describe, ok, on_path, unique, IMAGE};
 
 /// Skip (outside CI) or fail (in CI) when one of the programs is not installed.
@@ -167,6 +169,143 @@ fn podman_cap_drop_all() {
     require_root!();
     require_programs!("podman", "conmon");
     cap_drop_all(&Podman::new());
+}
+
+// ---------------------------------------------------------------------------------------------
+// rootless podman (podman_rootless.rs): podman run by a real user, hull inside podman's user
+// namespace
+
+/// Foreground runs as the user: output, exit codes, podman's 127 and 126; the container's ids
+/// are the user's own id as 0 and its subordinate range above it (podman's namespace, made by
+/// newuidmap), and its device nodes are the host's, bound (no mknod in a user namespace).
+#[test]
+fn rootless_podman_run_output_and_exit_codes() {
+    require_programs!("podman", "conmon");
+    let user = rootless_user!();
+    let p = RootlessPodman::new(user);
+    run_output_and_exit_codes(&p);
+    let out = ok(
+        p.run(
+            &[],
+            &[
+                "sh",
+                "-c",
+                "id -u; cat /proc/self/uid_map /proc/self/gid_map; stat -c '%F %t,%T' /dev/null; echo x >/dev/null && echo written",
+            ],
+        ),
+        "ids and /dev/null",
+    );
+    let (u, g) = (user.uid, user.gid);
+    let (su, sc) = user.subuid;
+    let (sg, gc) = user.subgid;
+    let squeeze = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let lines: Vec<String> = out.lines().map(squeeze).collect();
+    assert_eq!(
+        lines,
+        [
+            "0".to_string(),
+            format!("0 {u} 1"),
+            format!("1 {su} {sc}"),
+            format!("0 {g} 1"),
+            format!("1 {sg} {gc}"),
+            "character special file 1,3".to_string(),
+            "written".to_string(),
+        ],
+        "{out}"
+    );
+}
+
+/// A detached container as the user: hull's state (read by the user's own hull) agrees with
+/// podman; exec with output, exit codes, env, user and workdir; top; stop falling back to
+/// SIGKILL; rm leaves nothing.
+#[test]
+fn rootless_podman_detached_exec_stop() {
+    require_programs!("podman", "conmon");
+    let user = rootless_user!();
+    let p = RootlessPodman::new(user);
+    let name = unique("rdet");
+    let id = run_sleeper(&p, &name, &[]);
+    let o = user
+        .cmd(hull_bin())
+        .arg("--root")
+        .arg(p.hull_root())
+        .args(["state", &id])
+        .output()
+        .unwrap();
+    let state: serde_json::Value = serde_json::from_str(&ok(o, "hull state")).unwrap();
+    assert_eq!(state["status"], "running");
+    // Made by hull as root of podman's namespace, which is the user: private to the user.
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &fs::metadata(p.hull_root()).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o700, "{}", p.hull_root().display());
+    let pid = p.inspect("{{.State.Pid}}", &name);
+    assert_eq!(state["pid"].to_string(), pid);
+    // The container's init runs as the user on the host (podman's namespace maps 0 to it).
+    let pid: i32 = pid.parse().unwrap();
+    assert!(user.owns(pid), "pid {pid} does not run as {}", user.name);
+    exec_into(&p, &name);
+    stop_after_the_timeout(&p, &name);
+    p.remove(&name, &id);
+}
+
+/// Terminals as the user (`run -t`, `exec -t`: conmon takes the pty master over hull's
+/// --console-socket), then a graceful stop: the process traps SIGTERM and exits with its code.
+#[test]
+fn rootless_podman_tty_and_graceful_stop() {
+    require_programs!("podman", "conmon");
+    let user = rootless_user!();
+    let p = RootlessPodman::new(user);
+    run_with_a_terminal(&p);
+    let name = unique("rtty");
+    let id = run_trapping_term(&p, &name);
+    exec_with_a_terminal(&p, &name, "tty; echo $TERM", "\r\nxterm\r\n");
+    graceful_stop(&p, &name, &id);
+}
+
+/// A bind volume's ownership on the host: a file made by the container's root belongs to the
+/// user, one chowned to container uid 5 to the user's subordinate uid 5 - 1 + start; with
+/// `--userns=keep-id` (a user namespace in the config, inside podman's) the process runs as the
+/// user's own uid and gid, and what it makes belongs to the user.
+#[test]
+fn rootless_podman_keep_id_and_volume_ownership() {
+    require_programs!("podman", "conmon");
+    let user = rootless_user!();
+    let p = RootlessPodman::new(user);
+    let vol = p.volume("vol");
+    let bind = format!("{}:/vol", vol.display());
+    ok(
+        p.run(
+            &["-v", &bind],
+            &[
+                "sh",
+                "-c",
+                "touch /vol/root /vol/five && chown 5:6 /vol/five",
+            ],
+        ),
+        "files in a volume",
+    );
+    let me = (user.uid, user.gid);
+    assert_eq!(RootlessPodman::host_owner(&vol.join("root")), me);
+    assert_eq!(
+        RootlessPodman::host_owner(&vol.join("five")),
+        (user.subuid.0 + 4, user.subgid.0 + 5)
+    );
+    let out = ok(
+        p.run(
+            &["--userns=keep-id", "-v", &bind],
+            &["sh", "-c", "id -u; id -g; touch /vol/kept"],
+        ),
+        "--userns=keep-id",
+    );
+    assert_eq!(out, format!("{}\n{}\n", user.uid, user.gid));
+    assert_eq!(RootlessPodman::host_owner(&vol.join("kept")), me);
+    // A file the user's ids do not own cannot be written, whatever the container's root says.
+    let o = p.run(
+        &["-v", &bind, "--user", "7"],
+        &["sh", "-c", "echo x >/vol/root"],
+    );
+    assert_ne!(code(&o), 0, "{}", describe(&o));
 }
 
 // ---------------------------------------------------------------------------------------------
