@@ -285,6 +285,24 @@ fn maps_the_user_may_not_have_are_refused_naming_the_field() {
         }
         nothing_left(&env, &id);
     }
+    // Without the helpers (no uidmap package): the map, the package and the file are named.
+    let mut b = env.bundle(&["true"]);
+    b.edit(|c| subid_maps(user, c));
+    let id = env.id("rl-nohelper");
+    let o = env
+        .hull_cmd(&["run", "--bundle", b.dir.to_str().unwrap(), &id])
+        .env("PATH", env.dir.join("empty"))
+        .output()
+        .unwrap();
+    fails_with(
+        &o,
+        1,
+        &format!(
+            "linux.uidMappings: mapping more than your own id needs newuidmap (package uidmap) and a range for {} in /etc/subuid",
+            user.name
+        ),
+    );
+    nothing_left(&env, &id);
 }
 
 #[test]
