@@ -12,7 +12,7 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::process::{Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use common::rootless::{RootlessUser, UserEnv};
 use common::*;
@@ -483,6 +483,41 @@ fn nested_under_unshare_as_root_of_a_user_namespace() {
         .unwrap();
     fails_with(&o, 1, "sysctl user.max_user_namespaces is 0");
     assert_eq!(fs::read_dir(&root).map(|d| d.count()).unwrap_or(0), 0);
+    nothing_left(&env, &id);
+}
+
+/// An outer container's masked /proc (a file of it covered, as engines cover /proc/kcore): the
+/// kernel refuses a user's fresh procfs there (the cover is locked in the user's mount
+/// namespace), and the error says so instead of a bare "operation not permitted".
+#[test]
+fn a_proc_masked_by_an_outer_container_is_named() {
+    let _one = serial();
+    let user = rootless_user!();
+    let env = user.env();
+    let b = env.bundle(&["true"]);
+    let id = env.id("rl-masked");
+    let script = format!(
+        "mount --bind /dev/null /proc/uptime && exec setpriv --reuid={} --regid={} --clear-groups -- {} --root {} run --bundle {} {id}",
+        user.uid,
+        user.gid,
+        hull_bin().display(),
+        env.root.display(),
+        b.dir.display()
+    );
+    // The outer "container": a mount namespace of root's with /proc/uptime covered.
+    let o = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    fails_with(
+        &o,
+        1,
+        "a new procfs is refused in a user namespace unless the container has its own pid namespace and the /proc hull runs under has nothing mounted over its files",
+    );
+    assert!(text(&o.stderr).contains("/proc"), "{}", text(&o.stderr));
     nothing_left(&env, &id);
 }
 
