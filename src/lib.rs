@@ -12,6 +12,7 @@ pub mod hooks;
 pub mod logging;
 pub mod lsm;
 pub mod namespaces;
+pub mod netdev;
 pub mod process;
 pub mod rootfs;
 pub mod rootless;
@@ -28,7 +29,7 @@ use cli::{Cli, Command};
 /// The version line printed by `--version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The OCI runtime-spec version hull implements.
-pub const OCI_VERSION: &str = "1.2.0";
+pub const OCI_VERSION: &str = "1.3.0";
 /// The exit code of `exec` when it fails before (or instead of) the process's own exit: runc's
 /// 255.
 pub const EXEC_FAILED: i32 = 255;

@@ -324,12 +324,11 @@ pub fn validate(spec: &Spec) -> Result<()> {
     if linux.intel_rdt().is_some() {
         return invalid("linux.intelRdt: Intel RDT is not supported".into());
     }
-    if linux.memory_policy().is_some() {
-        return invalid("linux.memoryPolicy: memory policies are not supported yet".into());
+    if let Some(p) = linux.memory_policy() {
+        use crate::process::attrs;
+        attrs::memory_policy(p, attrs::online_nodes().as_deref())?;
     }
-    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
-        return invalid("linux.netDevices: moving network devices is not supported yet".into());
-    }
+    crate::netdev::validate(linux)?;
     if let Some(p) = linux.personality() {
         if p.flags().as_ref().is_some_and(|f| !f.is_empty()) {
             return invalid("linux.personality.flags: no personality flags are supported".into());

@@ -372,7 +372,7 @@ fn version_and_json_log() {
     let o = env.hull(&["--version"]);
     let t = text(&o.stdout);
     assert!(t.starts_with("hull version "), "{t}");
-    assert!(t.contains("\nspec: 1.2"), "{t}");
+    assert!(t.contains("\nspec: 1.3.0"), "{t}");
     let log = env.dir.join("log.json");
     let o = env.hull(&[
         "--log",

@@ -58,6 +58,12 @@ pub fn features() -> Value {
             "selinux": {"enabled": crate::lsm::selinux_enabled()},
             "intelRdt": {"enabled": false},
             "mountExtensions": {"idmap": {"enabled": crate::sys::mount::setattr_exists()}},
+            "memoryPolicy": {
+                "modes": ["MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
+                          "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],
+                "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"],
+            },
+            "netDevices": {"enabled": true},
         },
         "annotations": {
             "io.github.hull.version": crate::VERSION,
@@ -131,6 +137,22 @@ mod tests {
                 && caps.iter().any(|c| c == "CAP_CHECKPOINT_RESTORE")
         );
         assert_eq!(f["ociVersionMax"], crate::OCI_VERSION);
+    }
+
+    #[test]
+    fn memory_policy_names_are_the_configs() {
+        // Every listed name parses as the config's mode or flag (oci-spec's enums, which
+        // attrs::memory_policy maps completely).
+        let f = features();
+        for m in f["linux"]["memoryPolicy"]["modes"].as_array().unwrap() {
+            let p = json!({"mode": m, "nodes": "0", "flags": []});
+            serde_json::from_value::<oci_spec::runtime::LinuxMemoryPolicy>(p).unwrap();
+        }
+        for fl in f["linux"]["memoryPolicy"]["flags"].as_array().unwrap() {
+            let p = json!({"mode": "MPOL_BIND", "flags": [fl]});
+            serde_json::from_value::<oci_spec::runtime::LinuxMemoryPolicy>(p).unwrap();
+        }
+        assert_eq!(f["linux"]["netDevices"], json!({"enabled": true}));
     }
 
     #[test]

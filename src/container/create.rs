@@ -152,6 +152,7 @@ impl Container {
                 }),
                 process,
                 personality: linux.personality().as_ref().map(|p| p.domain()),
+                memory_policy: crate::process::memory_policy(linux)?,
                 namespaces: ns,
                 cgroups: JoinDirs::open(cg.state(), &[])?,
                 seccomp: caller.seccomp.as_ref(),

@@ -133,6 +133,7 @@ pub fn exec(root: &Path, id: &str, o: &Options) -> Result<i32> {
         }),
         process: &process,
         personality: linux.personality().as_ref().map(|p| p.domain()),
+        memory_policy: crate::process::memory_policy(linux)?,
         namespaces,
         cgroups,
         seccomp: caller.seccomp.as_ref(),

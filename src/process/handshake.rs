@@ -1,5 +1,6 @@
 //! The parent's side of a spawn: answer stage 1 (id maps), take the payload's pid, open a
-//! pidfd for it, release it (`Go`), serve what it asks for on the way (the runtime-namespace
+//! pidfd for it, move a new container's `linux.netDevices` into its network namespace, release
+//! it (`Go`), serve what it asks for on the way (the runtime-namespace
 //! hooks, a seccomp listener's fd) until `Ready`; for a joining process also wait for its execve.
 //! On any failure the payload is killed and reaped.
 
@@ -22,7 +23,7 @@ pub fn run(s: &Spawn, chan: &Channel, stage1: i32) -> Result<Child> {
     let pid = first?;
     let pidfd = sys::pidfd::open(pid).context("pidfd_open of the container process")?;
     let child = Child { pid, pidfd };
-    match release(s, chan, pid) {
+    match before_go(s, pid).and_then(|()| release(s, chan, pid)) {
         Ok(()) => Ok(child),
         Err(e) => {
             kill_and_reap(&child);
@@ -47,6 +48,23 @@ fn first_contact(s: &Spawn, chan: &Channel, stage1: i32) -> Result<i32> {
                 )))
             }
         }
+    }
+}
+
+/// What the parent does to a new container while init waits for `Go`: move the config's
+/// network devices into init's network namespace (`netdev.rs`).
+fn before_go(s: &Spawn, pid: i32) -> Result<()> {
+    let Kind::Init(c) = &s.kind else {
+        return Ok(());
+    };
+    match c
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.net_devices().as_ref())
+    {
+        Some(devs) if !devs.is_empty() => crate::netdev::move_all(devs, pid),
+        _ => Ok(()),
     }
 }
 

@@ -73,6 +73,8 @@ pub struct Spawn<'a> {
     pub process: &'a Process,
     /// The container's `linux.personality`.
     pub personality: Option<LinuxPersonalityDomain>,
+    /// The container's `linux.memoryPolicy`, checked (init's and every exec'd process's).
+    pub memory_policy: Option<attrs::MemPolicy>,
     /// Namespaces to join by fd (user first, mount last) and to create (none for a join).
     pub namespaces: Plan,
     /// The cgroup directories stage 1 joins (opened before any clone).
@@ -135,6 +137,15 @@ pub struct Console {
     /// Clear the pty's ONLCR before the process can write: hull relays in the foreground and
     /// its own terminal translates (`tty::Plan::finish` does it too, but only after Ready).
     pub relay: bool,
+}
+
+/// The config's `linux.memoryPolicy`, resolved for the payload (checked by `spec::validate`).
+pub fn memory_policy(linux: &oci_spec::runtime::Linux) -> Result<Option<attrs::MemPolicy>> {
+    linux
+        .memory_policy()
+        .as_ref()
+        .map(|p| attrs::memory_policy(p, None))
+        .transpose()
 }
 
 impl Kind<'_> {

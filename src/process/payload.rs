@@ -88,6 +88,9 @@ pub fn run(s: &Spawn, chan: &Channel) -> Result<Infallible> {
     let mut environ = process.env().clone().unwrap_or_default();
     env::set_home(&mut environ, process.user().uid());
     attrs::apply_sched(process, s.personality)?;
+    if let Some(m) = &s.memory_policy {
+        attrs::apply_memory_policy(m)?;
+    }
     // AppArmor's profile and SELinux's label take effect at the execve; written before any
     // seccomp filter (runc writes them before its filters too), so no profile has to allow
     // the writes, and a refused one fails create or exec, not start.

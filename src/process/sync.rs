@@ -6,7 +6,8 @@
 //! stage1  -> parent   MapIds                (new user namespace: write uid_map/gid_map for me)
 //! parent  -> stage1   MapIdsDone
 //! stage1  -> parent   InitPid { pid }       (payload cloned with CLONE_PARENT; stage1 exits)
-//! parent  -> payload  Go                    (the parent holds a pidfd of it; continue)
+//! parent  -> payload  Go                    (the parent holds a pidfd of it and moved
+//!                                            linux.netDevices in; continue)
 //! init    -> parent   Hooks                 (mounts done, before pivot_root: run prestart,
 //!                                            createRuntime)
 //! parent  -> init     HooksDone             (they succeeded; init runs createContainer, pivots)

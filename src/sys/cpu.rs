@@ -54,6 +54,31 @@ pub fn set_affinity(list: &str, field: &str) -> Result<()> {
     Ok(())
 }
 
+/// The highest memory node number a policy may name, plus one (the nodemask hull passes; the
+/// kernel's MAX_NUMNODES is at most 1024).
+pub const NODE_SET_SIZE: usize = 1024;
+
+/// set_mempolicy(2) of the calling thread: `mode` with its flags or'ed in, `nodes` (each below
+/// [`NODE_SET_SIZE`]) as the nodemask, or none when empty.
+pub fn set_mempolicy(mode: i32, nodes: &[usize]) -> std::io::Result<()> {
+    let mut mask = [0u64; NODE_SET_SIZE / 64];
+    for &n in nodes.iter().filter(|&&n| n < NODE_SET_SIZE) {
+        mask[n / 64] |= 1 << (n % 64);
+    }
+    // The kernel reads maxnode - 1 bits.
+    let (ptr, maxnode) = if nodes.is_empty() {
+        (std::ptr::null(), 0)
+    } else {
+        (mask.as_ptr(), NODE_SET_SIZE as libc::c_ulong + 1)
+    };
+    // SAFETY: set_mempolicy reads at most maxnode - 1 bits of `mask`, which we own.
+    let r = unsafe { libc::syscall(libc::SYS_set_mempolicy, mode, ptr, maxnode) };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

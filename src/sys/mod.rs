@@ -9,6 +9,7 @@ pub mod clone;
 pub mod cpu;
 pub mod fd;
 pub mod mount;
+pub mod netlink;
 pub mod pidfd;
 pub mod procfs;
 pub mod socket;
