@@ -581,6 +581,46 @@ fn json_log_holds_exactly_the_error_shown_on_stderr() {
     );
 }
 
+/// An unknown capability name (an engine's list newer than hull's) is dropped with a warning,
+/// runc 1.2's leniency where the spec says MUST error (README, deliberate differences): the
+/// container runs, and the warning is a `warning` record of the JSON log.
+#[test]
+fn unknown_capability_is_a_warning_in_the_json_log_and_the_container_runs() {
+    require_root!();
+    let env = Env::new();
+    let mut b = env.bundle(&["sh", "-c", "grep CapBnd /proc/self/status"]);
+    b.edit(|c| {
+        c["process"]["capabilities"]["bounding"] =
+            serde_json::json!(["CAP_CHOWN", "CAP_FROM_THE_FUTURE"])
+    });
+    let id = env.id("futurecap");
+    let log = env.dir.join("cap-log.json");
+    let o = env.hull(&[
+        "--log",
+        log.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "run",
+        "--bundle",
+        b.dir.to_str().unwrap(),
+        &id,
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "CapBnd:\t0000000000000001\n");
+    let logged = fs::read_to_string(&log).unwrap();
+    let records: Vec<Value> = logged
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 1, "{logged}");
+    assert_eq!(records[0]["level"], "warning", "{logged}");
+    assert_eq!(
+        records[0]["msg"],
+        "process.capabilities.bounding: unknown capability \"CAP_FROM_THE_FUTURE\" ignored"
+    );
+    assert_no_leftovers(&env, &id);
+}
+
 // Fails without spec.rs's check_oci_version: create succeeds (checked by removing the call).
 #[test]
 fn missing_or_empty_oci_version_is_refused_by_name_and_leaves_nothing() {
