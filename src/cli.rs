@@ -183,6 +183,21 @@ pub enum Command {
     Exec(ExecArgs),
     /// Print the features this runtime implements (OCI features JSON).
     Features,
+    /// Check a bundle against the spec and this host without creating anything: every problem
+    /// create would meet, at once (hull's own; runc has none).
+    Check(CheckArgs),
+}
+
+/// `check` flags (hull's own command).
+#[derive(Args, Debug)]
+#[command(after_help = "Example: hull check --bundle /containers/web --format json")]
+pub struct CheckArgs {
+    /// Bundle directory (config.json and the rootfs it names).
+    #[arg(short = 'b', long, default_value = ".", value_name = "DIR")]
+    pub bundle: PathBuf,
+    /// Output: one line per problem (text) or a JSON document for tools (json).
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
 }
 
 /// `exec` flags (runc's).

@@ -3,6 +3,7 @@
 //! `main.rs` parses the command line and calls [`run`]; every subcommand lives in `commands/`.
 
 pub mod cgroups;
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod container;
@@ -23,6 +24,7 @@ pub mod spec;
 pub mod sys;
 pub mod timefmt;
 pub mod tty;
+pub mod validate;
 
 use cli::{Cli, Command};
 
@@ -79,9 +81,12 @@ pub fn run(cli: Cli) -> i32 {
         eprintln!("hull: no command given; see 'hull --help'");
         return 1;
     };
-    // The state root matters to every command but `spec` and `features`, which must work
-    // without one (a user without XDG_RUNTIME_DIR writing a config).
-    let needs_root = !matches!(command, Command::Spec(_) | Command::Features);
+    // The state root matters to every command but `spec`, `features` and `check`, which must
+    // work without one (a user without XDG_RUNTIME_DIR writing or checking a config).
+    let needs_root = !matches!(
+        command,
+        Command::Spec(_) | Command::Features | Command::Check(_)
+    );
     let global = match (|| -> error::Result<commands::Global> {
         Ok(commands::Global {
             root: match needs_root {
@@ -92,7 +97,7 @@ pub fn run(cli: Cli) -> i32 {
             // Only the commands that start a process in a container use it; the others only
             // have the flag checked (no /proc read on their path).
             rootless: match &command {
-                Command::Create(_) | Command::Run(_) | Command::Exec(_) => {
+                Command::Create(_) | Command::Run(_) | Command::Exec(_) | Command::Check(_) => {
                     rootless::enabled(cli.rootless.as_deref())?
                 }
                 _ => rootless::parse(cli.rootless.as_deref()).map(|_| false)?,
@@ -145,6 +150,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Update(a) => commands::update::run(&global, &a),
         Command::Exec(a) => commands::exec::run(&global, &a),
         Command::Features => commands::features::run(),
+        Command::Check(a) => commands::check::run(&global, &a),
     };
     result.unwrap_or_else(|e| fail(&e))
 }

@@ -8,11 +8,11 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use oci_spec::runtime::{LinuxNamespaceType as T, Spec};
+use oci_spec::runtime::Spec;
 use serde_json::Value;
 
 use crate::error::{quote, short, shorten_echoes, Context, Error, Result};
-use crate::fsutil::clean_abs;
+pub use crate::validate::validate;
 
 /// A bundle whose config passed validation.
 pub struct Bundle {
@@ -33,12 +33,67 @@ pub const CAP_SETS: [&str; 5] = [
     "ambient",
 ];
 
-/// Load and validate `<bundle>/config.json`.
+/// Load and validate `<bundle>/config.json`: the first problem [`examine`] finds is the error.
 pub fn load(bundle: &Path) -> Result<Bundle> {
+    let e = examine(bundle)?;
+    for w in &e.warnings {
+        crate::logging::warn(w);
+    }
+    if let Some(p) = e.problems.into_iter().next() {
+        return Err(p);
+    }
+    Ok(Bundle {
+        dir: e.dir,
+        rootfs: e.rootfs.expect("no problem: the rootfs was resolved"),
+        spec: e.spec,
+    })
+}
+
+/// A bundle's config read and checked as `create` checks it, with every problem kept.
+pub struct Examined {
+    /// Absolute bundle directory.
+    pub dir: PathBuf,
+    /// The parsed config (unknown capabilities dropped).
+    pub spec: Spec,
+    /// Absolute, symlink-free rootfs directory, when it is one.
+    pub rootfs: Option<PathBuf>,
+    /// What `create` would refuse, in the order it meets them (each area's first).
+    pub problems: Vec<Error>,
+    /// What it lets pass with a warning (unknown capability names).
+    pub warnings: Vec<String>,
+}
+
+/// Read `<bundle>/config.json` and check it as `create` does ([`load`] and `hull check` share
+/// this): the error is a config that cannot be read or parsed; everything else is a problem.
+pub fn examine(bundle: &Path) -> Result<Examined> {
     let dir = std::fs::canonicalize(bundle).with_context(|| format!("bundle {}", short(bundle)))?;
     let path = dir.join("config.json");
     let text = std::fs::read_to_string(&path).with_context(|| format!("read {}", short(&path)))?;
-    let spec = parse(&text).with_context(|| short(&path).to_string())?;
+    let (spec, warnings) = parse_noting(&text).with_context(|| short(&path).to_string())?;
+    let mut problems = Vec::new();
+    let rootfs = match rootfs(&dir, &spec) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            problems.push(e);
+            None
+        }
+    };
+    problems.extend(crate::validate::problems(&spec));
+    // The labels against this host's LSMs (reads /sys only for a config with a label).
+    if let Err(e) = crate::lsm::check_config(&spec) {
+        problems.push(e);
+    }
+    Ok(Examined {
+        dir,
+        spec,
+        rootfs,
+        problems,
+        warnings,
+    })
+}
+
+/// `root.path` resolved against the bundle directory: an existing directory.
+fn rootfs(dir: &Path, spec: &Spec) -> Result<PathBuf> {
     let root = spec
         .root()
         .as_ref()
@@ -57,26 +112,33 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
             short(&rootfs)
         )));
     }
-    validate(&spec)?;
-    // The labels against this host's LSMs (reads /sys only for a config with a label).
-    crate::lsm::check_config(&spec)?;
-    Ok(Bundle { dir, rootfs, spec })
+    Ok(rootfs)
 }
 
 /// Parse config.json text: pre-pass, `ociVersion` present, then oci-spec with the field path in
-/// errors.
+/// errors; the pre-pass's warnings are logged.
 pub fn parse(text: &str) -> Result<Spec> {
+    let (spec, warnings) = parse_noting(text)?;
+    for w in &warnings {
+        crate::logging::warn(w);
+    }
+    Ok(spec)
+}
+
+/// [`parse`], its warnings returned instead of logged.
+pub fn parse_noting(text: &str) -> Result<(Spec, Vec<String>)> {
     let mut v: Value =
         serde_json::from_str(text).map_err(|e| Error::invalid(format!("malformed JSON: {e}")))?;
     check_oci_version(&v)?;
-    drop_unknown_caps(&mut v);
-    typed(&v, |path| {
+    let warnings = drop_unknown_caps(&mut v);
+    let spec = typed(&v, |path| {
         if path == "." {
             "config".into()
         } else {
             path.into()
         }
-    })
+    })?;
+    Ok((spec, warnings))
 }
 
 /// config.md: `ociVersion` is REQUIRED (runc accepts a config without it; hull does not, see
@@ -135,7 +197,9 @@ pub fn parse_process(text: &str) -> Result<oci_spec::runtime::Process> {
         return invalid("process: must be a JSON object".into());
     }
     let mut v = serde_json::json!({ "process": p });
-    drop_unknown_caps(&mut v);
+    for w in drop_unknown_caps(&mut v) {
+        crate::logging::warn(&w);
+    }
     let mut p = v["process"].take();
     if p.get("user").is_none() {
         p["user"] = serde_json::json!({ "uid": 0, "gid": 0 });
@@ -149,12 +213,14 @@ pub fn parse_process(text: &str) -> Result<oci_spec::runtime::Process> {
     })
 }
 
-fn drop_unknown_caps(v: &mut Value) {
+/// Drop the capability names this build does not know; a warning for each.
+fn drop_unknown_caps(v: &mut Value) -> Vec<String> {
+    let mut warnings = Vec::new();
     let Some(caps) = v
         .pointer_mut("/process/capabilities")
         .and_then(Value::as_object_mut)
     else {
-        return;
+        return warnings;
     };
     for set in CAP_SETS {
         if let Some(list) = caps.get_mut(set).and_then(Value::as_array_mut) {
@@ -162,7 +228,7 @@ fn drop_unknown_caps(v: &mut Value) {
                 let name = c.as_str().unwrap_or("");
                 let known = caps::Capability::from_str(&name.to_ascii_uppercase()).is_ok();
                 if !known {
-                    crate::logging::warn(&format!(
+                    warnings.push(format!(
                         "process.capabilities.{set}: unknown capability {} ignored",
                         quote(name)
                     ));
@@ -171,212 +237,11 @@ fn drop_unknown_caps(v: &mut Value) {
             });
         }
     }
+    warnings
 }
 
 fn invalid<T>(msg: String) -> Result<T> {
     Err(Error::Invalid(msg))
-}
-
-/// The checks of a config that `create` needs beyond its types.
-pub fn validate(spec: &Spec) -> Result<()> {
-    let Some(process) = spec.process() else {
-        return invalid("process: missing (required for create)".into());
-    };
-    if process.args().as_ref().is_none_or(|a| a.is_empty()) {
-        return invalid("process.args: must name a program (it is empty)".into());
-    }
-    if !process.cwd().is_absolute() {
-        return invalid(format!(
-            "process.cwd: {} must be an absolute path",
-            quote(process.cwd())
-        ));
-    }
-    if let Some(rl) = process.rlimits() {
-        for (i, r) in rl.iter().enumerate() {
-            if rl[..i].iter().any(|o| o.typ() == r.typ()) {
-                return invalid(format!(
-                    "process.rlimits[{i}].type: {:?} is set twice",
-                    r.typ()
-                ));
-            }
-            if r.soft() > r.hard() {
-                return invalid(format!(
-                    "process.rlimits[{i}]: soft limit {} is above hard limit {}",
-                    r.soft(),
-                    r.hard()
-                ));
-            }
-        }
-    }
-    let linux = spec
-        .linux()
-        .as_ref()
-        .ok_or_else(|| Error::invalid("linux: missing (required on Linux)"))?;
-    let nslist = linux.namespaces().clone().unwrap_or_default();
-    let has = |t: T| nslist.iter().any(|n| n.typ() == t);
-    for (i, ns) in nslist.iter().enumerate() {
-        if nslist[..i].iter().any(|o| o.typ() == ns.typ()) {
-            return invalid(format!(
-                "linux.namespaces[{i}].type: namespace {:?} is listed twice",
-                crate::namespaces::spec_name(ns.typ())
-            ));
-        }
-    }
-    if !has(T::Mount) {
-        return invalid(
-            "linux.namespaces: a mount namespace is required (hull never mounts on the host)"
-                .into(),
-        );
-    }
-    let new_user = nslist
-        .iter()
-        .any(|n| n.typ() == T::User && n.path().is_none());
-    let maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
-        || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
-    if new_user
-        && (linux.uid_mappings().as_ref().is_none_or(|m| m.is_empty())
-            || linux.gid_mappings().as_ref().is_none_or(|m| m.is_empty()))
-    {
-        return invalid(
-            "linux.uidMappings/gidMappings: a new user namespace needs both mappings".into(),
-        );
-    }
-    if maps && !new_user {
-        return invalid(
-            "linux.uidMappings: mappings are set but no new user namespace is created".into(),
-        );
-    }
-    for (field, name) in [
-        ("hostname", spec.hostname()),
-        ("domainname", spec.domainname()),
-    ] {
-        let Some(name) = name.as_deref().filter(|n| !n.is_empty()) else {
-            continue;
-        };
-        if !has(T::Uts) {
-            return invalid(format!(
-                "{field}: setting it needs a uts namespace in linux.namespaces"
-            ));
-        }
-        // The kernel's limit (__NEW_UTS_LEN), checked before anything is created.
-        if name.len() > 64 {
-            return invalid(format!("{field}: {} is longer than 64 bytes", quote(name)));
-        }
-    }
-    if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty()) {
-        if !nslist
-            .iter()
-            .any(|n| n.typ() == T::Time && n.path().is_none())
-        {
-            return invalid("linux.timeOffsets: offsets need a new time namespace".into());
-        }
-        for k in linux.time_offsets().as_ref().unwrap().keys() {
-            if k != "monotonic" && k != "boottime" {
-                return invalid(format!(
-                    "linux.timeOffsets.{}: only monotonic and boottime clocks have offsets",
-                    short(k)
-                ));
-            }
-        }
-    }
-    if let Some(sysctl) = linux.sysctl() {
-        for key in sysctl.keys() {
-            check_sysctl(key, &has)?;
-        }
-    }
-    if let Some(mounts) = spec.mounts() {
-        for (i, m) in mounts.iter().enumerate() {
-            if clean_abs(m.destination()).is_none() {
-                return invalid(format!(
-                    "mounts[{i}].destination: {} climbs out of the container root",
-                    short(m.destination())
-                ));
-            }
-        }
-    }
-    crate::rootfs::idmap::requests(spec)?;
-    if let Some(cpu) = linux.resources().as_ref().and_then(|r| r.cpu().as_ref()) {
-        crate::cgroups::v1::check_cpu(cpu)?;
-    }
-    if let Some(m) = linux.resources().as_ref().and_then(|r| r.memory().as_ref()) {
-        let (limit, swap) = (m.limit().unwrap_or(0), m.swap().unwrap_or(0));
-        if limit > 0 && swap > 0 && swap < limit {
-            return invalid(format!(
-                "linux.resources.memory.swap: {swap} is below memory.limit {limit} (swap is memory+swap)"
-            ));
-        }
-    }
-    // linux.cgroupsPath is checked by the cgroup driver create uses (cgroupfs: a path without
-    // "..", systemd: slice:prefix:name), before anything is made.
-    // Checked here, before any clone, so a typo costs no namespace or mount.
-    if let Some(p) = linux
-        .rootfs_propagation()
-        .as_deref()
-        .filter(|p| !p.is_empty())
-    {
-        if crate::rootfs::mount::propagation_option(p).is_none() {
-            return invalid(format!(
-                "linux.rootfsPropagation: unknown value {} (expected private, shared, slave or unbindable, optionally with an r prefix)",
-                quote(p)
-            ));
-        }
-    }
-    if linux.intel_rdt().is_some() {
-        return invalid("linux.intelRdt: Intel RDT is not supported".into());
-    }
-    if let Some(p) = linux.memory_policy() {
-        use crate::process::attrs;
-        attrs::memory_policy(p, attrs::online_nodes().as_deref())?;
-    }
-    crate::netdev::validate(linux)?;
-    if let Some(p) = linux.personality() {
-        if p.flags().as_ref().is_some_and(|f| !f.is_empty()) {
-            return invalid("linux.personality.flags: no personality flags are supported".into());
-        }
-    }
-    if let Some(aff) = process.exec_cpu_affinity() {
-        if let Some(s) = aff.initial() {
-            crate::sys::cpu::parse_affinity(s).context("process.execCPUAffinity.initial")?;
-        }
-        if let Some(s) = aff.cpu_affinity_final() {
-            crate::sys::cpu::parse_affinity(s).context("process.execCPUAffinity.final")?;
-        }
-    }
-    crate::hooks::validate(spec.hooks().as_ref())?;
-    Ok(())
-}
-
-/// runc's rule: a sysctl is allowed only when it belongs to a namespace the container owns.
-fn check_sysctl(key: &str, has: &dyn Fn(T) -> bool) -> Result<()> {
-    const IPC: [&str; 6] = [
-        "kernel.msgmax",
-        "kernel.msgmnb",
-        "kernel.msgmni",
-        "kernel.sem",
-        "kernel.shmall",
-        "kernel.shmmax",
-    ];
-    const IPC2: [&str; 2] = ["kernel.shmmni", "kernel.shm_rmid_forced"];
-    let ns = if IPC.contains(&key) || IPC2.contains(&key) || key.starts_with("fs.mqueue.") {
-        T::Ipc
-    } else if key.starts_with("net.") {
-        T::Network
-    } else if key == "kernel.hostname" || key == "kernel.domainname" {
-        T::Uts
-    } else {
-        return invalid(format!(
-            "linux.sysctl.{}: not namespaced, so a container may not set it",
-            short(key)
-        ));
-    };
-    if !has(ns) {
-        return invalid(format!(
-            "linux.sysctl.{}: needs a {} namespace in linux.namespaces",
-            short(key),
-            crate::namespaces::spec_name(ns)
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

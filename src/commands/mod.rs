@@ -2,6 +2,7 @@
 //! `container/` (or, for `spec` and `features`, the tables they print) → what runc prints, and
 //! the exit code. Nothing here starts, signals or cleans up a container itself.
 
+pub mod check;
 pub mod create;
 pub mod delete;
 pub mod events;

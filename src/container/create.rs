@@ -59,6 +59,27 @@ pub struct Created {
     pub console: Option<crate::tty::Console>,
 }
 
+/// The cgroup driver of a new container (`--systemd-cgroup` or cgroupfs), its placement
+/// resolved and checked before anything is made (`hull check` asks it too).
+pub fn cgroup_manager(
+    systemd: bool,
+    rootless: bool,
+    linux: &oci_spec::runtime::Linux,
+    id: &str,
+    res: &oci_spec::runtime::LinuxResources,
+    annotations: &std::collections::HashMap<String, String>,
+) -> Result<cgroups::Manager> {
+    if !systemd {
+        return Ok(cgroups::Manager::new(linux.cgroups_path().as_deref(), id)?.rootless(rootless));
+    }
+    if rootless && crate::rootless::euid() != 0 {
+        return Err(Error::invalid(
+            "--systemd-cgroup: a rootless container would need systemd's user bus, which hull does not drive yet; omit the flag",
+        ));
+    }
+    cgroups::Manager::systemd(linux.cgroups_path().as_deref(), id, res, annotations)
+}
+
 impl Container {
     /// Create container `id` under the state root `root` from `o.bundle`; the caller decides
     /// whether to start it.
@@ -103,16 +124,7 @@ impl Container {
         if res.devices().is_none() {
             res.set_devices(Some(Vec::new()));
         }
-        let mut cg = if o.systemd_cgroup {
-            if o.rootless && crate::rootless::euid() != 0 {
-                return Err(Error::invalid(
-                    "--systemd-cgroup: a rootless container would need systemd's user bus, which hull does not drive yet; omit the flag",
-                ));
-            }
-            cgroups::Manager::systemd(linux.cgroups_path().as_deref(), id, &res, &annotations)?
-        } else {
-            cgroups::Manager::new(linux.cgroups_path().as_deref(), id)?.rootless(o.rootless)
-        };
+        let mut cg = cgroup_manager(o.systemd_cgroup, o.rootless, linux, id, &res, &annotations)?;
         let container = Container::make_dir(root, id, o.rootless)?;
         // The provisional state: what this create is about to make (the exec fifo lives in the
         // state dir; `cgroup.created` lists the directories to come) and who makes it, so a hull

@@ -10,7 +10,8 @@ use oci_spec::runtime::{
 
 use crate::error::{quote, Context, Error, Result};
 
-fn rlimit_resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
+/// The kernel's resource number of an rlimit type.
+pub fn rlimit_resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
     use PosixRlimitType as R;
     match t {
         R::RlimitCpu => libc::RLIMIT_CPU,

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::error::{Context, Error, Result};
 
-const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The most of /etc/passwd read for HOME (a regular file anyway; this bounds a hostile image).
 const PASSWD_LIMIT: u64 = 16 << 20;

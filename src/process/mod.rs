@@ -38,6 +38,8 @@
 pub mod attrs;
 pub mod creds;
 mod env;
+/// The `PATH` a process without one gets (runc's, Go's exec.LookPath default).
+pub use env::DEFAULT_PATH;
 mod handshake;
 pub mod idmap;
 mod init;

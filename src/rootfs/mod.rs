@@ -84,6 +84,19 @@ pub(crate) fn resolve(root: &Root, path: &Path) -> Result<Handle> {
     }
 }
 
+/// The metadata of `path` inside the rootfs `rootfs`, resolved as init would (symlinks kept
+/// inside); None when it does not resolve (`hull check`'s look for `process.args[0]`).
+pub fn metadata_in(rootfs: &Path, path: &Path) -> Option<std::fs::Metadata> {
+    let root = Root::open(rootfs).ok()?;
+    let h = resolve(&root, path).ok()?;
+    std::fs::metadata(fd_path(&h)).ok()
+}
+
+/// Whether metadata `m` is of a regular file someone may execute.
+pub fn is_executable(m: &std::fs::Metadata) -> bool {
+    m.is_file() && m.permissions().mode() & 0o111 != 0
+}
+
 /// `root.mkdir_all(path, 0755)`, skipped when the directory is already there.
 pub(crate) fn mkdir_all(root: &Root, path: &Path) -> Result<Handle> {
     match open_in_root(root, path, libc::O_PATH | libc::O_DIRECTORY) {
