@@ -5,7 +5,8 @@ HULL_RELEASE := target/release/hull
 ROOTFS := bundles/busybox/rootfs
 DEMO_ROOT ?= /run/hull-demo
 
-.PHONY: all build run test unit lint deps bundles bench size clean tables dupcheck bench-compare bench-systemd fuzz
+.PHONY: all build run test unit lint deps bundles bench size clean tables dupcheck bench-compare bench-systemd fuzz \
+	docs install uninstall deb deps-run
 
 all: build
 
@@ -17,42 +18,45 @@ build:
 	$(CARGO) rustc --release --bin hull -- -C target-feature=+crt-static \
 		-C link-arg=-Wl,-z,pack-relative-relocs
 
-# Install what the tests and the demo need (Debian packages), saying what is installed.
-deps:
+# What the demo needs (make run): the static busybox its rootfs is made of.
+deps-run:
 	@if [ ! -x /bin/busybox ] || ! dpkg -s busybox-static >/dev/null 2>&1; then \
-		echo "make: installing busybox-static (static busybox for the test rootfs)"; \
+		echo "make: installing busybox-static (static busybox for the demo and test rootfs)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null; \
 	fi
+
+# What the tests need besides (Debian packages), saying what is installed and why.
+deps: deps-run
 	@if ! dpkg -s libseccomp-dev >/dev/null 2>&1; then \
-		echo "make: installing libseccomp-dev (libseccomp, the reference in tests/seccomp_diff.rs)"; \
+		echo "make test: installing libseccomp-dev (libseccomp, the reference in tests/seccomp_diff.rs)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp-dev >/dev/null; \
 	fi
 	@if ! dpkg -s podman >/dev/null 2>&1; then \
-		echo "make: installing podman (an engine driving hull through conmon, tests/engines/)"; \
+		echo "make test: installing podman (an engine driving hull through conmon, tests/engines/)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman >/dev/null; \
 	fi
 	@if ! dpkg -s containerd >/dev/null 2>&1; then \
-		echo "make: installing containerd (ctr and containerd-shim-runc-v2 driving hull, tests/engines/)"; \
+		echo "make test: installing containerd (ctr and containerd-shim-runc-v2 driving hull, tests/engines/)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd >/dev/null; \
 	fi
 	@if ! dpkg -s docker.io >/dev/null 2>&1; then \
-		echo "make: installing docker.io (dockerd driving hull through containerd, tests/engines/)"; \
+		echo "make test: installing docker.io (dockerd driving hull through containerd, tests/engines/)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null; \
 	fi
 	@if ! dpkg -s strace >/dev/null 2>&1; then \
-		echo "make: installing strace (shows that a process without LSM labels opens no attr file, tests/lsm.rs)"; \
+		echo "make test: installing strace (shows that a process without LSM labels opens no attr file, tests/lsm.rs)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null; \
 	fi
 	@if ! dpkg -s systemd-container >/dev/null 2>&1; then \
-		echo "make: installing systemd-container (systemd-nspawn, which boots the systemd test world, tests/common/systemd.rs)"; \
+		echo "make test: installing systemd-container (systemd-nspawn, which boots the systemd test world, tests/common/systemd.rs)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd-container >/dev/null; \
 	fi
 	@if ! dpkg -s uidmap >/dev/null 2>&1; then \
-		echo "make: installing uidmap (newuidmap and newgidmap, which map a user's subordinate ids, tests/common/rootless.rs)"; \
+		echo "make test: installing uidmap (newuidmap and newgidmap, which map a user's subordinate ids, tests/common/rootless.rs)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq uidmap >/dev/null; \
 	fi
 
-$(ROOTFS): bundles/make-rootfs.sh | deps
+$(ROOTFS): bundles/make-rootfs.sh | deps-run
 	./bundles/make-rootfs.sh $(ROOTFS)
 
 # The in-container probe (tests/inside): one raw syscall, built static.
@@ -66,9 +70,10 @@ $(ROOTFS)/bin/probe: $(PROBE) | $(ROOTFS)
 
 bundles: deps $(ROOTFS) $(ROOTFS)/bin/probe
 
-# The demo: a busybox container in the foreground, removed when it exits.
-run: build bundles
-	$(HULL_RELEASE) --root $(DEMO_ROOT) run --bundle bundles/busybox hull-demo-$$$$
+# The demo: a busybox container (bundles/demo) in the foreground, what it sees beside what the
+# host sees. Needs only the build and busybox-static; the tests' packages come with make test.
+run: build $(ROOTFS)
+	./bundles/demo.sh $(CURDIR)/$(HULL_RELEASE) $(DEMO_ROOT)
 
 # Everything CI runs: unit tests and the integration tests that start real containers (root).
 test: bundles
@@ -142,6 +147,68 @@ bench-systemd: build bundles
 # make bench-compare BASE=<rev> [ITERATIONS=100] [TOLERANCE=0.05].
 bench-compare: build bundles
 	BASE=$(BASE) ./bench/compare.sh
+
+# Installing: the binary, man pages (hull(8), hull-SUBCOMMAND(8)) and bash/zsh/fish completions
+# generated from hull's own command line definition by hull-docs (src/bin/hull-docs.rs), the
+# engine snippets of contrib/ as examples, the README. make install [PREFIX=/usr/local]
+# [DESTDIR=]; make uninstall with the same removes exactly that. NO_BUILD=1 with HULL_BIN and
+# DOCS_BIN installs binaries built elsewhere (tests/install.rs, which runs inside cargo test).
+PREFIX ?= /usr/local
+DESTDIR ?=
+HULL_BIN ?= $(HULL_RELEASE)
+DOCS_BIN ?= target/release/hull-docs
+DOCS_DIR ?= target/docs
+BINDIR = $(DESTDIR)$(PREFIX)/bin
+MAN8DIR = $(DESTDIR)$(PREFIX)/share/man/man8
+BASHDIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHDIR = $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions
+FISHDIR = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+DOCDIR = $(DESTDIR)$(PREFIX)/share/doc/hull
+
+$(DOCS_BIN):
+	$(CARGO) build --release --bin hull-docs
+
+docs: $(if $(NO_BUILD),,$(DOCS_BIN))
+	rm -rf $(DOCS_DIR)
+	$(DOCS_BIN) $(DOCS_DIR)
+
+install: $(if $(NO_BUILD),,build) docs
+	install -d $(BINDIR) $(MAN8DIR) $(BASHDIR) $(ZSHDIR) $(FISHDIR) $(DOCDIR)/examples
+	install -m 0755 $(HULL_BIN) $(BINDIR)/hull
+	install -m 0644 $(DOCS_DIR)/man8/*.8 $(MAN8DIR)/
+	install -m 0644 $(DOCS_DIR)/completions/hull.bash $(BASHDIR)/hull
+	install -m 0644 $(DOCS_DIR)/completions/_hull $(ZSHDIR)/_hull
+	install -m 0644 $(DOCS_DIR)/completions/hull.fish $(FISHDIR)/hull.fish
+	install -m 0644 contrib/* $(DOCDIR)/examples/
+	install -m 0644 README.md $(DOCDIR)/README.md
+
+uninstall:
+	rm -f $(BINDIR)/hull $(MAN8DIR)/hull.8 $(MAN8DIR)/hull-*.8 $(BASHDIR)/hull $(ZSHDIR)/_hull \
+		$(FISHDIR)/hull.fish
+	rm -rf $(DOCDIR)
+
+# A Debian package of the same files (PREFIX=/usr), built with dpkg-deb from make install's tree:
+# target/hull_VERSION_ARCH.deb. Static binary: no Depends; uidmap recommended (rootless).
+DEB_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+DEB_ROOT ?= target/deb/root
+DEB ?= target/hull_$(DEB_VERSION)_$(DEB_ARCH).deb
+# dpkg-deb's compressor (xz; tests/engines takes none: its debug binary is ~100 MB).
+DEB_COMPRESS ?= xz
+deb: $(if $(NO_BUILD),,build $(DOCS_BIN))
+	rm -rf $(DEB_ROOT)
+	$(MAKE) --no-print-directory install NO_BUILD=1 HULL_BIN=$(HULL_BIN) DOCS_BIN=$(DOCS_BIN) \
+		DOCS_DIR=$(DOCS_DIR) DESTDIR=$(abspath $(DEB_ROOT)) PREFIX=/usr
+	gzip -9n $(DEB_ROOT)/usr/share/man/man8/*.8
+	install -d $(DEB_ROOT)/DEBIAN
+	printf '%s\n' "Package: hull" "Version: $(DEB_VERSION)" "Architecture: $(DEB_ARCH)" \
+		"Maintainer: hull developers <hull@localhost>" "Section: admin" "Priority: optional" \
+		"Recommends: uidmap" "Description: OCI container runtime with runc's command line" \
+		" hull reads an OCI bundle and runs an isolated process (namespaces, cgroups," \
+		" pivot_root, capabilities, seccomp). Engines call it as they call runc." \
+		> $(DEB_ROOT)/DEBIAN/control
+	dpkg-deb -Z$(DEB_COMPRESS) --root-owner-group --build $(DEB_ROOT) $(DEB)
+	@echo "make: built $(DEB)"
 
 size: build
 	@stat -c '%s bytes  $(HULL_RELEASE)' $(HULL_RELEASE)

@@ -111,7 +111,13 @@ fn subcommand_of(args: &[OsString]) -> Option<String> {
 
 /// hull: an OCI container runtime that speaks runc's command line.
 #[derive(Parser, Debug)]
-#[command(name = "hull", disable_version_flag = true, about, long_about = None)]
+#[command(
+    name = "hull",
+    disable_version_flag = true,
+    about,
+    long_about = None,
+    after_help = "Example: hull run --bundle bundles/busybox demo   (see hull SUBCOMMAND --help, man hull)"
+)]
 pub struct Cli {
     /// Root directory for container state (tmpfs recommended) [default: /run/hull, or
     /// $XDG_RUNTIME_DIR/hull for a user other than root]
@@ -153,35 +159,52 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Create a container (its process waits for `start`).
+    #[command(after_help = "Example: hull create --bundle /containers/web web1")]
     Create(CreateArgs),
     /// Start a created container's process.
+    #[command(after_help = "Example: hull start web1")]
     Start(IdArg),
     /// Print the state of a container as JSON.
+    #[command(after_help = "Example: hull state web1")]
     State(IdArg),
     /// Send a signal to a container's init process.
+    #[command(
+        after_help = "Example: hull kill web1 TERM   (hull kill --all web1 KILL: every process)"
+    )]
     Kill(KillArgs),
     /// Delete a container and everything it holds.
+    #[command(after_help = "Example: hull delete --force web1")]
     Delete(DeleteArgs),
     /// Create and start a container (in the foreground unless --detach).
+    #[command(after_help = "Example: hull run --bundle /containers/web web1")]
     Run(RunArgs),
     /// List containers under --root.
     #[command(alias = "ls")]
+    #[command(after_help = "Example: hull list --format json")]
     List(ListArgs),
     /// Write a default config.json.
+    #[command(after_help = "Example: hull spec --rootless --bundle ./mybundle")]
     Spec(SpecArgs),
     /// Suspend every process of a container (cgroup freezer).
+    #[command(after_help = "Example: hull pause web1")]
     Pause(IdArg),
     /// Resume a paused container.
+    #[command(after_help = "Example: hull resume web1")]
     Resume(IdArg),
     /// List the processes of a container.
+    #[command(after_help = "Example: hull ps --format json web1")]
     Ps(PsArgs),
     /// Stream a container's events (OOM) or resource statistics.
+    #[command(after_help = "Example: hull events --stats --interval 5s web1")]
     Events(EventsArgs),
     /// Change a running container's resource limits.
+    #[command(after_help = "Example: hull update --memory 256M --pids-limit 100 web1")]
     Update(UpdateArgs),
     /// Run a new process inside a running container.
+    #[command(after_help = "Example: hull exec --tty web1 sh")]
     Exec(ExecArgs),
     /// Print the features this runtime implements (OCI features JSON).
+    #[command(after_help = "Example: hull features")]
     Features,
     /// Check a bundle against the spec and this host without creating anything: every problem
     /// create would meet, at once (hull's own; runc has none).

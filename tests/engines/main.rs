@@ -37,6 +37,7 @@ mod common;
 mod containerd;
 mod docker;
 mod engine;
+mod package;
 mod podman;
 mod podman_rootless;
 mod world;
@@ -169,6 +170,60 @@ fn podman_cap_drop_all() {
     require_root!();
     require_programs!("podman", "conmon");
     cap_drop_all(&Podman::new());
+}
+
+// ---------------------------------------------------------------------------------------------
+// the Debian package (package.rs)
+
+/// `make deb`'s package installed with dpkg: /usr/bin/hull runs a container, podman drives it,
+/// its man pages are found by man; `dpkg -P` then leaves none of its files and no package.
+#[test]
+fn deb_package_installs_runs_under_podman_and_purges_clean() {
+    require_root!();
+    require_programs!("podman", "conmon", "dpkg", "dpkg-deb", "make");
+    require!(
+        !Path::new("/usr/bin/hull").exists() && !package::installed("hull"),
+        "hull is installed on this host already (/usr/bin/hull or the package): not touching it"
+    );
+    let dir = world::fresh_dir("hull-deb");
+    let deb = package::build(&dir);
+    let pkg = package::Installed::install(&deb);
+    let hull = Path::new("/usr/bin/hull");
+    assert!(pkg.files.contains(&hull.to_path_buf()), "{:?}", pkg.files);
+    // A container straight from the installed binary.
+    let env = common::Env::new();
+    let b = env.bundle(&["echo", "from the package"]);
+    let id = env.id("deb");
+    let o = Command::new(hull)
+        .arg("--root")
+        .arg(&env.root)
+        .args(["run", "--bundle", b.dir.to_str().unwrap(), &id])
+        .output()
+        .unwrap();
+    assert_eq!(ok(o, "/usr/bin/hull run"), "from the package\n");
+    // Through an engine.
+    {
+        let p = Podman::with_runtime(hull);
+        assert_eq!(ok(p.run(&[], &["echo", "hi"]), "podman run"), "hi\n");
+    }
+    if on_path("man") {
+        let o = Command::new("man")
+            .args(["-w", "hull-check"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            text(&o.stdout).trim(),
+            "/usr/share/man/man8/hull-check.8.gz",
+            "{}",
+            text(&o.stderr)
+        );
+    }
+    package::Installed::purge().unwrap();
+    let left: Vec<_> = pkg.files.iter().filter(|f| f.exists()).collect();
+    assert!(left.is_empty(), "left by dpkg -P: {left:?}");
+    assert!(!package::installed("hull"));
+    drop(pkg);
+    world::remove_tree(&dir);
 }
 
 // ---------------------------------------------------------------------------------------------

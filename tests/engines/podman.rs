@@ -24,6 +24,11 @@ pub struct Podman {
 impl Podman {
     /// A podman world of its own with the test rootfs imported as `IMAGE`.
     pub fn new() -> Podman {
+        Podman::with_runtime(&hull_bin())
+    }
+
+    /// [`Podman::new`] with the hull binary at `hull` (an installed one).
+    pub fn with_runtime(hull: &Path) -> Podman {
         let host = HostPaths::take();
         let dir = fresh_dir("hull-podman");
         let hull_root = dir.join("hull");
@@ -32,7 +37,7 @@ impl Podman {
             &wrapper,
             format!(
                 "#!/bin/sh\nexec '{}' --root '{}' \"$@\"\n",
-                hull_bin().display(),
+                hull.display(),
                 hull_root.display()
             ),
         )
