@@ -113,6 +113,7 @@ pub fn check(bundle: &Path, o: &Options) -> Vec<Problem> {
                 crate::seccomp::compile(s, &crate::seccomp::Options::default()).map(drop),
                 &mut out,
             );
+            seccomp_names(s, &mut out);
         }
         let res = linux.resources().clone().unwrap_or_default();
         let annotations = spec.annotations().clone().unwrap_or_default();
@@ -140,6 +141,46 @@ pub fn check(bundle: &Path, o: &Options) -> Vec<Problem> {
 /// The errors `examine` keeps, as messages (Error is not Clone).
 fn clone_error(e: &Error) -> Error {
     Error::Invalid(e.render())
+}
+
+/// Architectures and system call names of the profile that hull does not know here (a name
+/// known on none of the filter's architectures): the filter goes without them (runc's rule),
+/// so a rule the engine meant is not there.
+fn seccomp_names(s: &oci_spec::runtime::LinuxSeccomp, out: &mut Vec<Problem>) {
+    use crate::seccomp::tables::{number, Arch};
+    let mut arches = vec![Arch::native()];
+    for (i, a) in s.architectures().iter().flatten().enumerate() {
+        let name = serde_json::to_value(a)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        match Arch::from_oci(&name) {
+            Some(x) => arches.push(x),
+            None if name == "SCMP_ARCH_NATIVE" => {}
+            None => out.push(Problem::new(
+                Severity::Warning,
+                format!("linux.seccomp.architectures[{i}]: {name} is not an architecture of this host; the filter leaves it out"),
+            )),
+        }
+    }
+    for (i, rule) in s.syscalls().iter().flatten().enumerate() {
+        for name in rule.names() {
+            // On i386 a socket or SysV IPC name is also a rule on socketcall/ipc.
+            let known = |a: Arch| {
+                number(a, name).is_some()
+                    || (a == Arch::X86 && crate::seccomp::plan::multiplexed(name).is_some())
+            };
+            if !arches.iter().any(|&a| known(a)) {
+                out.push(Problem::new(
+                    Severity::Warning,
+                    format!(
+                        "linux.seccomp.syscalls[{i}].names: {} is a system call of none of the filter's architectures here; the filter leaves it out",
+                        quote(name.as_str())
+                    ),
+                ));
+            }
+        }
+    }
 }
 
 /// A resource group of the config and the controller (v1 name, cgroup2 name) that applies it.

@@ -246,15 +246,24 @@ fn the_engines_generated_configs_pass() {
         fs::create_dir_all(&dir).unwrap();
         fs::write(dir.join("config.json"), c.to_string()).unwrap();
         let o = check(&dir, "text");
+        let out = text(&o.stdout);
         assert_eq!(
-            (o.status.code(), text(&o.stdout)),
-            (
-                Some(0),
-                "0 errors, 0 warnings: create would go ahead\n".to_string()
-            ),
-            "{engine}: {}",
+            o.status.code(),
+            Some(0),
+            "{engine}: {out}{}",
             text(&o.stderr)
         );
+        assert!(
+            out.lines().last().unwrap().starts_with("0 errors, "),
+            "{out}"
+        );
+        // What may be said: names of the engine's profile no architecture here has.
+        for l in out.lines().filter(|l| l.starts_with("warning: ")) {
+            assert!(
+                l.contains("is a system call of none of the filter's architectures"),
+                "{engine}: {l}"
+            );
+        }
     }
 }
 
@@ -395,6 +404,19 @@ fn what_the_host_would_refuse_is_foreseen_and_create_agrees() {
         assert!(out.contains(&format!("error: {want}")), "{tag}: {out}");
         create_error(&env, &b, tag);
     }
+    // A system call no architecture of the filter has: left out of the filter, a warning.
+    let mut b = env.bundle(&["true"]);
+    b.edit(|c| {
+        c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["getpid", "no_such_call"], "action": "SCMP_ACT_ERRNO"}]})
+    });
+    let o = check(&b.dir, "text");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).starts_with("warning: linux.seccomp.syscalls[0].names: \"no_such_call\" is a system call of none of the filter's architectures here"),
+        "{}",
+        text(&o.stdout)
+    );
     // A missing poststop hook is a warning: create goes ahead (its failure is only logged).
     let mut b = env.bundle(&["true"]);
     b.edit(|c| c["hooks"] = json!({"poststop": [{"path": "/nonexistent/hook"}]}));

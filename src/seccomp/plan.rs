@@ -258,7 +258,7 @@ fn mux_name(nr: u32) -> &'static str {
 
 /// The i386 multiplexer serving `name`, and its call number (linux/net.h SYS_*, the kernel's
 /// ipc/syscall.c calls), as libseccomp's x86 tables have them.
-fn multiplexed(name: &str) -> Option<(u32, u64)> {
+pub fn multiplexed(name: &str) -> Option<(u32, u64)> {
     const SOCKET: [&str; 20] = [
         "socket",
         "bind",
