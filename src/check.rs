@@ -129,6 +129,7 @@ pub fn check(bundle: &Path, o: &Options) -> Vec<Problem> {
             Err(err) => push(Err(err), &mut out),
         }
     }
+    kernel_offers(spec, &mut out);
     rlimits(spec, &mut out);
     if let Some(rootfs) = &e.rootfs {
         program(spec, rootfs, &mut out);
@@ -240,6 +241,83 @@ fn single(res: &LinuxResources, group: &str) -> LinuxResources {
         o.retain(|k, _| k == group);
     }
     serde_json::from_value(v).unwrap_or_default()
+}
+
+/// The namespaces a config asks for new must exist in this kernel (/proc/self/ns), user
+/// namespaces must not be switched off, and a mount's filesystem type should be one the kernel
+/// has (/proc/filesystems; a module may still load at mount time, so that is a warning).
+fn kernel_offers(spec: &Spec, out: &mut Vec<Problem>) {
+    let Some(linux) = spec.linux() else {
+        return;
+    };
+    for (i, ns) in linux.namespaces().iter().flatten().enumerate() {
+        if ns.path().is_some() {
+            continue;
+        }
+        let name = crate::namespaces::proc_name(ns.typ());
+        if !Path::new("/proc/self/ns").join(name).exists() {
+            out.push(Problem::new(
+                Severity::Error,
+                format!(
+                    "linux.namespaces[{i}].type: this kernel has no {} namespace (no /proc/self/ns/{name})",
+                    crate::namespaces::spec_name(ns.typ())
+                ),
+            ));
+        } else if ns.typ() == oci_spec::runtime::LinuxNamespaceType::User
+            && std::fs::read_to_string("/proc/sys/user/max_user_namespaces")
+                .is_ok_and(|v| v.trim() == "0")
+        {
+            out.push(Problem::new(
+                Severity::Error,
+                format!(
+                    "linux.namespaces[{i}].type: {}",
+                    crate::rootless::userns_refused(libc::ENOSPC)
+                ),
+            ));
+        }
+    }
+    let Ok(known) = std::fs::read_to_string("/proc/filesystems") else {
+        return;
+    };
+    let has = |t: &str| {
+        known
+            .lines()
+            .any(|l| l.split_whitespace().last() == Some(t))
+    };
+    // A filesystem in a module the kernel would load at mount time (its `fs-TYPE` alias).
+    let aliases = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .ok()
+        .and_then(|r| {
+            std::fs::read_to_string(format!("/lib/modules/{}/modules.alias", r.trim())).ok()
+        })
+        .unwrap_or_default();
+    let loadable = |t: &str| {
+        let alias = format!("alias fs-{t} ");
+        aliases.lines().any(|l| l.starts_with(&alias))
+    };
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        let Some(t) = m.typ().as_deref().filter(|t| !t.is_empty()) else {
+            continue;
+        };
+        if t == "bind" || t == "none" || has(t) {
+            continue;
+        }
+        let (severity, how) = if loadable(t) {
+            (Severity::Warning, "a module for it loads at mount time")
+        } else {
+            (
+                Severity::Error,
+                "nor in a module of this kernel's: the mount would fail",
+            )
+        };
+        out.push(Problem::new(
+            severity,
+            format!(
+                "mounts[{i}].type: {} is not among this kernel's filesystems (/proc/filesystems), {how}",
+                quote(t)
+            ),
+        ));
+    }
 }
 
 /// Raising a hard limit above this process's needs CAP_SYS_RESOURCE (stage 1 sets them with

@@ -363,6 +363,7 @@ fn what_the_host_would_refuse_is_foreseen_and_create_agrees() {
         .unwrap()
         .len();
     let bind_want = format!("mounts[{mounts}].source: /nonexistent-source does not exist");
+    let fs_want = format!("mounts[{mounts}].type: \"nosuchfs\" is not among this kernel's filesystems (/proc/filesystems), nor in a module");
     let mut cases: Vec<(&str, Edit, &str)> = vec![
         (
             "bind-source",
@@ -377,6 +378,16 @@ fn what_the_host_would_refuse_is_foreseen_and_create_agrees() {
             "hooks.createRuntime[0].path: /nonexistent/hook is no executable file on this host",
         ),
     ];
+    cases.push((
+        "fs-type",
+        Box::new(|c| {
+            c["mounts"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"destination": "/data", "type": "nosuchfs", "source": "x"}))
+        }),
+        &fs_want,
+    ));
     if !has_sys_resource {
         cases.push((
             "rlimit",
