@@ -281,7 +281,7 @@ fn several_problems_are_all_reported_in_text_and_json() {
             .unwrap()
             .push(json!("CAP_FROM_THE_FUTURE"));
         c["mounts"].as_array_mut().unwrap().push(
-            json!({"destination": "/data", "type": "bind", "source": "/nonexistent-source", "options": ["rbind"]}),
+            json!({"destination": "/home", "type": "bind", "source": "/nonexistent-source", "options": ["rbind"]}),
         );
         c["hooks"] = json!({"poststop": [{"path": "/nonexistent/hook"}]});
     });
@@ -368,7 +368,7 @@ fn what_the_host_would_refuse_is_foreseen_and_create_agrees() {
         (
             "bind-source",
             Box::new(|c| {
-                c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/data", "type": "bind", "source": "/nonexistent-source", "options": ["rbind"]}))
+                c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/home", "type": "bind", "source": "/nonexistent-source", "options": ["rbind"]}))
             }),
             &bind_want,
         ),
@@ -384,7 +384,7 @@ fn what_the_host_would_refuse_is_foreseen_and_create_agrees() {
             c["mounts"]
                 .as_array_mut()
                 .unwrap()
-                .push(json!({"destination": "/data", "type": "nosuchfs", "source": "x"}))
+                .push(json!({"destination": "/home", "type": "nosuchfs", "source": "x"}))
         }),
         &fs_want,
     ));
