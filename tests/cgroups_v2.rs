@@ -75,6 +75,7 @@ const TESTS: &[Test] = tests![
     delete_removes_the_cgroup_and_the_last_one_the_hull_parent,
     absolute_and_relative_cgroups_paths_are_honoured,
     systemd_driver_refusals_name_the_bus_path_or_annotation_and_leave_nothing,
+    a_rootless_user_s_delegated_subtree_holds_its_containers,
 ];
 
 /// Why parts of the running test were skipped (`skip_part`), and whether all of it was.
@@ -1470,9 +1471,12 @@ fn absolute_and_relative_cgroups_paths_are_honoured() {
             let top = PathBuf::from(format!("/sys/fs/cgroup/hull-abs-{id}"));
             (p, top.join("c"), top)
         } else {
-            // Relative: under the caller's own cgroup2 path.
+            // Relative: beside the caller's own cgroup2 path (under its parent; runc's fs2).
             let p = format!("hull-rel-{id}/c");
-            let top = PathBuf::from(format!("/sys/fs/cgroup{own}/hull-rel-{id}"));
+            let parent = Path::new(own).parent().map_or(String::new(), |p| {
+                p.to_string_lossy().trim_end_matches('/').to_string()
+            });
+            let top = PathBuf::from(format!("/sys/fs/cgroup{parent}/hull-rel-{id}"));
             (p, top.join("c"), top)
         };
         let mut b = env.bundle(&["sleep", "1000"]);
@@ -1557,12 +1561,202 @@ fn systemd_driver_refusals_name_the_bus_path_or_annotation_and_leave_nothing() {
 // ---- the end --------------------------------------------------------------------------------
 
 /// Every container id and Env dir of this run has this process's pid in it (common/mod.rs).
+/// A cgroup v2 subtree delegated to a user as systemd's `Delegate=yes` hands one out: the
+/// directory and its `cgroup.procs`, `cgroup.threads` and `cgroup.subtree_control` the user's,
+/// the controllers cgroup2 offers enabled above it, and the user's processes in a leaf of it
+/// (`shell`). Dropped: everything in it killed (`cgroup.kill`), then removed, deepest first.
+struct Delegated {
+    top: PathBuf,
+}
+
+impl Delegated {
+    fn hand_out(user: &common::rootless::RootlessUser) -> Delegated {
+        let top = PathBuf::from(format!("/sys/fs/cgroup/hull-deleg-{}", std::process::id()));
+        fs::create_dir(&top).unwrap();
+        let d = Delegated { top };
+        fs::create_dir(d.top.join("shell")).unwrap();
+        for f in [
+            "",
+            "cgroup.procs",
+            "cgroup.threads",
+            "cgroup.subtree_control",
+        ] {
+            let p = d.top.join(f);
+            std::os::unix::fs::chown(&p, Some(user.uid), Some(user.gid))
+                .unwrap_or_else(|e| panic!("chown {}: {e}", p.display()));
+        }
+        d
+    }
+
+    /// The leaf the user's commands start in.
+    fn shell_procs(&self) -> PathBuf {
+        self.top.join("shell/cgroup.procs")
+    }
+}
+
+impl Drop for Delegated {
+    fn drop(&mut self) {
+        let _ = fs::write(self.top.join("cgroup.kill"), "1");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+            out.push(d.to_path_buf());
+            for e in fs::read_dir(d).into_iter().flatten().flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    walk(&e.path(), out);
+                }
+            }
+        }
+        walk(&self.top, &mut dirs);
+        for d in dirs.iter().rev() {
+            while fs::remove_dir(d).is_err() && d.exists() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+/// Rootless hull in a user's delegated subtree (issue #12: "where a delegated cgroup v2 subtree
+/// is writable, use it"): a relative cgroupsPath lands beside the user's own cgroup (runc's fs2
+/// rule), init is born there, the limits cgroup2 offers are applied (hull enables the
+/// controllers in the subtree's top, which the user owns), ps, pause/resume (cgroup.freeze),
+/// kill --all and delete work on it, and delete leaves the subtree as it was handed out. An
+/// absolute path into the subtree works as well; a path outside it goes without a cgroup, and
+/// with a limit is refused naming the field.
+fn a_rootless_user_s_delegated_subtree_holds_its_containers() {
+    let Some(user) = common::rootless::RootlessUser::shared() else {
+        skip_all!("no rootless world here (reason above)");
+    };
+    let deleg = Delegated::hand_out(user);
+    let env = user.env();
+    let hull = |args: &[&str]| {
+        user.cmd_in(hull_bin(), Some(&deleg.shell_procs()))
+            .arg("--root")
+            .arg(&env.root)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let (res, files) = offered_resources();
+    let mut b = env.bundle(&["sh", "-c", "cat /proc/self/cgroup; sleep 1000"]);
+    b.edit(|c| {
+        c["linux"]["cgroupsPath"] = json!("ctr");
+        c["linux"]["resources"] = res.clone();
+        if !c["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["type"] == "cgroup")
+        {
+            c["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"type": "cgroup"}));
+        }
+    });
+    let id = env.id("deleg");
+    // Init keeps create's stdout and stderr: files, not pipes (a pipe would never end).
+    let (out, err) = (env.dir.join("deleg.out"), env.dir.join("deleg.err"));
+    let st = user
+        .cmd_in(hull_bin(), Some(&deleg.shell_procs()))
+        .arg("--root")
+        .arg(&env.root)
+        .args(["create", "--bundle", b.dir.to_str().unwrap(), &id])
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&out).unwrap())
+        .stderr(fs::File::create(&err).unwrap())
+        .status()
+        .unwrap();
+    assert!(
+        st.success(),
+        "create: {}",
+        fs::read_to_string(&err).unwrap_or_default()
+    );
+    let state: Value = serde_json::from_slice(&hull(&["state", &id]).stdout).unwrap();
+    let pid = state["pid"].as_i64().unwrap() as i32;
+    let ctr = deleg.top.join("ctr");
+    let rel = ctr
+        .strip_prefix("/sys/fs/cgroup")
+        .unwrap()
+        .display()
+        .to_string();
+    assert_eq!(cgroup2_of(pid).unwrap(), format!("0::/{rel}"));
+    assert_eq!(procs(&ctr), vec![pid]);
+    for (f, want) in &files {
+        assert_eq!(&read(&ctr, f), want, "{f}");
+    }
+    assert!(hull(&["start", &id]).status.success());
+    // With its own cgroup namespace, the container sees itself at the cgroup2 root.
+    let seen = wait_for_output(&out, "0::");
+    assert!(seen.lines().any(|l| l == "0::/"), "{seen}");
+    let ps = hull(&["ps", "--format", "json", &id]);
+    assert_eq!(
+        text(&ps.stdout).trim(),
+        format!("[{pid}]"),
+        "{}",
+        text(&ps.stderr)
+    );
+    assert!(hull(&["pause", &id]).status.success());
+    assert_eq!(read(&ctr, "cgroup.freeze"), "1");
+    assert!(hull(&["resume", &id]).status.success());
+    assert_eq!(read(&ctr, "cgroup.freeze"), "0");
+    let o = hull(&["kill", "--all", &id, "KILL"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    wait_gone(&[pid]);
+    let o = hull(&["delete", &id]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(!ctr.exists(), "{} left", ctr.display());
+    assert!(deleg.top.join("shell").is_dir());
+
+    // An absolute path into the subtree.
+    let mut b = env.bundle(&["true"]);
+    let abs = format!("/{}/abs", deleg.top.file_name().unwrap().to_string_lossy());
+    b.edit(|c| c["linux"]["cgroupsPath"] = json!(abs));
+    let id = env.id("deleg-abs");
+    let o = hull(&["run", "--bundle", b.dir.to_str().unwrap(), &id]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(!deleg.top.join("abs").exists());
+
+    // Outside it: no cgroup, and a limit is refused naming the field.
+    if !files.is_empty() {
+        let mut b = env.bundle(&["true"]);
+        let outside = format!("/hull-not-delegated-{}", std::process::id());
+        b.edit(|c| {
+            c["linux"]["cgroupsPath"] = json!(outside);
+            c["linux"]["resources"] = res.clone();
+        });
+        let id = env.id("deleg-out");
+        let o = hull(&["run", "--bundle", b.dir.to_str().unwrap(), &id]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("linux.resources.") && err.contains("Delegate=yes"),
+            "{err}"
+        );
+        assert!(!Path::new("/sys/fs/cgroup")
+            .join(outside.trim_start_matches('/'))
+            .exists());
+    }
+    let left: Vec<_> = fs::read_dir(&deleg.top)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, [std::ffi::OsString::from("shell")]);
+}
+
 fn nothing_of_this_run_is_left_behind() {
     let tag = format!("-{}-", std::process::id());
     let cg = cgroup_dirs_named(&tag);
     assert!(cg.is_empty(), "cgroups left: {cg:?}");
     let m = mounts_mentioning(&format!("hull-test-{}", std::process::id()));
     assert!(m.is_empty(), "mounts left: {m:?}");
+    // The rootless world's keeper stays until the binary exits (and takes the world down).
+    let keeper = |pid: i32| {
+        common::rootless::RootlessUser::existing().is_some_and(|u| u.keeper_pid() == pid as u32)
+    };
     let mut stray = Vec::new();
     for e in fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
@@ -1578,7 +1772,8 @@ fn nothing_of_this_run_is_left_behind() {
                 s.rsplit_once(") ")
                     .and_then(|(_, r)| r.split(' ').nth(1).map(String::from))
             });
-        if ppid.as_deref() == Some(&std::process::id().to_string()) && !is_gone(pid) {
+        if ppid.as_deref() == Some(&std::process::id().to_string()) && !is_gone(pid) && !keeper(pid)
+        {
             stray.push(pid);
         }
     }

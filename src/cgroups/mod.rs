@@ -1,7 +1,8 @@
 //! Cgroups on unified (pure v2), hybrid (v1 controllers + cgroup2 at `<root>/unified`) and legacy
 //! (v1 only) hosts. The layout is detected once from the filesystem magic; the container's
 //! directory in every hierarchy is resolved from `cgroupsPath` with runc's rules (absolute: from
-//! the hierarchy root; relative: from hull's own cgroup; empty: `/hull/<id>`), created with its
+//! the hierarchy root; relative: from hull's own cgroup, on pure v2 from its parent; empty:
+//! `/hull/<id>`), created with its
 //! parents, joined by stage 1 itself (`join.rs`), and removed on delete (only the directories hull
 //! created). On hybrid the container also joins the same path in `unified` and `name=systemd`, as
 //! runc does. Resources are applied by `v1.rs` or `v2.rs` (`apply`), before init is released.
@@ -268,7 +269,19 @@ pub fn resolve(
                 strip_root(&rel, &h.root).to_string()
             } else {
                 let own = own_cgroup(proc_cgroup, &h.controllers);
-                format!("{}/{}", strip_root(&own, &h.root), rel)
+                let own = strip_root(&own, &h.root);
+                // Pure v2: from the parent of hull's own cgroup, runc's fs2 rule. Hull's own
+                // cgroup has processes (hull's caller, a user's shell in a delegated subtree),
+                // so no controller could be enabled for a child of it; its parent, the
+                // delegated subtree's top, can. v1 hierarchies: from the own cgroup (runc's fs).
+                let base = if mode == Mode::Unified {
+                    Path::new(own)
+                        .parent()
+                        .map_or_else(|| own.to_string(), |p| p.to_string_lossy().into_owned())
+                } else {
+                    own.to_string()
+                };
+                format!("{}/{}", base.trim_end_matches('/'), rel)
             };
             let path = h.mount_point.join(inner.trim_start_matches('/'));
             Hierarchy {
@@ -609,6 +622,26 @@ mod tests {
         .unwrap();
         assert_eq!(hs[1].path, Path::new("/sys/fs/cgroup/memory/mine/x/a/b"));
         assert_eq!(hs[3].path, Path::new("/sys/fs/cgroup/unified/u/a/b"));
+    }
+
+    #[test]
+    fn relative_path_on_pure_v2_is_beside_own_cgroup() {
+        let v2 = "40 1 0:30 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+        let at = |own: &str| {
+            resolve(
+                Mode::Unified,
+                Path::new("/sys/fs/cgroup"),
+                v2,
+                &format!("0::{own}\n"),
+                Path::new("ctr"),
+            )
+            .unwrap()[0]
+                .path
+                .clone()
+        };
+        assert_eq!(at("/deleg/shell"), Path::new("/sys/fs/cgroup/deleg/ctr"));
+        assert_eq!(at("/"), Path::new("/sys/fs/cgroup/ctr"));
+        assert_eq!(at("/top"), Path::new("/sys/fs/cgroup/ctr"));
     }
 
     #[test]

@@ -44,6 +44,15 @@ struct Inner {
 }
 
 impl Keeper {
+    /// The keeper process's pid (a child of the test process for as long as the world lives).
+    pub fn pid(&self) -> u32 {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .child
+            .id()
+    }
+
     /// Start `cmd` (the keeper's script and its arguments; its environment and stderr as the
     /// caller set them) in a session of its own, stdin a pipe from us, and read the first line
     /// it says on stdout (trimmed; empty when it ended without a word).

@@ -108,6 +108,11 @@ impl RootlessUser {
         )
     }
 
+    /// The shared user if a test of this binary made it (never makes one).
+    pub fn existing() -> Option<&'static RootlessUser> {
+        SHARED.get().and_then(|r| r.as_ref().ok())
+    }
+
     /// Make a user of the caller's own, gone when dropped (or by [`Self::shut_down`]).
     pub fn make() -> Result<RootlessUser, Unavailable> {
         if let Some(why) = missing_prerequisite() {
@@ -196,6 +201,13 @@ impl RootlessUser {
     /// child's pid is the program's, which `newuidmap PID` needs), and a refused switch fails
     /// the spawn with its errno instead of exiting with a status of setpriv's.
     pub fn cmd(&self, program: impl AsRef<OsStr>) -> Command {
+        self.cmd_in(program, None)
+    }
+
+    /// [`Self::cmd`] placed first in the cgroup whose `cgroup.procs` is `procs` (root writes
+    /// the process there before it becomes the user, as systemd places a user's session in a
+    /// delegated subtree).
+    pub fn cmd_in(&self, program: impl AsRef<OsStr>, procs: Option<&Path>) -> Command {
         let mut c = Command::new(program);
         c.env_clear()
             .env("PATH", USER_PATH)
@@ -207,11 +219,21 @@ impl RootlessUser {
             .current_dir(&self.home);
         let (uid, gid) = (self.uid, self.gid);
         let groups: Vec<libc::gid_t> = self.groups.clone();
-        // SAFETY: setgroups, setresgid and setresuid are async-signal-safe system calls on
-        // memory the closure owns; groups before the gid before the uid (root's privilege is
-        // needed for each, and setresuid to a user's uid drops it, capabilities too).
+        let procs =
+            procs.map(|p| std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap());
+        // SAFETY: open, write, close, setgroups, setresgid and setresuid are async-signal-safe
+        // system calls on memory the closure owns; the cgroup first (as root), then groups
+        // before the gid before the uid (root's privilege is needed for each, and setresuid to a
+        // user's uid drops it, capabilities too).
         unsafe {
             c.pre_exec(move || {
+                if let Some(procs) = &procs {
+                    let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                    if fd < 0 || libc::write(fd, b"0\n".as_ptr().cast(), 2) != 2 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    libc::close(fd);
+                }
                 if libc::setgroups(groups.len(), groups.as_ptr()) != 0
                     || libc::setresgid(gid, gid, gid) != 0
                     || libc::setresuid(uid, uid, uid) != 0
@@ -236,6 +258,11 @@ impl RootlessUser {
     /// the ids it hands out, deleted when it is dropped.
     pub fn env(&self) -> UserEnv<'_> {
         UserEnv::new(self)
+    }
+
+    /// The pid of the world's keeper (a child of the test process until the world goes).
+    pub fn keeper_pid(&self) -> u32 {
+        self.keeper.pid()
     }
 
     /// Whether `pid` runs as this user or one of its subordinate uids (real or effective).
