@@ -234,6 +234,43 @@ fn memory_swappiness_is_written() {
     assert_eq!(inside["memory/memory.swappiness"], "17");
 }
 
+/// `memory.kernelTCP` is v1's TCP buffer limit (memory.kmem.tcp.limit_in_bytes), applied as
+/// crun applies it, seen on the host and inside; 0 leaves the kernel's default (no limit).
+#[test]
+fn memory_kernel_tcp_is_written_on_v1() {
+    require_root!();
+    let env = Env::new();
+    let file = "memory.kmem.tcp.limit_in_bytes";
+    if !Path::new("/sys/fs/cgroup/memory").join(file).exists() {
+        // Where the kernel has no such file, the field is refused naming it.
+        assert_refused(
+            &env,
+            "kmemtcp-none",
+            json!({"memory": {"kernelTCP": 16 << 20}}),
+            &["linux.resources.memory.kernelTCP", file],
+        );
+        return;
+    }
+    let (id, out) = create_reporting(
+        &env,
+        "kmemtcp",
+        json!({"memory": {"kernelTCP": 16 << 20}}),
+        &[&format!("memory/{file}")],
+    );
+    assert_eq!(read(&v1("memory", &id), file), (16u64 << 20).to_string());
+    let inside = start_and_collect(&env, &id, &out);
+    assert_eq!(inside[&format!("memory/{file}")], (16u64 << 20).to_string());
+    let unlimited = read(Path::new("/sys/fs/cgroup/memory"), file);
+    let (id, out) = create_reporting(
+        &env,
+        "kmemtcp0",
+        json!({"memory": {"kernelTCP": 0}}),
+        &[&format!("memory/{file}")],
+    );
+    assert_eq!(read(&v1("memory", &id), file), unlimited);
+    start_and_collect(&env, &id, &out);
+}
+
 #[test]
 fn memory_disable_oom_killer_sets_oom_kill_disable() {
     require_root!();

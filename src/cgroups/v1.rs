@@ -126,17 +126,30 @@ pub fn apply(res: &LinuxResources, dir_of: DirOf, unified: Option<(&Path, &Path)
 }
 
 fn memory(m: &LinuxMemory, dir_of: DirOf) -> Result<()> {
+    let tcp = m.kernel_tcp().filter(|&t| t != 0);
     let any = m.limit().is_some()
         || m.reservation().is_some()
         || m.swap().is_some()
         || m.swappiness().is_some()
-        || m.disable_oom_killer() == Some(true);
+        || m.disable_oom_killer() == Some(true)
+        || tcp.is_some();
     if !any {
         return Ok(());
     }
     let dir = need(dir_of, "memory", "linux.resources.memory")?;
-    if m.kernel().is_some() || m.kernel_tcp().is_some() {
-        crate::logging::debug("linux.resources.memory.kernel/kernelTCP ignored: kernels since 6.x have no kmem limits");
+    if m.kernel().is_some() {
+        crate::logging::debug(
+            "linux.resources.memory.kernel ignored: kmem limits are deprecated (runc ignores them; kernels since 6.x refuse them)",
+        );
+    }
+    // The TCP buffer limit v1 still has (memory.kmem.tcp.*), applied as crun does.
+    if let Some(t) = tcp {
+        super::set(
+            &dir,
+            "memory.kmem.tcp.limit_in_bytes",
+            &t.to_string(),
+            "linux.resources.memory.kernelTCP",
+        )?;
     }
     let limit = m.limit().unwrap_or(0);
     let swap = m.swap().unwrap_or(0);
