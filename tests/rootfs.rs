@@ -534,6 +534,16 @@ fn rprivate_bind_of_shared_source_has_no_propagation() {
 /// Start a container whose script waits for `<src>/go`, then lists `<dest>/late`; mount a tmpfs
 /// with a marker at `<src>/late` on the host meanwhile. Returns the listing.
 fn later_host_mount_seen(env: &Env, name: &str, prop: &str) -> String {
+    later_host_mount_seen_with(env, name, &["rbind", prop], |_| {})
+}
+
+/// [`later_host_mount_seen`] with the bind's `options` and the config edited by `edit`.
+fn later_host_mount_seen_with(
+    env: &Env,
+    name: &str,
+    options: &[&str],
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> String {
     let hm = HostMount::tmpfs(&env.dir.join(name));
     hm.make_shared();
     std::fs::create_dir_all(hm.0.join("late")).unwrap();
@@ -541,7 +551,10 @@ fn later_host_mount_seen(env: &Env, name: &str, prop: &str) -> String {
     let script =
         format!("while [ ! -e {dest}/go ]; do sleep 0.05; done; ls {dest}/late; echo done");
     let mut b = env.bundle(&["sh", "-c", &script]);
-    b.edit(|c| add_mount(c, bind(&hm.0, &dest, &["rbind", prop])));
+    b.edit(|c| {
+        add_mount(c, bind(&hm.0, &dest, options));
+        edit(c);
+    });
     let id = env.id("late");
     let out = env.create_ok(&b, &id);
     assert!(env.hull(&["start", &id]).status.success());
@@ -595,6 +608,44 @@ fn rootfs_propagation_private_makes_root_private() {
         c["linux"]["rootfsPropagation"] = "private".into()
     });
     assert!(find(&m, "/").optional.is_empty(), "{:?}", find(&m, "/"));
+}
+
+/// Each `rootfsPropagation` value as the container's root mount shows it and as a volume bound
+/// without an option of its own follows it: a mount made on the host afterwards reaches the
+/// container under shared and slave, not under private and unbindable (unbindable: private,
+/// and no bind of the root can be made — it used to fail create binding the rootfs).
+#[test]
+fn every_rootfs_propagation_value_shapes_the_root_and_later_host_mounts() {
+    require_root!();
+    let env = Env::new();
+    // A rootfs on a shared host mount, as on systemd hosts (a slave needs a master).
+    let (r, _hm) = rootfs_on_shared_host_mount(&env);
+    for (prop, reaches) in [
+        ("shared", true),
+        ("slave", true),
+        ("private", false),
+        ("unbindable", false),
+    ] {
+        let (_, m) = run_with_mountinfo(&env, "", |c| {
+            use_rootfs(c, &r);
+            c["linux"]["rootfsPropagation"] = prop.into()
+        });
+        let root = find(&m, "/");
+        let tag = |o: &str| root.optional.iter().any(|x| x.starts_with(o));
+        let shape = (tag("shared:"), tag("master:"), tag("unbindable"));
+        let want = match prop {
+            "shared" => (true, false, false),
+            "slave" => (false, true, false),
+            "private" => (false, false, false),
+            _ => (false, false, true),
+        };
+        assert_eq!(shape, want, "{prop}: {root:?}");
+        let got = later_host_mount_seen_with(&env, &format!("lp{prop}"), &["rbind"], |c| {
+            c["linux"]["rootfsPropagation"] = prop.into()
+        });
+        let want = if reaches { "marker\ndone\n" } else { "done\n" };
+        assert_eq!(got, want, "{prop}");
+    }
 }
 
 /// A private rootfs inside a shared host tmpfs (like a rootfs under a shared `/` on systemd hosts).

@@ -225,6 +225,13 @@ pub fn prepare(ctx: &Ctx) -> Result<()> {
             Error::invalid(format!("linux.rootfsPropagation: unknown value {p:?}"))
         })?,
     };
+    // Unbindable is private that cannot be bound: the namespace goes private now (so the rootfs
+    // can still be bound and pivoted), and the root is made unbindable after pivot_root.
+    let prop = if prop.contains(MsFlags::MS_UNBINDABLE) {
+        MsFlags::MS_PRIVATE
+    } else {
+        prop
+    };
     do_mount(None, Path::new("/"), None, prop | MsFlags::MS_REC, None)
         .context("set propagation of /")?;
     // pivot_root refuses a new root whose parent mount is shared.
