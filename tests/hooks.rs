@@ -447,6 +447,57 @@ fn start_container_hook_without_env_gets_the_process_home() {
     assert_no_leftovers(&env, &id);
 }
 
+/// runtime.md: poststart hooks run "after the user-specified process is executed". The hook
+/// reads the container's pid from its state and that process's name, which must be the
+/// payload's (`sleep`), never hull's init between its exec fifo write and its execve. To make
+/// that window wide, init is held (ptrace) right after it wrote the fifo: `start` must wait,
+/// and only once init goes on to its execve may the hook run.
+#[test]
+fn poststart_runs_only_once_the_process_runs_its_own_program() {
+    require_root!();
+    let env = Env::new();
+    let seen = env.dir.join("comm");
+    let hook = script(
+        &env,
+        "comm.sh",
+        &format!(
+            "#!/bin/sh\npid=$(grep -o '\"pid\":[0-9]*' | cut -d: -f2)\ncat /proc/$pid/comm >> {}\n",
+            seen.display()
+        ),
+    );
+    let b = hook_bundle(
+        &env,
+        &["sleep", "100"],
+        json!({"poststart": [{"path": hook}]}),
+    );
+    let id = env.id("psorder");
+    env.create_ok(&b, &id);
+    let pid = env.state(&id)["pid"].as_i64().unwrap() as i32;
+    let mut init = Traced::seize(pid);
+    let mut start = env.cmd(&["start", &id]).spawn().unwrap();
+    // Held at the first system call after the write of "0" (runc's protocol: "0" = go).
+    let mut wrote = false;
+    let reached = init.run_until(|_, nr| {
+        let next = wrote;
+        wrote |= nr == libc::SYS_write;
+        next
+    });
+    assert_eq!(reached, Reached::Stop);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        start.try_wait().unwrap().is_none(),
+        "start returned while init had not exec'd; the hook saw {:?}",
+        fs::read_to_string(&seen).unwrap_or_default()
+    );
+    assert!(!seen.exists(), "poststart ran before the execve");
+    init.detach();
+    assert!(start.wait().unwrap().success());
+    assert_eq!(fs::read_to_string(&seen).unwrap(), "sleep\n");
+    let o = env.hull(&["delete", "--force", &id]);
+    assert!(o.status.success(), "{}", text_of(&o.stderr));
+    assert_no_leftovers(&env, &id);
+}
+
 #[test]
 fn failing_poststart_hook_fails_start_and_stops_the_container() {
     require_root!();

@@ -35,7 +35,10 @@ impl Container {
         poststart(st)
     }
 
-    /// Open the fifo's read side, wait for init's byte (or its death), unlink the fifo.
+    /// Open the fifo's read side, wait for init's byte (or its death), then for its end of the
+    /// fifo to close — its execve closes it — so that poststart hooks run once the process runs
+    /// its own program (runtime.md: "after the user-specified process is executed"); unlink the
+    /// fifo.
     fn release(&self, st: &State) -> Result<()> {
         let pidfd = sys::pidfd::open(st.pid).map_err(|_| Error::NotRunning)?;
         if !status::is_alive(st.pid, st.start_time) {
@@ -64,7 +67,7 @@ impl Container {
                     });
                 }
                 if n >= 1 {
-                    break;
+                    return self.wait_exec(&mut fifo, &pidfd);
                 }
             }
             if fds[1].revents != 0 {
@@ -80,12 +83,34 @@ impl Container {
                 )));
             }
         }
+    }
+
+    /// After init's "0": wait until init's end of the fifo closes (its execve, or its death),
+    /// then unlink the fifo.
+    fn wait_exec(&self, fifo: &mut std::fs::File, pidfd: &impl AsRawFd) -> Result<()> {
+        let mut fds = [
+            sys::wait::pollin(fifo.as_raw_fd()),
+            sys::wait::pollin(pidfd.as_raw_fd()),
+        ];
+        loop {
+            sys::wait::poll(&mut fds, -1).context("exec fifo")?;
+            if fds[0].revents & libc::POLLHUP != 0 || fds[1].revents != 0 {
+                break;
+            }
+            if fds[0].revents & libc::POLLIN != 0 {
+                let mut b = [0u8; 64];
+                if fifo.read(&mut b).context("read exec fifo")? == 0 {
+                    break;
+                }
+            }
+        }
+        let path = self.fifo_path();
         std::fs::remove_file(&path).with_context(|| format!("remove {}", path.display()))?;
         Ok(())
     }
 }
 
-/// `poststart` after init's byte was read (start, run). runc's behaviour, and runtime-spec's
+/// `poststart` once init has exec'd the process (start, run). runc's behaviour, and runtime-spec's
 /// since v1.3.0 (runtime.md step 9: "generate an error, stop the container"): on failure init
 /// is SIGKILLed and waited for, and the error is returned.
 fn poststart(st: &State) -> Result<()> {

@@ -123,7 +123,14 @@ pub fn runtime_hooks(s: &Spawn, c: &NewContainer, pid: i32) -> Result<()> {
 /// (runc's direction), run the `startContainer` hooks — inside the container, with the
 /// container's credentials, status "created"; a hook without `env` gets the process's (runc's
 /// de-facto behaviour) — and release `start` with "0", or '1' and the error of a failing hook.
-pub fn wait_for_start(s: &Spawn, c: &NewContainer, proc: &ProcRoot, env: &[String]) -> Result<()> {
+/// The fifo is returned open (close-on-exec): the caller keeps it until its execve, whose
+/// closing it tells `start` that the process now runs its own program (poststart's moment).
+pub fn wait_for_start(
+    s: &Spawn,
+    c: &NewContainer,
+    proc: &ProcRoot,
+    env: &[String],
+) -> Result<std::fs::File> {
     let mut fifo = std::fs::File::from(
         proc.reopen(c.fifo, libc::O_WRONLY)
             .context("open exec fifo")?,
@@ -136,5 +143,6 @@ pub fn wait_for_start(s: &Spawn, c: &NewContainer, proc: &ProcRoot, env: &[Strin
             return Err(e);
         }
     }
-    fifo.write_all(b"0").context("write exec fifo")
+    fifo.write_all(b"0").context("write exec fifo")?;
+    Ok(fifo)
 }

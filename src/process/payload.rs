@@ -127,9 +127,11 @@ pub fn run(s: &Spawn, chan: &Channel) -> Result<Infallible> {
     }
     chan.send(&Msg::Ready)?;
 
-    if let (Kind::Init(c), Some(proc)) = (&s.kind, &proc) {
-        init::wait_for_start(s, c, proc, &environ)?;
-    }
+    // Init's end of the exec fifo stays open until the execve closes it (see wait_for_start).
+    let _gate = match (&s.kind, &proc) {
+        (Kind::Init(c), Some(proc)) => Some(init::wait_for_start(s, c, proc, &environ)?),
+        _ => None,
+    };
     if let Some(fin) = process
         .exec_cpu_affinity()
         .as_ref()

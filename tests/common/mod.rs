@@ -663,6 +663,8 @@ pub struct Traced {
     pub nr: i64,
     entering: bool,
     reaped: bool,
+    /// Attached to a process that is not our child ([`Traced::seize`]): let go, not killed.
+    seized: bool,
 }
 
 /// How a traced command ended its run: stopped at the chosen call, or exited (wait status).
@@ -719,6 +721,52 @@ impl Traced {
             nr: -1,
             entering: true,
             reaped: false,
+            seized: false,
+        }
+    }
+
+    /// Attach to running process `pid` (not our child) and stop it where it is; it is let go
+    /// ([`Traced::detach`], or when dropped), not killed.
+    pub fn seize(pid: i32) -> Traced {
+        let opts = libc::PTRACE_O_TRACESYSGOOD;
+        // SAFETY: ptrace on a pid we name; the options are plain flags.
+        let r = unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, 0, opts as libc::c_long) };
+        assert_eq!(
+            r,
+            0,
+            "PTRACE_SEIZE {pid}: {}",
+            std::io::Error::last_os_error()
+        );
+        // SAFETY: as above.
+        let r = unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, pid, 0, 0) };
+        assert_eq!(
+            r,
+            0,
+            "PTRACE_INTERRUPT {pid}: {}",
+            std::io::Error::last_os_error()
+        );
+        let st = waitpid_raw(pid);
+        assert!(libc::WIFSTOPPED(st), "{pid} did not stop: {st:#x}");
+        Traced {
+            pid,
+            syscalls: 0,
+            nr: -1,
+            entering: true,
+            reaped: false,
+            seized: true,
+        }
+    }
+
+    /// Let a seized process go on (it must be stopped: it is, after `seize` or `run_until`).
+    pub fn detach(mut self) {
+        self.let_go();
+    }
+
+    fn let_go(&mut self) {
+        if !self.reaped {
+            // SAFETY: ptrace on our stopped tracee.
+            unsafe { libc::ptrace(libc::PTRACE_DETACH, self.pid, 0, 0) };
+            self.reaped = true;
         }
     }
 
@@ -776,7 +824,11 @@ impl Traced {
 
 impl Drop for Traced {
     fn drop(&mut self) {
-        self.kill_now();
+        if self.seized {
+            self.let_go();
+        } else {
+            self.kill_now();
+        }
     }
 }
 
