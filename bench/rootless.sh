@@ -8,7 +8,6 @@
 #   this hybrid host the user can write none (both runtimes then go without one).
 #   1. median wall time of `run` (hyperfine -N)
 #   2. median wall time of create + start + delete (hyperfine, through sh for both)
-# crun refuses hybrid hosts, rootless too; it is left out here (issue #16 brings it in).
 # Results go to stdout and are appended to bench/results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +17,14 @@ USER_ID=65534
 command -v hyperfine >/dev/null || { echo "bench: hyperfine is missing (make bench installs it)"; exit 1; }
 command -v setpriv >/dev/null || { echo "bench: setpriv is missing (util-linux)"; exit 1; }
 
+# crun refuses hybrid cgroups: as bench/run.sh, rerun in a private mount namespace without the
+# cgroup2 mount, for all runtimes alike.
+if [ -z "${BENCH_PRIVATE_V1:-}" ] && command -v crun >/dev/null \
+    && mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then
+    echo "bench: hybrid cgroups here, which crun refuses: all runtimes run in a private mount namespace without /sys/fs/cgroup/unified (cgroup v1 only)"
+    exec unshare -m --propagation private env BENCH_PRIVATE_V1=1 \
+        sh -c 'umount /sys/fs/cgroup/unified && exec "$0" "$@"' "$0" "$@"
+fi
 work=$(mktemp -d /tmp/hull-bench-rootless.XXXXXX)
 chown "$USER_ID:$USER_ID" "$work"
 chmod 0755 "$work"
@@ -49,15 +56,15 @@ c["ociVersion"] = "1.0.2"  # the oldest version every runtime here accepts
 json.dump(c, open(path, "w"))
 PY
 
-if command -v runc >/dev/null; then
-    if err=$(as_user runc --root "$work/state-runc" run -b "$work" hbench-rl 2>&1 </dev/null); then
-        RUNTIMES+=("$(command -v runc)")
+for rt in runc crun; do
+    if ! command -v $rt >/dev/null; then
+        echo "bench: $rt not installed, skipped"
+    elif err=$(as_user $rt --root "$work/state-$rt" run -b "$work" hbench-rl 2>&1 </dev/null); then
+        RUNTIMES+=("$(command -v $rt)")
     else
-        echo "bench: runc cannot run rootless here, skipped: $err"
+        echo "bench: $rt cannot run rootless here, skipped: $err"
     fi
-else
-    echo "bench: runc not installed, skipped"
-fi
+done
 as_user "$HULL" --root "$work/state-hull" run -b "$work" hbench-rl </dev/null
 
 run_cmds=(); cycle_cmds=()

@@ -15,6 +15,15 @@ if ! command -v hyperfine >/dev/null || [ ! -x /usr/bin/time ]; then
     echo "bench: installing hyperfine and GNU time"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine time >/dev/null
 fi
+# crun refuses hybrid cgroups (v1 controllers plus cgroup2 at /sys/fs/cgroup/unified): then the
+# whole bench runs again in a private mount namespace without that cgroup2 mount, where every
+# runtime sees cgroup v1 only (hull and runc take their legacy path) — one world for all three.
+if [ -z "${BENCH_PRIVATE_V1:-}" ] && command -v crun >/dev/null \
+    && mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then
+    echo "bench: hybrid cgroups here, which crun refuses: all runtimes run in a private mount namespace without /sys/fs/cgroup/unified (cgroup v1 only)"
+    exec unshare -m --propagation private env BENCH_PRIVATE_V1=1 \
+        sh -c 'umount /sys/fs/cgroup/unified && exec "$0" "$@"' "$0" "$@"
+fi
 work=$(mktemp -d /tmp/hull-bench.XXXXXX)
 cleanup() {
     for rt in "${RUNTIMES[@]:-}"; do
