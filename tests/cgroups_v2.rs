@@ -1573,6 +1573,8 @@ impl Delegated {
     fn hand_out(user: &common::rootless::RootlessUser) -> Delegated {
         let top = PathBuf::from(format!("/sys/fs/cgroup/hull-deleg-{}", std::process::id()));
         fs::create_dir(&top).unwrap();
+        // Should this binary be killed before Drop runs, the world's keeper removes it.
+        user.own_cgroup(&top);
         let d = Delegated { top };
         fs::create_dir(d.top.join("shell")).unwrap();
         for f in [

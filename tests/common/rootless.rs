@@ -260,6 +260,19 @@ impl RootlessUser {
         UserEnv::new(self)
     }
 
+    /// Hand cgroup directory `dir` (made by the caller) to this world: the keeper removes it,
+    /// and what is below it, at teardown, once the user's processes are gone — also when the
+    /// test binary is killed before its own cleanup runs.
+    pub fn own_cgroup(&self, dir: &Path) {
+        use std::io::Write;
+        let mut f = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("cgroups"))
+            .unwrap();
+        writeln!(f, "{}", dir.display()).unwrap();
+    }
+
     /// The pid of the world's keeper (a child of the test process until the world goes).
     pub fn keeper_pid(&self) -> u32 {
         self.keeper.pid()

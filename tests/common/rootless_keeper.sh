@@ -176,11 +176,25 @@ restore_accounts() {
 		say "the account files changed meanwhile: their backups lose our user alone"
 }
 
+# Cgroup directories the owner handed to the user (WORLD_DIR/cgroups, one path a line, written by
+# the owner as root): once nothing of the user runs, removed deepest first (the kernel refuses
+# to remove a cgroup with processes or children).
+remove_cgroups() {
+	[ -f "$dir/cgroups" ] || return 0
+	rc=0
+	while IFS= read -r cg; do
+		[ -d "$cg" ] || continue
+		find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || { say "cannot remove cgroup $cg"; rc=1; }
+	done <"$dir/cgroups"
+	return $rc
+}
+
 teardown() {
 	status=0
 	lock || status=1
 	if [ "$made" = 1 ]; then
 		kill_all || status=1
+		remove_cgroups || status=1
 		hand_over
 		restore_subids
 		# userdel refuses (8, "user is busy") while a zombie of the user's waits for its parent,
