@@ -983,3 +983,114 @@ fn a_world_whose_containerd_died_is_torn_down_all_the_same() {
     // Its drop would only say the same again.
     std::mem::forget(world);
 }
+
+/// A number of a CRI response: protobuf's JSON mapping gives 64-bit integers as strings.
+fn number(v: &Value) -> u64 {
+    match v {
+        Value::String(s) => s.parse().unwrap_or_else(|e| panic!("{v}: {e}")),
+        v => v.as_u64().unwrap_or_else(|| panic!("not a number: {v}")),
+    }
+}
+
+/// A container past its memory limit is killed by the kernel's OOM killer in the cgroup hull
+/// made, and ContainerStatus says so as kubelet needs it: exit code 137, reason `OOMKilled`
+/// (the shim's OOM event, from the cgroup of hull's container).
+#[test]
+fn a_container_past_its_memory_limit_is_oom_killed() {
+    let world = cri_world!();
+    let pod = Pod::run(world, |_| {});
+    // dd's one 64 MiB buffer, filled by its read, in a 32 MiB cgroup (no swap here; CRI sets
+    // memsw to the limit besides).
+    let id = pod.start(
+        "hog",
+        json!({
+            "command": ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"],
+            "linux": {"resources": {"memoryLimitInBytes": 32 << 20}},
+        }),
+    );
+    let st = pod.wait_state(&id, "CONTAINER_EXITED");
+    assert_eq!(st["exitCode"], 137, "{st}");
+    assert_eq!(st["reason"], "OOMKilled", "{st}");
+    pod.remove(&[&id]);
+}
+
+/// ContainerStats are the container's cgroup's (read by the shim from the cgroup hull made):
+/// its CPU time exactly (the container sleeps while it is read) and a working set that holds
+/// the 16 MiB it wrote to the pod's /dev/shm.
+#[test]
+fn container_stats_are_the_containers_cgroups() {
+    let world = cri_world!();
+    let pod = Pod::run(world, |_| {});
+    let id = pod.sh(
+        "busy",
+        "dd if=/dev/zero of=/dev/shm/fill bs=1M count=16 2>/dev/null; \
+         i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo done; exec sleep 1000",
+    );
+    pod.wait_log("busy", "done");
+    let cpu = pod.cgroup(&id, "cpuacct");
+    let memory = pod.cgroup(&id, "memory");
+    // Once sleep sleeps, the CPU time stands still: two reads 100 ms apart agree.
+    common::wait_for_comm(&[pod.pid(&id)], "sleep", 1);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let usage = loop {
+        let before = common::read(&cpu, "cpuacct.usage");
+        std::thread::sleep(Duration::from_millis(100));
+        if common::read(&cpu, "cpuacct.usage") == before {
+            break before;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the container's CPU time does not stand still"
+        );
+    };
+    let stats = pod.cri.call("ContainerStats", json!({"containerId": id}))["stats"].clone();
+    assert_eq!(stats["attributes"]["id"], id.as_str(), "{stats}");
+    assert_eq!(
+        number(&stats["cpu"]["usageCoreNanoSeconds"]["value"]).to_string(),
+        usage,
+        "{stats}"
+    );
+    let working_set = number(&stats["memory"]["workingSetBytes"]["value"]);
+    let in_use: u64 = common::read(&memory, "memory.usage_in_bytes")
+        .parse()
+        .unwrap();
+    assert!(
+        (16 << 20..=in_use + (1 << 20)).contains(&working_set),
+        "working set {working_set}, the cgroup's usage {in_use}: {stats}"
+    );
+    pod.remove(&[&id]);
+}
+
+/// Pods reach each other on the world's CNI bridge: one pod's container connects to another
+/// pod's address (PodSandboxStatus) and gets its answer; each pod's eth0 has its own address.
+#[test]
+fn pods_reach_each_other_on_the_cni_bridge() {
+    let world = cri_world!();
+    let server = Pod::run(world, |_| {});
+    let client = Pod::run(world, |_| {});
+    let ip = |pod: &Pod| {
+        pod.cri
+            .call("PodSandboxStatus", json!({"podSandboxId": pod.id}))["status"]["network"]["ip"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (server_ip, client_ip) = (ip(&server), ip(&client));
+    assert_ne!(server_ip, client_ip);
+    let s = server.sh(
+        "server",
+        "while :; do echo hello-from-$(hostname) | nc -l -p 8080; done",
+    );
+    let c = client.sh(
+        "client",
+        &format!(
+            "for i in $(seq 200); do r=$(nc {server_ip} 8080 </dev/null) && [ -n \"$r\" ] && break; \
+             sleep 0.05; done; echo \"got $r\"; ip -4 -o addr show dev eth0; exec sleep 1000"
+        ),
+    );
+    let log = client.wait_log("client", &format!("got hello-from-{}", server.name));
+    let out = stream(&log, "stdout").join("\n");
+    assert!(out.contains(&format!("inet {client_ip}/24")), "{out}");
+    client.remove(&[&c]);
+    server.remove(&[&s]);
+}
