@@ -144,7 +144,7 @@ tables:
 # hull beside runc and crun as root, then beside runc as an unprivileged user (bench/rootless.sh);
 # the rootless part runs even when run.sh reports a missed target, and the exit status is run.sh's.
 bench: build bundles
-	./bench/run.sh; s=$$?; ./bench/rootless.sh && exit $$s
+	./bench/run.sh; s=$$?; ./bench/rootless.sh && ./bench/cri.sh && exit $$s
 
 # The systemd driver's lifecycle beside runc's, in a systemd world booted for the purpose.
 bench-systemd: build bundles
