@@ -278,8 +278,9 @@ fn the_security_context_is_what_the_containers_process_runs_with() {
 }
 
 /// Resources as kubelet sends them (cpu shares, quota and period, memory limit) are the
-/// container's cgroup's, and UpdateContainerResources changes them through hull (`hull
-/// update`, run by the shim); the container's process is in that cgroup.
+/// container's cgroup's and its oom_score_adj the process's; UpdateContainerResources changes
+/// them through hull (`hull update`, run by the shim); the container's process is in that
+/// cgroup.
 #[test]
 fn resources_and_update_container_resources() {
     let world = cri_world!();
@@ -289,7 +290,7 @@ fn resources_and_update_container_resources() {
         json!({
             "command": ["sleep", "1000"],
             "linux": {"resources": {"cpuShares": 512, "cpuPeriod": 100000, "cpuQuota": 50000,
-                                    "memoryLimitInBytes": 64 << 20}},
+                                    "memoryLimitInBytes": 64 << 20, "oomScoreAdj": 500}},
         }),
     );
     let pid = pod.pid(&id);
@@ -307,6 +308,9 @@ fn resources_and_update_container_resources() {
         "{pid} not in {}",
         memory.display()
     );
+    // What kubelet sends a Burstable pod's container (the shim runs with containerd's).
+    let oom = fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).unwrap();
+    assert_eq!(oom.trim(), "500");
 
     pod.cri.call(
         "UpdateContainerResources",
