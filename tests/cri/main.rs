@@ -97,6 +97,8 @@ fn a_pod_sandbox_is_a_hull_container() {
         memory.ends_with(&format!("/{}/{}/{}", world.name, pod.name, pod.id)),
         "{memory}"
     );
+    // -998 capped to containerd's own by restrict_oom_score_adj (0 here, which the shim passes
+    // on anyway: resources_and_update_container_resources checks a value hull must set).
     let asked = config["process"]["oomScoreAdj"].as_i64().unwrap();
     let oom = fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).unwrap();
     assert_eq!(oom.trim(), asked.to_string());
