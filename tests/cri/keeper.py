@@ -14,7 +14,7 @@ usage: python3 keeper.py WORLD_DIR CONFIG SOCKET CGROUP TESTS_CRI_DIR
   SOCKET         containerd's socket (for the orderly part of teardown, through CRI)
   CGROUP         the name of the world's cgroup below the root of every hierarchy, under which
                  the tests put their pods (cgroup_parent); removed at teardown
-  TESTS_CRI_DIR  tests/cri (client.py and api.proto)
+  TESTS_CRI_DIR  tests/cri (client.py; the proto is WORLD_DIR/proto/api.proto)
 
 Why a keeper of its own kind (compare tests/common/*_keeper.sh): containerd's shims daemonize,
 and PID 1 on the test hosts does not always reap orphans; as a child subreaper
@@ -127,7 +127,7 @@ def orderly():
     try:
         import client
 
-        cri = client.Cri(socket, tests_cri, os.path.join(world, "client"))
+        cri = client.Cri(socket, os.path.join(world, "proto"), os.path.join(world, "client"))
         pods = cri.call("ListPodSandbox", {}, timeout=5).get("items", [])
     except Exception as e:
         say("no orderly teardown (CRI does not answer): %s" % e)

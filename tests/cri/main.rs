@@ -9,9 +9,10 @@
 //! process that takes and gives JSON (protobuf's JSON mapping of CRI's messages). Not a Rust
 //! gRPC stack as a dev-dependency (tonic, prost, tokio, hyper, … and protoc for its build
 //! script anyway): minutes more of every `cargo test` build on this project's two cores, for
-//! one test binary. The proto is k8s.io/cri-api's `runtime/v1/api.proto` (Apache-2.0, its
-//! header kept) as the `k8s-cri` crate 0.11.0 ships it; newer than containerd 1.6's, which
-//! protobuf's compatibility makes harmless (fields one side lacks are left alone).
+//! one test binary. The proto is k8s.io/cri-api's `runtime/v1/api.proto` as the `k8s-cri`
+//! crate 0.11.0 ships it, fetched by cargo from crates.io (tests/cri/proto/Cargo.toml; the
+//! repository keeps no copy); newer than containerd 1.6's, which protobuf's compatibility makes
+//! harmless (fields one side lacks are left alone).
 //!
 //! Every test asserts what the container really saw or did (in its CRI log, through ExecSync,
 //! or in the kernel's view of its process), that hull ran it (its state dir under the handler's

@@ -304,9 +304,42 @@ extern "C" fn tear_down_shared() {
     keeper::tear_down_at_exit(&SHARED, |w| format!("CRI world {}", w.name), CriWorld::stop);
 }
 
-/// tests/cri (keeper.py, client.py, api.proto).
+/// tests/cri (keeper.py, client.py).
 pub fn cri_dir() -> PathBuf {
     repo().join("tests/cri")
+}
+
+/// CRI's protocol definition (k8s.io/cri-api's runtime/v1/api.proto, Apache-2.0) as the k8s-cri
+/// crate ships it, fetched by cargo from crates.io for tests/cri/proto/Cargo.toml: the
+/// repository keeps no copy. A world copies it into its directory (`proto/api.proto`).
+fn cri_proto() -> std::io::Result<PathBuf> {
+    let manifest = cri_dir().join("proto/Cargo.toml");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let o = Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--locked",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .output()?;
+    let fail = |why: String| {
+        std::io::Error::other(format!("cargo metadata of {}: {why}", manifest.display()))
+    };
+    if !o.status.success() {
+        return Err(fail(String::from_utf8_lossy(&o.stderr).trim().to_string()));
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&o.stdout).map_err(|e| fail(e.to_string()))?;
+    let crate_dir = meta["packages"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "k8s-cri"))
+        .and_then(|p| p["manifest_path"].as_str())
+        .and_then(|m| Path::new(m).parent().map(Path::to_path_buf))
+        .ok_or_else(|| fail("no k8s-cri package".into()))?;
+    Ok(crate_dir.join("proto/v1.proto"))
 }
 
 /// What this host lacks for a world, if anything.
@@ -350,6 +383,8 @@ fn missing_prerequisite() -> Option<String> {
 /// the logs dir.
 fn prepare_dir(dir: &Path, name: &str) -> std::io::Result<()> {
     fs::create_dir_all(dir.join("cni"))?;
+    fs::create_dir_all(dir.join("proto"))?;
+    fs::copy(cri_proto()?, dir.join("proto/api.proto"))?;
     fs::create_dir_all(dir.join("logs"))?;
     let d = dir.display();
     let hull = hull_bin();
@@ -532,7 +567,7 @@ impl Cri {
         let mut child = Command::new(PYTHON)
             .arg(cri_dir().join("client.py"))
             .arg(&world.sock)
-            .arg(cri_dir())
+            .arg(world.dir.join("proto"))
             .arg(world.dir.join("client"))
             .env_clear()
             .env("PATH", PATH)
