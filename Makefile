@@ -141,10 +141,12 @@ dupcheck:
 tables:
 	python3 tools/gen-syscall-tables.py
 
-# hull beside runc and crun as root, then beside runc as an unprivileged user (bench/rootless.sh);
+# hull beside runc and crun as root, then as an unprivileged user (bench/rootless.sh), a pod
+# through containerd's CRI (bench/cri.sh), and each lifecycle command against the floor of a
+# fork+exec with 100 sequential and 20 concurrent lifecycles (bench/phases.sh, issue #16);
 # the rootless part runs even when run.sh reports a missed target, and the exit status is run.sh's.
 bench: build bundles
-	./bench/run.sh; s=$$?; ./bench/rootless.sh && ./bench/cri.sh && exit $$s
+	./bench/run.sh; s=$$?; ./bench/rootless.sh && ./bench/cri.sh && ./bench/phases.sh && exit $$s
 
 # The systemd driver's lifecycle beside runc's, in a systemd world booted for the purpose.
 bench-systemd: build bundles
