@@ -109,6 +109,19 @@ fn subcommand_of(args: &[OsString]) -> Option<String> {
     None
 }
 
+/// Parse hull's command line as `Cli::try_parse_from` does, but without freeing clap's command
+/// tree afterwards: the process ends soon, and dropping the tree was a tenth of the
+/// instructions of a whole `hull state` (callgrind; issue #16).
+pub fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    let mut cmd = Cli::command();
+    let parsed = cmd
+        .try_get_matches_from_mut(args)
+        .and_then(|mut m| Cli::from_arg_matches_mut(&mut m).map_err(|e| e.format(&mut cmd)));
+    std::mem::forget(cmd);
+    parsed
+}
+
 /// hull: an OCI container runtime that speaks runc's command line.
 #[derive(Parser, Debug)]
 #[command(

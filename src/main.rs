@@ -12,15 +12,12 @@
 #![cfg_attr(not(test), no_main)]
 
 #[cfg(not(test))]
-use clap::Parser;
-
-#[cfg(not(test))]
 #[no_mangle]
 pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
     // SAFETY: signal(2) with a constant handler; nothing else runs yet.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let cli = match hull::cli::Cli::try_parse_from(&args) {
+    let cli = match hull::cli::parse(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {
