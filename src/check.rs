@@ -148,30 +148,17 @@ fn clone_error(e: &Error) -> Error {
 /// known on none of the filter's architectures): the filter goes without them (runc's rule),
 /// so a rule the engine meant is not there.
 fn seccomp_names(s: &oci_spec::runtime::LinuxSeccomp, out: &mut Vec<Problem>) {
-    use crate::seccomp::tables::{number, Arch};
-    let mut arches = vec![Arch::native()];
-    for (i, a) in s.architectures().iter().flatten().enumerate() {
-        let name = serde_json::to_value(a)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default();
-        match Arch::from_oci(&name) {
-            Some(x) => arches.push(x),
-            None if name == "SCMP_ARCH_NATIVE" => {}
-            None => out.push(Problem::new(
-                Severity::Warning,
-                format!("linux.seccomp.architectures[{i}]: {name} is not an architecture of this host; the filter leaves it out"),
-            )),
-        }
+    use crate::seccomp::plan;
+    let (arches, unknown) = plan::arches(s);
+    for (i, name) in unknown {
+        out.push(Problem::new(
+            Severity::Warning,
+            format!("linux.seccomp.architectures[{i}]: {name} is not an architecture of this host; the filter leaves it out"),
+        ));
     }
     for (i, rule) in s.syscalls().iter().flatten().enumerate() {
         for name in rule.names() {
-            // On i386 a socket or SysV IPC name is also a rule on socketcall/ipc.
-            let known = |a: Arch| {
-                number(a, name).is_some()
-                    || (a == Arch::X86 && crate::seccomp::plan::multiplexed(name).is_some())
-            };
-            if !arches.iter().any(|&a| known(a)) {
+            if !arches.iter().any(|&a| plan::names_a_call(a, name)) {
                 out.push(Problem::new(
                     Severity::Warning,
                     format!(

@@ -11,7 +11,7 @@ use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use nix::sched::CloneFlags;
-use oci_spec::runtime::{LinuxIdMapping, LinuxNamespace, LinuxNamespaceType as T};
+use oci_spec::runtime::{Linux, LinuxIdMapping, LinuxNamespace, LinuxNamespaceType as T};
 
 use crate::error::{short, Context, Error, Result};
 
@@ -26,6 +26,16 @@ pub const ALL: [T; 8] = [
     T::Time,
     T::Mount,
 ];
+
+/// The config's entry for namespace type `t` in `linux.namespaces` (new or joined), if any.
+pub fn listed(linux: &Linux, t: T) -> Option<&LinuxNamespace> {
+    linux
+        .namespaces()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|n| n.typ() == t)
+}
 
 /// CLONE_NEW* flag of a namespace type.
 pub fn flag(t: T) -> CloneFlags {

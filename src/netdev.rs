@@ -45,13 +45,7 @@ pub fn validate(linux: &Linux) -> Result<()> {
     let Some(devs) = linux.net_devices().as_ref().filter(|d| !d.is_empty()) else {
         return Ok(());
     };
-    let has_netns = linux
-        .namespaces()
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .any(|n| n.typ() == LinuxNamespaceType::Network);
-    if !has_netns {
+    if crate::namespaces::listed(linux, LinuxNamespaceType::Network).is_none() {
         return Err(Error::invalid(
             "linux.netDevices: the container has no network namespace of its own (add one to linux.namespaces): its devices would be the host's",
         ));

@@ -136,12 +136,7 @@ pub fn check_config(spec: &Spec) -> Result<()> {
     let Some(linux) = spec.linux() else {
         return Ok(());
     };
-    let user_ns = linux
-        .namespaces()
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .find(|n| n.typ() == LinuxNamespaceType::User);
+    let user_ns = crate::namespaces::listed(linux, LinuxNamespaceType::User);
     if euid() != 0 && user_ns.is_none() {
         return Err(Error::invalid(
             "linux.namespaces: a rootless container needs a user namespace (`hull spec --rootless` writes a config with one)",

@@ -100,12 +100,7 @@ fn linux_present(spec: &Spec) -> Result<()> {
 
 /// Whether the config lists a namespace of type `t` (new or joined).
 fn has(linux: &Linux, t: T) -> bool {
-    linux
-        .namespaces()
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .any(|n| n.typ() == t)
+    crate::namespaces::listed(linux, t).is_some()
 }
 
 fn namespaces(spec: &Spec) -> Result<()> {

@@ -224,10 +224,11 @@ fn op(o: O) -> Op {
 
 /// The architectures the filter accepts: the native one (always: runc and crun start from
 /// `seccomp_init`, whose filter has it, and only add the listed ones), then the listed ones
-/// hull knows (others are skipped).
-fn arches(s: &LinuxSeccomp) -> Vec<Arch> {
+/// hull knows; and the listed ones it does not know (their index and name), which it skips.
+pub fn arches(s: &LinuxSeccomp) -> (Vec<Arch>, Vec<(usize, String)>) {
     let mut out = vec![Arch::native()];
-    for a in s.architectures().iter().flatten() {
+    let mut unknown = Vec::new();
+    for (i, a) in s.architectures().iter().flatten().enumerate() {
         let name = serde_json::to_value(a)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
@@ -236,12 +237,16 @@ fn arches(s: &LinuxSeccomp) -> Vec<Arch> {
             Some(x) if !out.contains(&x) => out.push(x),
             Some(_) => {}
             None if name == "SCMP_ARCH_NATIVE" => {}
-            None => crate::logging::debug(&format!(
-                "linux.seccomp.architectures: {name} is not this host's; skipped"
-            )),
+            None => unknown.push((i, name)),
         }
     }
-    out
+    (out, unknown)
+}
+
+/// Whether a rule naming `name` is a rule of the filter on `arch`: its system call number there,
+/// or on i386 a socket or SysV IPC call through socketcall(2)/ipc(2), as libseccomp has it.
+pub fn names_a_call(arch: Arch, name: &str) -> bool {
+    tables::number(arch, name).is_some() || (arch == Arch::X86 && multiplexed(name).is_some())
 }
 
 /// i386's socketcall(2) and ipc(2).
@@ -258,7 +263,7 @@ fn mux_name(nr: u32) -> &'static str {
 
 /// The i386 multiplexer serving `name`, and its call number (linux/net.h SYS_*, the kernel's
 /// ipc/syscall.c calls), as libseccomp's x86 tables have them.
-pub fn multiplexed(name: &str) -> Option<(u32, u64)> {
+fn multiplexed(name: &str) -> Option<(u32, u64)> {
     const SOCKET: [&str; 20] = [
         "socket",
         "bind",
@@ -451,7 +456,13 @@ pub fn plan(s: &LinuxSeccomp) -> Result<Plan> {
     }
 
     let mut out = Vec::new();
-    for arch in arches(s) {
+    let (arches, unknown) = arches(s);
+    for (_, name) in unknown {
+        crate::logging::debug(&format!(
+            "linux.seccomp.architectures: {name} is not this host's; skipped"
+        ));
+    }
+    for arch in arches {
         // number → (first unconditional action, conditional rules in order)
         let mut seen: BTreeMap<u32, Seen> = BTreeMap::new();
         let mut max_named = None;

@@ -715,13 +715,17 @@ impl Traced {
             "PTRACE_SETOPTIONS: {}",
             std::io::Error::last_os_error()
         );
+        Traced::at(pid, false)
+    }
+
+    fn at(pid: i32, seized: bool) -> Traced {
         Traced {
             pid,
             syscalls: 0,
             nr: -1,
             entering: true,
             reaped: false,
-            seized: false,
+            seized,
         }
     }
 
@@ -747,14 +751,7 @@ impl Traced {
         );
         let st = waitpid_raw(pid);
         assert!(libc::WIFSTOPPED(st), "{pid} did not stop: {st:#x}");
-        Traced {
-            pid,
-            syscalls: 0,
-            nr: -1,
-            entering: true,
-            reaped: false,
-            seized: true,
-        }
+        Traced::at(pid, true)
     }
 
     /// Let a seized process go on (it must be stopped: it is, after `seize` or `run_until`).

@@ -76,21 +76,7 @@ impl Engine for Podman {
     const RM: &'static [&'static str] = &["rm", "-f", "-t", "0"];
 
     fn cli(&self, args: &[&str]) -> Output {
-        let d = |s: &str| self.dir.join(s);
-        Command::new("podman")
-            .env("CONTAINERS_CONF", d("containers.conf"))
-            .arg("--root")
-            .arg(d("root"))
-            .arg("--runroot")
-            .arg(d("runroot"))
-            .arg("--tmpdir")
-            .arg(d("tmp"))
-            .arg("--network-config-dir")
-            .arg(d("net"))
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+        in_world(Command::new("podman"), &self.dir, args)
     }
 
     fn dir(&self) -> &Path {
@@ -112,6 +98,26 @@ impl Engine for Podman {
     fn assert_exec_of_missing_command(&self, o: &Output) {
         assert_eq!(code(o), 127, "{}", describe(o));
     }
+}
+
+/// `podman` (the command `podman`, as whichever user) with a world's own containers.conf,
+/// storage, run root, tmpdir and network config under `dir`, then `args`; its output.
+pub fn in_world(mut podman: Command, dir: &Path, args: &[&str]) -> Output {
+    let d = |s: &str| dir.join(s);
+    podman
+        .env("CONTAINERS_CONF", d("containers.conf"))
+        .arg("--root")
+        .arg(d("root"))
+        .arg("--runroot")
+        .arg(d("runroot"))
+        .arg("--tmpdir")
+        .arg(d("tmp"))
+        .arg("--network-config-dir")
+        .arg(d("net"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
 }
 
 impl Drop for Podman {

@@ -16,11 +16,12 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use crate::common::hull_bin;
 use crate::common::rootless::{RootlessUser, UserEnv};
 use crate::engine::Engine;
+use crate::podman::in_world;
 use crate::world::{code, describe, IMAGE};
 
 pub struct RootlessPodman {
@@ -90,23 +91,7 @@ impl Engine for RootlessPodman {
     const RM: &'static [&'static str] = &["rm", "-f", "-t", "0"];
 
     fn cli(&self, args: &[&str]) -> Output {
-        let d = |s: &str| self.env.dir.join(s);
-        self.env
-            .user
-            .cmd("podman")
-            .env("CONTAINERS_CONF", d("containers.conf"))
-            .arg("--root")
-            .arg(d("root"))
-            .arg("--runroot")
-            .arg(d("runroot"))
-            .arg("--tmpdir")
-            .arg(d("tmp"))
-            .arg("--network-config-dir")
-            .arg(d("net"))
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+        in_world(self.env.user.cmd("podman"), &self.env.dir, args)
     }
 
     fn dir(&self) -> &Path {
