@@ -574,11 +574,16 @@ fn pods_reach_each_other_on_the_cni_bridge() {
         "client",
         &format!(
             "for i in $(seq 200); do r=$(nc {server_ip} 8080 </dev/null) && [ -n \"$r\" ] && break; \
-             sleep 0.05; done; echo \"got $r\"; ip -4 -o addr show dev eth0; exec sleep 1000"
+             sleep 0.05; done; echo \"got $r\"; ip -4 -o addr show dev eth0; echo done; exec sleep 1000"
         ),
     );
-    let log = client.wait_log("client", &format!("got hello-from-{}", server.name));
+    // The last line written before the sleep: the log is read whole only once it is there.
+    let log = client.wait_log("client", "done");
     let out = stream(&log, "stdout").join("\n");
+    assert!(
+        out.contains(&format!("got hello-from-{}", server.name)),
+        "{out}"
+    );
     assert!(out.contains(&format!("inet {client_ip}/24")), "{out}");
     client.remove(&[&c]);
     server.remove(&[&s]);
