@@ -235,7 +235,10 @@ fn memory_swappiness_is_written() {
 }
 
 /// `memory.kernelTCP` is v1's TCP buffer limit (memory.kmem.tcp.limit_in_bytes), applied as
-/// crun applies it, seen on the host and inside; 0 leaves the kernel's default (no limit).
+/// crun applies it, seen on the host and inside; -1 is the spec's "unlimited" (the kernel's
+/// maximum); 0 is unset and leaves the kernel's default; a value the kernel refuses is one line
+/// naming the field, nothing left. `memory.kernel` (kmem) is not written: deprecated, runc
+/// ignores it, and kernels since 6.x keep the file only to take a write and ignore it.
 #[test]
 fn memory_kernel_tcp_is_written_on_v1() {
     require_root!();
@@ -251,24 +254,35 @@ fn memory_kernel_tcp_is_written_on_v1() {
         );
         return;
     }
-    let (id, out) = create_reporting(
-        &env,
-        "kmemtcp",
-        json!({"memory": {"kernelTCP": 16 << 20}}),
-        &[&format!("memory/{file}")],
-    );
-    assert_eq!(read(&v1("memory", &id), file), (16u64 << 20).to_string());
-    let inside = start_and_collect(&env, &id, &out);
-    assert_eq!(inside[&format!("memory/{file}")], (16u64 << 20).to_string());
     let unlimited = read(Path::new("/sys/fs/cgroup/memory"), file);
-    let (id, out) = create_reporting(
+    for (tag, tcp, want) in [
+        ("kmemtcp", 16i64 << 20, (16u64 << 20).to_string()),
+        ("kmemtcpmax", -1, unlimited.clone()),
+        ("kmemtcp0", 0, unlimited.clone()),
+    ] {
+        let (id, out) = create_reporting(
+            &env,
+            tag,
+            json!({"memory": {"kernelTCP": tcp, "kernel": 8 << 20}}),
+            &[
+                &format!("memory/{file}"),
+                "memory/memory.kmem.limit_in_bytes",
+            ],
+        );
+        assert_eq!(read(&v1("memory", &id), file), want, "kernelTCP {tcp}");
+        let inside = start_and_collect(&env, &id, &out);
+        assert_eq!(inside[&format!("memory/{file}")], want, "kernelTCP {tcp}");
+        // kmem: no limit, whatever `kernel` said.
+        assert_eq!(inside["memory/memory.kmem.limit_in_bytes"], unlimited);
+    }
+    // The kernel takes -1 and positive sizes only.
+    let err = assert_refused(
         &env,
-        "kmemtcp0",
-        json!({"memory": {"kernelTCP": 0}}),
-        &[&format!("memory/{file}")],
+        "kmemtcpbad",
+        json!({"memory": {"kernelTCP": -2}}),
+        &["linux.resources.memory.kernelTCP", "invalid argument"],
     );
-    assert_eq!(read(&v1("memory", &id), file), unlimited);
-    start_and_collect(&env, &id, &out);
+    assert_eq!(err.lines().count(), 1, "{err}");
 }
 
 #[test]

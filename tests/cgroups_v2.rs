@@ -68,6 +68,7 @@ const TESTS: &[Test] = tests![
     limits_land_in_the_files_of_each_offered_controller,
     update_changes_the_files_of_each_offered_controller,
     a_resource_whose_controller_cgroup2_lacks_is_refused,
+    kernel_tcp_has_no_v2_equivalent_and_is_refused,
     unified_keys_are_written_and_unknown_ones_refused,
     v2_device_filter_denies_what_the_rules_deny,
     events_stats_is_runc_json_from_the_v2_files,
@@ -1195,6 +1196,40 @@ fn a_resource_whose_controller_cgroup2_lacks_is_refused() {
         assert!(!Path::new("/sys/fs/cgroup/hull").exists(), "/hull left");
     }
     assert_no_leftovers(&env, &id);
+}
+
+/// `memory.kernelTCP` is v1's memory.kmem.tcp.limit_in_bytes; cgroup v2 has no TCP buffer
+/// limit, so a limit is refused naming the field, before the process runs and leaving nothing
+/// (config-linux.md: a v1 setting that cannot be converted MUST be an error). 0 and -1
+/// (unlimited) ask for nothing and run, on this world's cgroup2 with or without the memory
+/// controller.
+fn kernel_tcp_has_no_v2_equivalent_and_is_refused() {
+    let env = Env::new();
+    let parent_before = Path::new("/sys/fs/cgroup/hull").exists();
+    let mut b = env.bundle(&["echo", "should-not-run"]);
+    b.edit(|cfg| cfg["linux"]["resources"] = json!({"memory": {"kernelTCP": 16 << 20}}));
+    let id = env.id("v2ktcp");
+    let (o, out) = env.create(&b, &id);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("linux.resources.memory.kernelTCP: cgroup v2 has no TCP buffer limit"),
+        "{err}"
+    );
+    assert_eq!(fs::read_to_string(out).unwrap(), "", "the process ran");
+    assert!(!cgdir(&id).exists());
+    if !parent_before {
+        assert!(!Path::new("/sys/fs/cgroup/hull").exists(), "/hull left");
+    }
+    assert_no_leftovers(&env, &id);
+    for t in [0, -1] {
+        let mut b = env.bundle(&["echo", "ran"]);
+        b.edit(|cfg| cfg["linux"]["resources"] = json!({"memory": {"kernelTCP": t}}));
+        let id = env.id("v2ktcpnone");
+        let (code, out, err) = env.run(&b, &id);
+        assert_eq!((code, out.as_str()), (0, "ran\n"), "kernelTCP {t}: {err}");
+        assert_no_leftovers(&env, &id);
+    }
 }
 
 fn unified_keys_are_written_and_unknown_ones_refused() {

@@ -200,10 +200,18 @@ pub fn apply(res: &LinuxResources, root: &Path, dir: &Path) -> Result<()> {
 }
 
 fn memory(m: &LinuxMemory, dir: &Path) -> Result<()> {
-    if m.kernel().is_some() || m.kernel_tcp().is_some() {
+    if m.kernel().is_some() {
         crate::logging::debug(
-            "linux.resources.memory.kernel/kernelTCP ignored: cgroup v2 has no kmem limits",
+            "linux.resources.memory.kernel ignored: kmem limits are deprecated (runc ignores them) and cgroup v2 has none",
         );
+    }
+    // v1's memory.kmem.tcp.limit_in_bytes has no cgroup v2 equivalent, and config-linux.md
+    // says a v1 setting that cannot be converted MUST be an error (crun refuses it too; runc
+    // 1.2 ignores it with a warning). 0 (unset) and -1 (unlimited) ask for nothing here.
+    if m.kernel_tcp().is_some_and(|t| t != 0 && t != -1) {
+        return Err(Error::invalid(
+            "linux.resources.memory.kernelTCP: cgroup v2 has no TCP buffer limit (memory.kmem.tcp.limit_in_bytes is cgroup v1's)",
+        ));
     }
     if m.swappiness().is_some_and(|s| s != 0) {
         return Err(Error::invalid(
