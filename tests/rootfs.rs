@@ -120,6 +120,7 @@ fn private_rootfs(env: &Env) -> PathBuf {
     std::fs::copy(rootfs().join("bin/busybox"), r.join("bin/busybox")).unwrap();
     for applet in [
         "sh", "cat", "ls", "grep", "test", "[", "stat", "readlink", "touch", "echo", "wc", "mkdir",
+        "mount", "sleep",
     ] {
         std::os::unix::fs::symlink("busybox", r.join("bin").join(applet)).unwrap();
     }
@@ -610,42 +611,142 @@ fn rootfs_propagation_private_makes_root_private() {
     assert!(find(&m, "/").optional.is_empty(), "{:?}", find(&m, "/"));
 }
 
-/// Each `rootfsPropagation` value as the container's root mount shows it and as a volume bound
-/// without an option of its own follows it: a mount made on the host afterwards reaches the
-/// container under shared and slave, not under private and unbindable (unbindable: private,
-/// and no bind of the root can be made — it used to fail create binding the rootfs).
+/// config-linux.md's four `rootfsPropagation` values on a rootfs that is a directory of a
+/// shared host mount, each checked four ways:
+///
+/// - the root's propagation in the container's /proc/self/mountinfo, with peer group numbers
+///   (global across namespaces): `shared` is a peer group of its own, not the host mount's
+///   ("Note this does not mean that it's shared with the host"); `slave`'s master is the host
+///   mount's peer group; `private` and `unbindable` have none, `unbindable` says so;
+/// - a mount the host makes later under the rootfs itself: it reaches the container only under
+///   `slave` ("receives propagation events from the host"); a shared root's parent is made
+///   private before the bind, as pivot_root needs and runc does, so its new peer group hears
+///   nothing from the host's;
+/// - a mount the host makes later under a volume bound without a propagation option of its
+///   own: the volume follows the value (reaches under shared and slave);
+/// - `mount --bind / /mnt` inside (CAP_SYS_ADMIN added): refused only under `unbindable` ("a
+///   private mount that cannot be bind-mounted").
+///
+/// create used to fail for `unbindable` with "bind rootfs …: invalid argument".
 #[test]
-fn every_rootfs_propagation_value_shapes_the_root_and_later_host_mounts() {
+fn every_rootfs_propagation_value_as_the_spec_describes_it() {
     require_root!();
     let env = Env::new();
-    // A rootfs on a shared host mount, as on systemd hosts (a slave needs a master).
-    let (r, _hm) = rootfs_on_shared_host_mount(&env);
-    for (prop, reaches) in [
-        ("shared", true),
-        ("slave", true),
-        ("private", false),
-        ("unbindable", false),
-    ] {
-        let (_, m) = run_with_mountinfo(&env, "", |c| {
-            use_rootfs(c, &r);
-            c["linux"]["rootfsPropagation"] = prop.into()
-        });
+    let (r, hm) = rootfs_on_shared_host_mount(&env);
+    std::fs::create_dir_all(r.join("late")).unwrap();
+    std::fs::create_dir_all(r.join("mnt")).unwrap();
+    let host_group = peer_group(&host_mountinfo(), &hm.0, "shared:");
+    for prop in ["shared", "slave", "private", "unbindable"] {
+        let (out, m) = run_with_mountinfo(
+            &env,
+            "mount --bind / /mnt && echo bound || echo refused",
+            |c| {
+                use_rootfs(c, &r);
+                c["linux"]["rootfsPropagation"] = prop.into();
+                for set in ["bounding", "effective", "permitted"] {
+                    c["process"]["capabilities"][set]
+                        .as_array_mut()
+                        .unwrap()
+                        .push("CAP_SYS_ADMIN".into());
+                }
+            },
+        );
         let root = find(&m, "/");
-        let tag = |o: &str| root.optional.iter().any(|x| x.starts_with(o));
-        let shape = (tag("shared:"), tag("master:"), tag("unbindable"));
-        let want = match prop {
-            "shared" => (true, false, false),
-            "slave" => (false, true, false),
-            "private" => (false, false, false),
-            _ => (false, false, true),
+        let group = |tag: &str| {
+            root.optional
+                .iter()
+                .find_map(|o| o.strip_prefix(tag))
+                .map(String::from)
         };
-        assert_eq!(shape, want, "{prop}: {root:?}");
+        let unbindable = root.optional.iter().any(|o| o == "unbindable");
+        match prop {
+            "shared" => {
+                let g = group("shared:").unwrap_or_else(|| panic!("shared: {root:?}"));
+                assert_ne!(g, host_group, "shared: a peer group of its own: {root:?}");
+                assert_eq!(group("master:"), None, "{root:?}");
+            }
+            "slave" => {
+                assert_eq!(group("master:"), Some(host_group.clone()), "{root:?}");
+                assert_eq!(group("shared:"), None, "{root:?}");
+            }
+            _ => {
+                assert_eq!(group("shared:"), None, "{prop}: {root:?}");
+                assert_eq!(group("master:"), None, "{prop}: {root:?}");
+                assert_eq!(unbindable, prop == "unbindable", "{prop}: {root:?}");
+            }
+        }
+        if prop != "unbindable" {
+            assert!(!unbindable, "{prop}: {root:?}");
+        }
+        let want = if prop == "unbindable" {
+            "refused"
+        } else {
+            "bound"
+        };
+        assert!(out.trim_end().ends_with(want), "{prop}: {out}");
+
+        let got = later_mount_under_rootfs_seen(&env, &r, prop);
+        let reaches = prop == "slave";
+        assert_eq!(
+            got,
+            if reaches { "marker\ndone\n" } else { "done\n" },
+            "{prop}: rootfs"
+        );
+
         let got = later_host_mount_seen_with(&env, &format!("lp{prop}"), &["rbind"], |c| {
             c["linux"]["rootfsPropagation"] = prop.into()
         });
-        let want = if reaches { "marker\ndone\n" } else { "done\n" };
-        assert_eq!(got, want, "{prop}");
+        let reaches = prop == "shared" || prop == "slave";
+        assert_eq!(
+            got,
+            if reaches { "marker\ndone\n" } else { "done\n" },
+            "{prop}: volume"
+        );
     }
+}
+
+fn host_mountinfo() -> Vec<Mnt> {
+    parse_mountinfo(&std::fs::read_to_string("/proc/self/mountinfo").unwrap())
+}
+
+/// The peer group number after `tag` (`shared:`, `master:`) of the topmost mount at `point`.
+fn peer_group(m: &[Mnt], point: &Path, tag: &str) -> String {
+    let mnt = find(m, point.to_str().unwrap());
+    mnt.optional
+        .iter()
+        .find_map(|o| o.strip_prefix(tag))
+        .unwrap_or_else(|| panic!("no {tag} on {mnt:?}"))
+        .to_string()
+}
+
+/// Start a container on rootfs `r` (a directory of a shared host mount) whose script waits for
+/// `/go`, then lists `/late`; meanwhile mount a tmpfs with a marker at `r/late` on the host.
+/// Returns the listing.
+fn later_mount_under_rootfs_seen(env: &Env, r: &Path, prop: &str) -> String {
+    let go = r.join("go");
+    let _ = std::fs::remove_file(&go);
+    let mut b = env.bundle(&[
+        "sh",
+        "-c",
+        "while [ ! -e /go ]; do sleep 0.05; done; ls /late; echo done",
+    ]);
+    b.edit(|c| {
+        use_rootfs(c, r);
+        c["linux"]["rootfsPropagation"] = prop.into();
+    });
+    let id = env.id("underroot");
+    let out = env.create_ok(&b, &id);
+    assert!(env.hull(&["start", &id]).status.success());
+    let late = HostMount::tmpfs(&r.join("late"));
+    std::fs::write(late.0.join("marker"), "").unwrap();
+    std::fs::write(&go, "").unwrap();
+    env.wait_status(&id, "stopped");
+    let got = std::fs::read_to_string(&out).unwrap();
+    drop(late);
+    std::fs::remove_file(&go).unwrap();
+    assert!(env.hull(&["delete", &id]).status.success());
+    assert_no_leftovers(env, &id);
+    got
 }
 
 /// A private rootfs inside a shared host tmpfs (like a rootfs under a shared `/` on systemd hosts).
