@@ -4,7 +4,8 @@
 //! namespaces, the others in hull's. A failing prestart/createRuntime/createContainer hook fails
 //! `create` and leaves nothing behind; a failing startContainer or poststart hook fails `start`
 //! and stops the container (runc; runtime-spec >= 1.3); a failing poststop hook is a warning; a
-//! hook past its timeout is killed and named. The hook scripts live on the host in the test's
+//! hook past its timeout is killed and named. poststart sees the payload already running its
+//! own program, and does not run for one the kernel will not execute (start fails instead). The hook scripts live on the host in the test's
 //! dir, which containers see at /tmp (for startContainer, whose path resolves inside).
 #![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
@@ -448,20 +449,21 @@ fn start_container_hook_without_env_gets_the_process_home() {
 }
 
 /// runtime.md: poststart hooks run "after the user-specified process is executed". The hook
-/// reads the container's pid from its state and that process's name, which must be the
-/// payload's (`sleep`), never hull's init between its exec fifo write and its execve. To make
-/// that window wide, init is held (ptrace) right after it wrote the fifo: `start` must wait,
-/// and only once init goes on to its execve may the hook run.
+/// reads the container's pid from its state and that process's name, executable and command
+/// line, which must be the payload's (`sleep 100`, busybox), never hull's init between its exec
+/// fifo write and its execve. To make that window wide, init is held (ptrace) right after it
+/// wrote the fifo: `start` must wait, and only once init goes on to its execve may the hook run.
 #[test]
 fn poststart_runs_only_once_the_process_runs_its_own_program() {
     require_root!();
     let env = Env::new();
-    let seen = env.dir.join("comm");
+    let seen = env.dir.join("seen");
     let hook = script(
         &env,
-        "comm.sh",
+        "seen.sh",
         &format!(
-            "#!/bin/sh\npid=$(grep -o '\"pid\":[0-9]*' | cut -d: -f2)\ncat /proc/$pid/comm >> {}\n",
+            "#!/bin/sh\npid=$(grep -o '\"pid\":[0-9]*' | cut -d: -f2)\n\
+             {{ cat /proc/$pid/comm; readlink /proc/$pid/exe; tr '\\0' ' ' < /proc/$pid/cmdline; echo; }} >> {}\n",
             seen.display()
         ),
     );
@@ -492,9 +494,62 @@ fn poststart_runs_only_once_the_process_runs_its_own_program() {
     assert!(!seen.exists(), "poststart ran before the execve");
     init.detach();
     assert!(start.wait().unwrap().success());
-    assert_eq!(fs::read_to_string(&seen).unwrap(), "sleep\n");
+    // busybox's sleep applet: its name, the image's binary as the container sees it, its argv.
+    assert_eq!(
+        fs::read_to_string(&seen).unwrap(),
+        "sleep\n/bin/busybox\nsleep 100 \n"
+    );
     let o = env.hull(&["delete", "--force", &id]);
     assert!(o.status.success(), "{}", text_of(&o.stderr));
+    assert_no_leftovers(&env, &id);
+}
+
+/// A program that passes create's lookup but that the kernel will not execute (ENOEXEC): init
+/// fails after `start` let it through, so there is no user-specified process to run poststart
+/// after. `start` fails naming `process.args[0]` and the kernel's reason (init wrote it to the
+/// exec fifo after its "0"), no poststart hook runs, the container is stopped, and `delete`
+/// runs poststop. `run` fails the same way and leaves nothing. (runc and crun return success
+/// from `start` here, and released runc, up to 1.5.1, ran poststart at create; hull's choice,
+/// see README.)
+#[test]
+fn no_poststart_for_a_program_the_kernel_cannot_execute() {
+    require_root!();
+    let env = Env::new();
+    script(&env, "garbage", "\u{1}\u{2}not a program\n");
+    let hooks = json!({
+        "startContainer": [{"path": "/tmp/rec.sh", "args": ["rec.sh", "startContainer", "/tmp/hooks.log"]}],
+        "poststart": [rec_hook(&env, "poststart")],
+        "poststop": [rec_hook(&env, "poststop")],
+    });
+    recorder(&env);
+    let b = hook_bundle(&env, &["/tmp/garbage"], hooks);
+    let id = env.id("noexec");
+    env.create_ok(&b, &id);
+    let pid = env.state(&id)["pid"].as_i64().unwrap();
+    let o = env.hull(&["start", &id]);
+    let err = text_of(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("process.args[0]: exec /tmp/garbage: exec format error"),
+        "{err}"
+    );
+    assert_eq!(names(&env), ["startContainer"]);
+    env.wait_status(&id, "stopped");
+    assert!(!alive(pid));
+    let o = env.hull(&["delete", &id]);
+    assert!(o.status.success(), "{}", text_of(&o.stderr));
+    assert_eq!(names(&env), ["startContainer", "poststop"]);
+    assert_no_leftovers(&env, &id);
+
+    fs::remove_file(log_path(&env)).unwrap();
+    let id = env.id("noexecrun");
+    let (code, _, err) = env.run(&b, &id);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("process.args[0]: exec /tmp/garbage: exec format error"),
+        "{err}"
+    );
+    assert_eq!(names(&env), ["startContainer", "poststop"]);
     assert_no_leftovers(&env, &id);
 }
 

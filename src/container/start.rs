@@ -1,6 +1,7 @@
 //! The `start` verb: release a created container's init by reading its exec fifo, then run the
 //! `poststart` hooks. The read is polled together with a pidfd of init, so a dead init cannot
-//! hang `start`. Init answers "0", or '1' + the error of a failing `startContainer` hook.
+//! hang `start`. Init answers "0", or '1' + the error of a failing `startContainer` hook, and
+//! after the "0" '1' + the error of a failure before or at its execve.
 
 use std::fs::OpenOptions;
 use std::io::Read;
@@ -35,10 +36,13 @@ impl Container {
         poststart(st)
     }
 
-    /// Open the fifo's read side, wait for init's byte (or its death), then for its end of the
-    /// fifo to close — its execve closes it — so that poststart hooks run once the process runs
-    /// its own program (runtime.md: "after the user-specified process is executed"); unlink the
-    /// fifo.
+    /// Open the fifo's read side and read what init writes until its end closes — its execve
+    /// closes it (close-on-exec), or its death — so that poststart hooks run once the process
+    /// runs its own program (runtime.md: "after the user-specified process is executed").
+    /// Init writes "0" when it passes the gate, '1' + the error of a failing `startContainer`
+    /// hook instead, and '1' + the error after the "0" when a step between the gate and its
+    /// execve fails (the execve itself included): then `start` fails with it and no poststart
+    /// hook runs for a program that never ran. The fifo is unlinked once init went through.
     fn release(&self, st: &State) -> Result<()> {
         let pidfd = sys::pidfd::open(st.pid).map_err(|_| Error::NotRunning)?;
         if !status::is_alive(st.pid, st.start_time) {
@@ -54,59 +58,55 @@ impl Container {
             sys::wait::pollin(fifo.as_raw_fd()),
             sys::wait::pollin(pidfd.as_raw_fd()),
         ];
+        // Init is blocked opening the write side until this open, so it counts as a writer
+        // already: a read returns 0 only once init's end is closed.
+        let mut got = Vec::new();
         loop {
             sys::wait::poll(&mut fds, -1).context("exec fifo")?;
-            if fds[0].revents & libc::POLLIN != 0 {
-                // "0", or '1' + why a startContainer hook failed (one write, under PIPE_BUF).
-                let mut b = [0u8; 4096];
-                let n = fifo.read(&mut b).context("read exec fifo")?;
-                if n >= 1 && b[0] == b'1' {
-                    return Err(Error::Child {
-                        errno: 0,
-                        msg: String::from_utf8_lossy(&b[1..n]).into_owned(),
-                    });
-                }
-                if n >= 1 {
-                    return self.wait_exec(&mut fifo, &pidfd);
-                }
-            }
-            if fds[1].revents != 0 {
-                return Err(Error::Msg(format!(
-                    "container {}: init exited before it could start",
-                    self.id
-                )));
-            }
-            if fds[0].revents & libc::POLLHUP != 0 {
-                return Err(Error::Msg(format!(
-                    "container {}: init closed the exec fifo without starting",
-                    self.id
-                )));
-            }
-        }
-    }
-
-    /// After init's "0": wait until init's end of the fifo closes (its execve, or its death),
-    /// then unlink the fifo.
-    fn wait_exec(&self, fifo: &mut std::fs::File, pidfd: &impl AsRawFd) -> Result<()> {
-        let mut fds = [
-            sys::wait::pollin(fifo.as_raw_fd()),
-            sys::wait::pollin(pidfd.as_raw_fd()),
-        ];
-        loop {
-            sys::wait::poll(&mut fds, -1).context("exec fifo")?;
-            if fds[0].revents & libc::POLLHUP != 0 || fds[1].revents != 0 {
+            if drain(&mut fifo, &mut got)? {
                 break;
             }
-            if fds[0].revents & libc::POLLIN != 0 {
-                let mut b = [0u8; 64];
-                if fifo.read(&mut b).context("read exec fifo")? == 0 {
-                    break;
+        }
+        let failure = |m: &[u8]| Error::Child {
+            errno: 0,
+            msg: String::from_utf8_lossy(m).into_owned(),
+        };
+        match got.split_first() {
+            Some((b'0', rest)) => {
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("remove {}", path.display()))?;
+                match rest.split_first() {
+                    Some((b'1', msg)) => Err(failure(msg)),
+                    _ => Ok(()),
                 }
             }
+            Some((b'1', msg)) => Err(failure(msg)),
+            _ if fds[1].revents != 0 => Err(Error::Msg(format!(
+                "container {}: init exited before it could start",
+                self.id
+            ))),
+            _ => Err(Error::Msg(format!(
+                "container {}: init closed the exec fifo without starting",
+                self.id
+            ))),
         }
-        let path = self.fifo_path();
-        std::fs::remove_file(&path).with_context(|| format!("remove {}", path.display()))?;
-        Ok(())
+    }
+}
+
+/// Read what the non-blocking fifo holds into `got`; true once every writer has closed it.
+fn drain(fifo: &mut std::fs::File, got: &mut Vec<u8>) -> Result<bool> {
+    let mut b = [0u8; 4096];
+    loop {
+        match fifo.read(&mut b) {
+            Ok(0) => return Ok(true),
+            Ok(n) => got.extend_from_slice(&b[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e).context("read exec fifo"),
+        }
+        if got.len() > 64 * 1024 {
+            return Err(Error::Msg("exec fifo: init wrote more than 64 KiB".into()));
+        }
     }
 }
 

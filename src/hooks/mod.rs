@@ -14,7 +14,7 @@
 //! | `prestart`, `createRuntime` | hull (create), runtime namespaces | init asks (`Msg::Hooks`) after its mounts and devices, before pivot_root | creating / host pid |
 //! | `createContainer` | init, container namespaces | right after, still before pivot_root (path resolves on the host's tree) | creating / pid inside |
 //! | `startContainer` | init, container namespaces, container credentials | `start` opened the exec fifo, before the byte is written | created / pid inside |
-//! | `poststart` | hull (start, run) | init's byte was read and its execve closed the exec fifo | running / host pid |
+//! | `poststart` | hull (start, run) | init's byte was read and its execve closed the exec fifo (init's failure there fails start instead) | running / host pid |
 //! | `poststop` | hull (delete, run, a failed create) | cgroups and state dir are gone | stopped / no pid |
 //!
 //! `create`, `run` and `exec` may re-execute hull inside a private mount namespace (selfexe.rs,

@@ -12,7 +12,7 @@ use oci_spec::runtime::LinuxNamespaceType as T;
 
 use super::sync::{Channel, Msg};
 use super::{NewContainer, Spawn};
-use crate::error::{Context, Result};
+use crate::error::{Context, Error, Result};
 use crate::hooks::{self, HookState, Kind as Hook};
 use crate::rootfs;
 use crate::sys::procfs::ProcRoot;
@@ -145,4 +145,11 @@ pub fn wait_for_start(
     }
     fifo.write_all(b"0").context("write exec fifo")?;
     Ok(fifo)
+}
+
+/// Init failed between the gate and its execve (the execve itself included): '1' and the error
+/// after the "0" on the fifo `start` still holds open, so `start` fails with it instead of
+/// running the poststart hooks for a program that never ran.
+pub fn report_after_start(mut fifo: std::fs::File, e: &Error) {
+    let _ = fifo.write_all(hooks::fifo_error(e).as_bytes());
 }

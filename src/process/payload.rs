@@ -127,11 +127,48 @@ pub fn run(s: &Spawn, chan: &Channel) -> Result<Infallible> {
     }
     chan.send(&Msg::Ready)?;
 
-    // Init's end of the exec fifo stays open until the execve closes it (see wait_for_start).
-    let _gate = match (&s.kind, &proc) {
+    // Init's end of the exec fifo stays open until the execve closes it (see wait_for_start):
+    // what fails from here on is written to it, so `start` reports it and runs no poststart.
+    let gate = match (&s.kind, &proc) {
         (Kind::Init(c), Some(proc)) => Some(init::wait_for_start(s, c, proc, &environ)?),
         _ => None,
     };
+    let (err, code) = match finish(s, process, nnp && !nnp_set, &exe, &argv, &envp) {
+        // The shell's codes for a program that cannot be executed (126: EACCES, else 127).
+        Ok(e) => {
+            let code = if e.raw_os_error() == Some(libc::EACCES) {
+                126
+            } else {
+                127
+            };
+            let what = format!("process.args[0]: exec {}", exe.to_string_lossy());
+            (Err::<(), _>(e).context(what).unwrap_err(), code)
+        }
+        Err(e) => (e, 1),
+    };
+    // A joining process's failure before execve goes to hull over the socket.
+    if gate.is_none() && code == 1 {
+        return Err(err);
+    }
+    // On the process's stderr (as runc's init), and to `start` through the fifo.
+    crate::logging::error(&err.render());
+    if let Some(gate) = gate {
+        init::report_after_start(gate, &err);
+    }
+    sys::clone::exit_now(code)
+}
+
+/// After the gate: affinity, no_new_privs (unless set already), signals reset, fds past stdio
+/// and --preserve-fds close-on-exec, seccomp with no_new_privs, execve. Returns only on error:
+/// `Ok` with execve's, `Err` with an earlier step's.
+fn finish(
+    s: &Spawn,
+    process: &oci_spec::runtime::Process,
+    set_nnp: bool,
+    exe: &CString,
+    argv: &[CString],
+    envp: &[CString],
+) -> Result<std::io::Error> {
     if let Some(fin) = process
         .exec_cpu_affinity()
         .as_ref()
@@ -139,16 +176,17 @@ pub fn run(s: &Spawn, chan: &Channel) -> Result<Infallible> {
     {
         sys::cpu::set_affinity(&fin, "process.execCPUAffinity.final")?;
     }
-    if nnp && !nnp_set {
+    if set_nnp {
         set_no_new_privs()?;
     }
     crate::signals::reset_for_exec();
     sys::fd::cloexec_from(3 + s.preserve_fds);
     // With no_new_privs, as late as possible: only execve follows (crun's order).
+    let nnp = process.no_new_privileges().unwrap_or(false);
     if let Some(c) = s.seccomp.filter(|c| nnp && !c.notify) {
         crate::seccomp::install(c)?;
     }
-    execve(&exe, &argv, &envp)
+    Ok(execve(exe, argv, envp))
 }
 
 /// chdir to `process.cwd` and check that it is inside the container's root: a path through an
@@ -185,26 +223,15 @@ fn set_no_new_privs() -> Result<()> {
     Ok(())
 }
 
-/// execve; on failure log and exit 126 (EACCES) or 127, the shell's codes.
-fn execve(exe: &CString, argv: &[CString], envp: &[CString]) -> ! {
+/// execve; returns only its failure.
+fn execve(exe: &CString, argv: &[CString], envp: &[CString]) -> std::io::Error {
     let mut argv_p: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     argv_p.push(std::ptr::null());
     let mut envp_p: Vec<*const libc::c_char> = envp.iter().map(|a| a.as_ptr()).collect();
     envp_p.push(std::ptr::null());
     // SAFETY: NULL-terminated arrays of pointers into CStrings that outlive the call.
     unsafe { libc::execve(exe.as_ptr(), argv_p.as_ptr(), envp_p.as_ptr()) };
-    let err = std::io::Error::last_os_error();
-    let code = if err.raw_os_error() == Some(libc::EACCES) {
-        126
-    } else {
-        127
-    };
-    crate::logging::error(&format!(
-        "exec {}: {}",
-        exe.to_string_lossy(),
-        Error::from(err).render()
-    ));
-    sys::clone::exit_now(code)
+    std::io::Error::last_os_error()
 }
 
 /// Whether this process's user namespace allows setgroups (/proc/self/setgroups is `deny`
