@@ -5,7 +5,9 @@
 //! `create` and leaves nothing behind; a failing startContainer or poststart hook fails `start`
 //! and stops the container (runc; runtime-spec >= 1.3); a failing poststop hook is a warning; a
 //! hook past its timeout is killed and named. poststart sees the payload already running its
-//! own program, and does not run for one the kernel will not execute (start fails instead). The hook scripts live on the host in the test's
+//! own program, and does not run for one the kernel will not execute (start fails instead); the
+//! status and pid each hook reads are checked for create + start, run, a container without a
+//! pid namespace, a failed create, and against what `hull state` says at that moment. The hook scripts live on the host in the test's
 //! dir, which containers see at /tmp (for startContainer, whose path resolves inside).
 #![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
@@ -231,6 +233,90 @@ fn every_hook_runs_in_order_with_its_state_namespaces_args_and_env() {
     }
 }
 
+/// Without a pid namespace the container sees the host's pids, so every hook that gets a pid
+/// gets init's host pid — createContainer and startContainer too ("for hooks executed in the
+/// container namespace, it is the pid as seen by the container"). crun passes 0 there.
+#[test]
+fn hooks_of_a_container_without_a_pid_namespace_get_its_host_pid() {
+    require_root!();
+    let env = Env::new();
+    let hooks = json!({
+        "prestart": [rec_hook(&env, "prestart")],
+        "createRuntime": [rec_hook(&env, "createRuntime")],
+        "createContainer": [rec_hook(&env, "createContainer")],
+        "startContainer": [{"path": "/tmp/rec.sh", "args": ["rec.sh", "startContainer", "/tmp/hooks.log"]}],
+        "poststart": [rec_hook(&env, "poststart")],
+        "poststop": [rec_hook(&env, "poststop")],
+    });
+    let mut b = hook_bundle(&env, &["sleep", "100"], hooks);
+    b.edit(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|n| n["type"] != "pid")
+    });
+    let id = env.id("nopidns");
+    env.create_ok(&b, &id);
+    let pid = env.state(&id)["pid"].as_i64().unwrap();
+    assert!(env.hull(&["start", &id]).status.success());
+    let o = env.hull(&["delete", "--force", &id]);
+    assert!(o.status.success(), "{}", text_of(&o.stderr));
+    assert_no_leftovers(&env, &id);
+    let host_pidns = ns_inode("/proc/self/ns/pid");
+    let recs = records(&env);
+    assert_eq!(recs.len(), 6, "{recs:?}");
+    for r in &recs {
+        assert_eq!(r.pidns, host_pidns, "{}", r.name);
+        let want = if r.name == "poststop" {
+            None
+        } else {
+            Some(pid)
+        };
+        assert_eq!(r.state["pid"].as_i64(), want, "{}: {}", r.name, r.state);
+    }
+}
+
+/// The status a hook reads on stdin is what the state operation says at that moment: a
+/// prestart or createRuntime hook that runs `hull state` sees `creating` there too, a poststart
+/// hook `running` (runtime.md: `created` once create has finished, `running` once the process
+/// has executed the user's program; these hooks run inside create, and after that execve).
+#[test]
+fn a_hook_reads_the_status_that_state_reports_then() {
+    require_root!();
+    let env = Env::new();
+    let id = env.id("statenow");
+    let asker = script(
+        &env,
+        "ask.sh",
+        &format!(
+            "#!/bin/sh\nstdin=$(grep -o '\"status\":\"[a-z]*\"')\n\
+             state=$({} --root {} state {id} | tr -d ' \\n' | grep -o '\"status\":\"[a-z]*\"')\n\
+             echo \"$1 $stdin $state\" >> {}\n",
+            hull_bin().display(),
+            env.root.display(),
+            env.dir.join("asked").display()
+        ),
+    );
+    let hook = |kind: &str| json!({"path": asker, "args": ["ask.sh", kind]});
+    let hooks = json!({
+        "prestart": [hook("prestart")],
+        "createRuntime": [hook("createRuntime")],
+        "poststart": [hook("poststart")],
+    });
+    let b = hook_bundle(&env, &["sleep", "100"], hooks);
+    env.create_ok(&b, &id);
+    assert!(env.hull(&["start", &id]).status.success());
+    let o = env.hull(&["delete", "--force", &id]);
+    assert!(o.status.success(), "{}", text_of(&o.stderr));
+    assert_no_leftovers(&env, &id);
+    assert_eq!(
+        fs::read_to_string(env.dir.join("asked")).unwrap(),
+        "prestart \"status\":\"creating\" \"status\":\"creating\"\n\
+         createRuntime \"status\":\"creating\" \"status\":\"creating\"\n\
+         poststart \"status\":\"running\" \"status\":\"running\"\n"
+    );
+}
+
 fn text_of(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -289,6 +375,12 @@ fn failing_create_runtime_hook_fails_create_and_leaves_nothing() {
         .map(|l| l.split('|').next().unwrap().to_string())
         .collect();
     assert_eq!(recs, ["poststop"]);
+    // After a failed create too: stopped, no pid.
+    let line = text.lines().find(|l| l.starts_with("poststop|")).unwrap();
+    let state: Value = serde_json::from_str(line.split('|').nth(1).unwrap()).unwrap();
+    assert_eq!(state["status"], "stopped", "{state}");
+    assert_eq!(state["pid"], Value::Null, "{state}");
+    assert_eq!(state["id"], id.as_str(), "{state}");
 }
 
 #[test]
@@ -669,4 +761,33 @@ fn run_runs_the_whole_sequence() {
     assert!(p > order.iter().position(|n| *n == "startContainer").unwrap());
     assert!(p < order.iter().position(|n| *n == "poststop").unwrap());
     assert_no_leftovers(&env, &id);
+    // The same states as create + start + delete give (see the first test).
+    fs::write(
+        log_path(&env),
+        text.lines()
+            .filter(|l| !l.starts_with("payload"))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    let recs = records(&env);
+    let host_pid = recs[0].state["pid"].as_i64().unwrap();
+    assert!(host_pid > 1, "{:?}", recs[0].state);
+    for r in &recs {
+        let (status, pid) = match r.name.as_str() {
+            "prestart" | "createRuntime" => ("creating", Some(host_pid)),
+            "createContainer" => ("creating", Some(1)),
+            "startContainer" => ("created", Some(1)),
+            "poststart" => ("running", Some(host_pid)),
+            _ => ("stopped", None),
+        };
+        assert_eq!(r.state["status"], status, "{}: {}", r.name, r.state);
+        assert_eq!(r.state["pid"].as_i64(), pid, "{}: {}", r.name, r.state);
+        assert_eq!(r.state["id"], id.as_str(), "{}", r.name);
+        assert_eq!(
+            r.state["annotations"]["org.test.hooks"], "yes",
+            "{}",
+            r.name
+        );
+    }
 }
