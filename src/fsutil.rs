@@ -52,6 +52,16 @@ pub fn write_file(path: &Path, data: &str) -> Result<()> {
         .with_context(|| format!("write {} to {}", quote(data), short(path)))
 }
 
+/// Whether this process may write `path`, by its effective ids and capabilities (what an open
+/// would be told; a missing file is not writable).
+pub fn may_write(path: &Path) -> bool {
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
+    // SAFETY: faccessat(2) reads a valid C string and returns a status.
+    unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK, libc::AT_EACCESS) == 0 }
+}
+
 /// Read a whole (small) file.
 pub fn read_file(path: &Path) -> Result<String> {
     fs::read_to_string(path).with_context(|| format!("read {}", short(path)))

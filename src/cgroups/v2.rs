@@ -54,8 +54,66 @@ pub fn enable(root: &Path, dir: &Path, controllers: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// The controllers a resources section needs on v2.
-fn needed(res: &LinuxResources) -> Vec<&'static str> {
+/// [`enable`] for the fields of `needed` (controller, field). An ancestor's subtree_control the
+/// caller may not write is a subtree delegated to the caller whose owner did not delegate the
+/// controller (systemd's `Delegate=` delegates only the controllers it manages): refused naming
+/// the field, the controller and that file ([`not_delegated`]), not as the bare write error.
+fn enable_for(root: &Path, dir: &Path, needed: &[(&str, &str)]) -> Result<()> {
+    let cs: Vec<&str> = needed.iter().map(|(c, _)| *c).collect();
+    let e = match enable(root, dir, &cs) {
+        Err(e) if matches!(e.errno(), Some(libc::EACCES | libc::EPERM)) => e,
+        r => return r,
+    };
+    let why = crate::error::errno_str(nix::errno::Errno::from_raw(e.errno().unwrap_or(0)));
+    // The write that failed is the first ancestor's, from the root down, still lacking one.
+    for a in ancestors(root, dir) {
+        let have = std::fs::read_to_string(a.join("cgroup.subtree_control")).unwrap_or_default();
+        if let Some((c, field)) = needed
+            .iter()
+            .find(|(c, _)| !have.split_whitespace().any(|x| x == *c))
+        {
+            return Err(not_delegated(field, c, &a, &why));
+        }
+    }
+    Err(e)
+}
+
+/// The ancestors of `dir` from `root` (included) down, `dir` excluded.
+fn ancestors(root: &Path, dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = dir
+        .ancestors()
+        .skip(1)
+        .filter(|a| a.starts_with(root))
+        .map(Path::to_path_buf)
+        .collect();
+    v.reverse();
+    v
+}
+
+/// What [`enable`] would be refused for `dir` (made or not) and `controller`, foreseen without
+/// writing: the first existing ancestor from `root` down whose `cgroup.subtree_control` lacks
+/// the controller and is not writable by the caller (a delegated subtree's root-owned parent).
+/// Root is never refused here.
+pub fn undelegated(root: &Path, dir: &Path, controller: &str) -> Option<std::path::PathBuf> {
+    ancestors(root, dir).into_iter().find(|a| {
+        let file = a.join("cgroup.subtree_control");
+        let Ok(have) = std::fs::read_to_string(&file) else {
+            return false; // not made yet: the caller makes it, and it is the caller's
+        };
+        !have.split_whitespace().any(|x| x == controller) && !crate::fsutil::may_write(&file)
+    })
+}
+
+/// A limit whose controller the caller's subtree was not given (see [`enable_for`]).
+pub fn not_delegated(field: &str, controller: &str, ancestor: &Path, why: &str) -> Error {
+    Error::invalid(format!(
+        "{field}: the {controller} controller is not delegated to this cgroup: {} lacks it and only its owner may enable it ({why}); have {controller} delegated to your subtree, or drop the limit",
+        short(&ancestor.join("cgroup.subtree_control")),
+    ))
+}
+
+/// The controllers a resources section needs on v2, each with the field that needs it.
+fn needed(res: &LinuxResources) -> Vec<(&'static str, &'static str)> {
     let mut v = Vec::new();
     // runc's rule throughout: a zero is unset (engines send empty and zeroed sections).
     let set = |x: Option<i64>| x.is_some_and(|v| v != 0);
@@ -66,7 +124,7 @@ fn needed(res: &LinuxResources) -> Vec<&'static str> {
             || m.swappiness().is_some_and(|s| s != 0)
             || m.disable_oom_killer() == Some(true)
     }) {
-        v.push("memory");
+        v.push(("memory", "linux.resources.memory"));
     }
     if let Some(c) = res.cpu() {
         if c.shares().is_some_and(|v| v != 0)
@@ -75,14 +133,14 @@ fn needed(res: &LinuxResources) -> Vec<&'static str> {
             || c.burst().is_some()
             || c.idle().is_some()
         {
-            v.push("cpu");
+            v.push(("cpu", "linux.resources.cpu"));
         }
         if c.cpus().is_some() || c.mems().is_some() {
-            v.push("cpuset");
+            v.push(("cpuset", "linux.resources.cpu"));
         }
     }
     if res.pids().as_ref().is_some_and(|p| p.limit() != 0) {
-        v.push("pids");
+        v.push(("pids", "linux.resources.pids"));
     }
     if res.block_io().as_ref().is_some_and(|b| {
         b.weight().is_some_and(|w| w != 0)
@@ -97,17 +155,17 @@ fn needed(res: &LinuxResources) -> Vec<&'static str> {
             .into_iter()
             .any(|n| n.unwrap_or(0) != 0)
     }) {
-        v.push("io");
+        v.push(("io", "linux.resources.blockIO"));
     }
     if res
         .hugepage_limits()
         .as_ref()
         .is_some_and(|h| !h.is_empty())
     {
-        v.push("hugetlb");
+        v.push(("hugetlb", "linux.resources.hugepageLimits"));
     }
     if res.rdma().as_ref().is_some_and(|r| !r.is_empty()) {
-        v.push("rdma");
+        v.push(("rdma", "linux.resources.rdma"));
     }
     v
 }
@@ -137,7 +195,7 @@ pub fn unified_map(root: &Path, dir: &Path, map: &HashMap<String, String>) -> Re
         }
         if let Some((controller, _)) = k.split_once('.') {
             if controller != "cgroup" && offers(root, controller) {
-                enable(root, dir, &[controller]).context(field.clone())?;
+                enable_for(root, dir, &[(controller, &field)]).context(field.clone())?;
             }
         }
         if !dir.join(k).exists() {
@@ -151,11 +209,11 @@ pub fn unified_map(root: &Path, dir: &Path, map: &HashMap<String, String>) -> Re
     Ok(())
 }
 
-fn check_offered(root: &Path, needed: &[&str]) -> Result<()> {
-    for c in needed {
+fn check_offered(root: &Path, needed: &[(&str, &str)]) -> Result<()> {
+    for (c, field) in needed {
         if !offers(root, c) {
             return Err(Error::invalid(format!(
-                "linux.resources: the {c} controller is not available in {}/cgroup.controllers",
+                "{field}: the {c} controller is not available in {}/cgroup.controllers",
                 root.display()
             )));
         }
@@ -167,7 +225,7 @@ fn check_offered(root: &Path, needed: &[&str]) -> Result<()> {
 pub fn apply(res: &LinuxResources, root: &Path, dir: &Path) -> Result<()> {
     let needed = needed(res);
     check_offered(root, &needed)?;
-    enable(root, dir, &needed)?;
+    enable_for(root, dir, &needed)?;
     if let Some(m) = res.memory() {
         memory(m, dir)?;
     }
@@ -611,6 +669,18 @@ mod tests {
             let e = apply(&res(v), t.path(), &dir).unwrap_err().render();
             assert!(e.starts_with(field), "{e}");
         }
+    }
+
+    #[test]
+    fn ancestors_run_from_the_root_down_without_the_dir() {
+        let a = ancestors(Path::new("/r"), Path::new("/r/slice/svc/ctr"));
+        assert_eq!(
+            a,
+            ["/r", "/r/slice", "/r/slice/svc"].map(std::path::PathBuf::from)
+        );
+        // Directories not made yet, and ones the caller may write, refuse nothing.
+        let (t, dir) = tree();
+        assert_eq!(undelegated(t.path(), &dir.join("x/y"), "pids"), None);
     }
 
     #[test]
