@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::{LinuxResources, Spec};
 use serde::Serialize;
 
+use crate::cgroups::Mode;
 use crate::error::{quote, short, Error};
 
 /// How bad a problem is.
@@ -125,7 +126,10 @@ pub fn check(bundle: &Path, o: &Options) -> Vec<Problem> {
             &res,
             &annotations,
         ) {
-            Ok(cg) => controllers(&cg, &res, &mut out),
+            Ok(cg) => {
+                controllers(&cg, &res, &mut out);
+                push(cg.foresee(&res), &mut out);
+            }
             Err(err) => push(Err(err), &mut out),
         }
     }
@@ -209,7 +213,28 @@ fn controllers(cg: &crate::cgroups::Manager, res: &LinuxResources, out: &mut Vec
             Some((a, b)) => v[a][b].as_str().is_some_and(|s| !s.is_empty()),
             None => crate::cgroups::requested_limit(&single(res, group)).is_some(),
         };
-        if !asked || v1(c1) || (!c2.is_empty() && v2.iter().any(|x| x == c2)) {
+        if !asked || v1(c1) {
+            continue;
+        }
+        if !c2.is_empty() && v2.iter().any(|x| x == c2) {
+            // Offered; on pure v2 it must also reach the container's directory: a delegated
+            // subtree's owner may not have delegated it (create's refusal, foreseen).
+            if let (Mode::Unified, Some(root), Some(dir)) =
+                (st.mode, st.unified_root.as_deref(), st.path_of(""))
+            {
+                if let Some(a) = crate::cgroups::v2::undelegated(root, dir, c2) {
+                    out.push(Problem::new(
+                        Severity::Error,
+                        crate::cgroups::v2::not_delegated(
+                            &format!("linux.resources.{group}"),
+                            c2,
+                            &a,
+                            "permission denied",
+                        )
+                        .render(),
+                    ));
+                }
+            }
             continue;
         }
         out.push(Problem::new(

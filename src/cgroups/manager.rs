@@ -220,12 +220,7 @@ impl Manager {
     /// kernel (a user namespace makes no device node and opens only what the user may).
     pub fn apply(&self, res: &oci_spec::runtime::LinuxResources) -> Result<()> {
         if let Some(why) = &self.refused {
-            return match super::requested_limit(res) {
-                Some(field) => Err(Error::invalid(format!(
-                    "{field}: a rootless container can only be limited in a cgroup it may write, and {why}; drop the limit, or give your user a delegated cgroup v2 subtree (systemd: Delegate=yes) and point linux.cgroupsPath into it"
-                ))),
-                None => Ok(()),
-            };
+            return refuse_limits(res, why);
         }
         if self.rootless {
             // Device rules need CAP_SYS_ADMIN of the host (v1 devices files, v2's eBPF
@@ -238,6 +233,29 @@ impl Manager {
         apply(&self.state, res)
     }
 
+    /// What [`Manager::apply`] would refuse because a rootless caller may not make the cgroup
+    /// ([`Manager::create`] then goes without one), foreseen without making anything (`check`):
+    /// the parent of the first directory to make not writable by the caller.
+    pub fn foresee(&self, res: &oci_spec::runtime::LinuxResources) -> Result<()> {
+        if !self.rootless || self.state.systemd.is_some() {
+            return Ok(());
+        }
+        for h in &self.state.hierarchies {
+            let Some(first) = missing_dirs(&h.path).into_iter().next() else {
+                continue;
+            };
+            if first.parent().is_some_and(|p| !crate::fsutil::may_write(p)) {
+                let why = format!(
+                    "create cgroup {}: {}",
+                    crate::error::short(&first),
+                    crate::error::errno_str(nix::errno::Errno::EACCES)
+                );
+                return refuse_limits(res, &why);
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the container's cgroups are this create's own: its systemd unit, or every leaf
     /// directory made by it.
     pub fn owns_leaves(&self) -> bool {
@@ -248,6 +266,17 @@ impl Manager {
     /// What to save in the state dir.
     pub fn state(&self) -> &CgroupState {
         &self.state
+    }
+}
+
+/// A rootless container without a cgroup (`why`: the refusal to make it) cannot be limited: the
+/// first limit `res` asks for is refused naming its field and how to get a cgroup.
+fn refuse_limits(res: &oci_spec::runtime::LinuxResources, why: &str) -> Result<()> {
+    match super::requested_limit(res) {
+        Some(field) => Err(Error::invalid(format!(
+            "{field}: a rootless container can only be limited in a cgroup it may write, and {why}; drop the limit, or give your user a delegated cgroup v2 subtree (systemd: Delegate=yes) and point linux.cgroupsPath into it"
+        ))),
+        None => Ok(()),
     }
 }
 
