@@ -77,6 +77,9 @@ const TESTS: &[Test] = tests![
     absolute_and_relative_cgroups_paths_are_honoured,
     systemd_driver_refusals_name_the_bus_path_or_annotation_and_leave_nothing,
     a_rootless_user_s_delegated_subtree_holds_its_containers,
+    an_absolute_path_into_the_delegated_subtree_is_used_and_the_user_s_own_parent_kept,
+    a_path_outside_the_delegated_subtree_goes_without_a_cgroup_or_is_refused,
+    a_limit_whose_controller_is_not_delegated_is_refused_naming_it,
 ];
 
 /// Why parts of the running test were skipped (`skip_part`), and whether all of it was.
@@ -1593,25 +1596,62 @@ fn systemd_driver_refusals_name_the_bus_path_or_annotation_and_leave_nothing() {
     }
 }
 
-// ---- the end --------------------------------------------------------------------------------
+// ---- a user's delegated subtree (rootless) --------------------------------------------------
 
-/// Every container id and Env dir of this run has this process's pid in it (common/mod.rs).
-/// A cgroup v2 subtree delegated to a user as systemd's `Delegate=yes` hands one out: the
-/// directory and its `cgroup.procs`, `cgroup.threads` and `cgroup.subtree_control` the user's,
-/// the controllers cgroup2 offers enabled above it, and the user's processes in a leaf of it
-/// (`shell`). Dropped: everything in it killed (`cgroup.kill`), then removed, deepest first.
+/// A cgroup v2 subtree delegated to the rootless world's user as systemd's `Delegate=yes` hands
+/// out `user@UID.service` in `user-UID.slice`:
+/// - `slice`, `/hull-deleg-<pid>-<n>.slice`: root's; the delegated controllers enabled in its
+///   `cgroup.subtree_control` (and in the root's where it lacked one: root's is never undone, as
+///   after any root container with limits), so they are in the subtree's `cgroup.controllers`;
+/// - `top`, `slice/user@UID.service`: the delegated subtree; the directory and its
+///   `cgroup.procs`, `cgroup.threads` and `cgroup.subtree_control` chowned to the user;
+/// - `top/shell`: a leaf the user made (`mkdir` as the user), where the user's commands start
+///   (root writes them into its `cgroup.procs` before they become the user, as systemd places a
+///   session), so hull's own cgroup has processes and its parent is the subtree's top.
+///
+/// Dropped (also when a test fails): everything in the slice killed (`cgroup.kill`), then every
+/// directory removed, deepest first. Handed to the world's keeper too, which removes it should
+/// this binary be killed before the drop.
 struct Delegated {
+    slice: PathBuf,
     top: PathBuf,
+    shell: PathBuf,
 }
 
+/// A delegated subtree's directories (relative to its top) with owner uid, gid and processes,
+/// and each one's `cgroup.subtree_control`.
+type Snapshot = (
+    BTreeSet<(PathBuf, u32, u32, Vec<i32>)>,
+    Vec<(PathBuf, String)>,
+);
+
 impl Delegated {
-    fn hand_out(user: &common::rootless::RootlessUser) -> Delegated {
-        let top = PathBuf::from(format!("/sys/fs/cgroup/hull-deleg-{}", std::process::id()));
-        fs::create_dir(&top).unwrap();
-        // Should this binary be killed before Drop runs, the world's keeper removes it.
-        user.own_cgroup(&top);
-        let d = Delegated { top };
-        fs::create_dir(d.top.join("shell")).unwrap();
+    /// The subtree, with `controllers` (a subset of what cgroup2 offers) delegated.
+    fn hand_out(user: &common::rootless::RootlessUser, controllers: &[String]) -> Delegated {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let root = Path::new("/sys/fs/cgroup");
+        let slice = root.join(format!("hull-deleg-{}-{n}.slice", std::process::id()));
+        fs::create_dir(&slice).unwrap();
+        user.own_cgroup(&slice);
+        let top = slice.join(format!("user@{}.service", user.uid));
+        let d = Delegated {
+            shell: top.join("shell"),
+            top,
+            slice,
+        };
+        let enable = |dir: &Path| {
+            let have = read(dir, "cgroup.subtree_control");
+            for c in controllers {
+                if !have.split_whitespace().any(|x| x == c) {
+                    fs::write(dir.join("cgroup.subtree_control"), format!("+{c}"))
+                        .unwrap_or_else(|e| panic!("enable {c} in {}: {e}", dir.display()));
+                }
+            }
+        };
+        enable(root);
+        enable(&d.slice);
+        fs::create_dir(&d.top).unwrap();
         for f in [
             "",
             "cgroup.procs",
@@ -1622,19 +1662,108 @@ impl Delegated {
             std::os::unix::fs::chown(&p, Some(user.uid), Some(user.gid))
                 .unwrap_or_else(|e| panic!("chown {}: {e}", p.display()));
         }
+        d.user_mkdir(user, &d.shell);
+        let mut offered = read(&d.top, "cgroup.controllers")
+            .split_whitespace()
+            .map(String::from)
+            .collect::<Vec<_>>();
+        offered.sort();
+        let mut want = controllers.to_vec();
+        want.sort();
+        assert_eq!(offered, want, "the subtree's cgroup.controllers");
         d
     }
 
-    /// The leaf the user's commands start in.
-    fn shell_procs(&self) -> PathBuf {
-        self.top.join("shell/cgroup.procs")
+    /// `mkdir dir` as the user (the kernel makes the cgroup the user's).
+    fn user_mkdir(&self, user: &common::rootless::RootlessUser, dir: &Path) {
+        let o = user.cmd("mkdir").arg(dir).output().unwrap();
+        assert!(
+            o.status.success(),
+            "mkdir {}: {}",
+            dir.display(),
+            text(&o.stderr)
+        );
+    }
+
+    /// `hull --root <env's> args…` as the user, started in the `shell` leaf, stdin null.
+    fn hull(&self, env: &common::rootless::UserEnv, args: &[&str]) -> std::process::Command {
+        let mut c = env
+            .user
+            .cmd_in(hull_bin(), Some(&self.shell.join("cgroup.procs")));
+        c.arg("--root")
+            .arg(&env.root)
+            .args(args)
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// [`Self::hull`], run with its output captured.
+    fn run(&self, env: &common::rootless::UserEnv, args: &[&str]) -> std::process::Output {
+        self.hull(env, args).output().unwrap()
+    }
+
+    /// `hull --debug create` as the user from the shell leaf, its stdio to files (init keeps
+    /// them: a pipe would never end); asserts success and that init was born in its cgroup by
+    /// clone3(CLONE_INTO_CGROUP), no fallback. Returns the stdout file.
+    fn create(&self, env: &common::rootless::UserEnv, b: &Bundle, id: &str) -> PathBuf {
+        let (out, err) = (
+            env.dir.join(format!("{id}.out")),
+            env.dir.join(format!("{id}.err")),
+        );
+        let st = self
+            .hull(
+                env,
+                &["--debug", "create", "--bundle", b.dir.to_str().unwrap(), id],
+            )
+            .stdout(fs::File::create(&out).unwrap())
+            .stderr(fs::File::create(&err).unwrap())
+            .status()
+            .unwrap();
+        let log = fs::read_to_string(&err).unwrap_or_default();
+        assert!(st.success(), "create {id}: {log}");
+        assert!(!log.contains(MIGRATED), "create {id} fell back: {log}");
+        out
+    }
+
+    /// The cgroup2 path of `dir` as /proc/PID/cgroup shows it.
+    fn proc_line(dir: &Path) -> String {
+        format!(
+            "0::/{}",
+            dir.strip_prefix("/sys/fs/cgroup").unwrap().display()
+        )
+    }
+
+    /// Every directory of the subtree (relative to its top) with its owner, its processes, and
+    /// its `cgroup.subtree_control` apart: what delete must leave as it was.
+    fn snapshot(&self) -> Snapshot {
+        use std::os::unix::fs::MetadataExt;
+        let mut dirs = BTreeSet::new();
+        let mut control = Vec::new();
+        fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+            out.push(d.to_path_buf());
+            for e in fs::read_dir(d).into_iter().flatten().flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    walk(&e.path(), out);
+                }
+            }
+        }
+        let mut all = Vec::new();
+        walk(&self.top, &mut all);
+        for d in all {
+            let m = fs::metadata(&d).unwrap();
+            let rel = d.strip_prefix(&self.top).unwrap().to_path_buf();
+            dirs.insert((rel.clone(), m.uid(), m.gid(), procs(&d)));
+            control.push((rel, read(&d, "cgroup.subtree_control")));
+        }
+        control.sort();
+        (dirs, control)
     }
 }
 
 impl Drop for Delegated {
     fn drop(&mut self) {
-        let _ = fs::write(self.top.join("cgroup.kill"), "1");
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let _ = fs::write(self.slice.join("cgroup.kill"), "1");
+        let deadline = Instant::now() + Duration::from_secs(10);
         let mut dirs: Vec<PathBuf> = Vec::new();
         fn walk(d: &Path, out: &mut Vec<PathBuf>) {
             out.push(d.to_path_buf());
@@ -1644,146 +1773,374 @@ impl Drop for Delegated {
                 }
             }
         }
-        walk(&self.top, &mut dirs);
+        walk(&self.slice, &mut dirs);
         for d in dirs.iter().rev() {
-            while fs::remove_dir(d).is_err() && d.exists() && std::time::Instant::now() < deadline {
+            while fs::remove_dir(d).is_err() && d.exists() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
     }
 }
 
-/// Rootless hull in a user's delegated subtree (issue #12: "where a delegated cgroup v2 subtree
-/// is writable, use it"): a relative cgroupsPath lands beside the user's own cgroup (runc's fs2
-/// rule), init is born there, the limits cgroup2 offers are applied (hull enables the
-/// controllers in the subtree's top, which the user owns), ps, pause/resume (cgroup.freeze),
-/// kill --all and delete work on it, and delete leaves the subtree as it was handed out. An
-/// absolute path into the subtree works as well; a path outside it goes without a cgroup, and
-/// with a limit is refused naming the field.
-fn a_rootless_user_s_delegated_subtree_holds_its_containers() {
-    let Some(user) = common::rootless::RootlessUser::shared() else {
-        skip_all!("no rootless world here (reason above)");
-    };
-    let deleg = Delegated::hand_out(user);
-    let env = user.env();
-    let hull = |args: &[&str]| {
-        user.cmd_in(hull_bin(), Some(&deleg.shell_procs()))
-            .arg("--root")
-            .arg(&env.root)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    };
-    let (res, files) = offered_resources();
-    let mut b = env.bundle(&["sh", "-c", "cat /proc/self/cgroup; sleep 1000"]);
-    b.edit(|c| {
-        c["linux"]["cgroupsPath"] = json!("ctr");
-        c["linux"]["resources"] = res.clone();
-        if !c["linux"]["namespaces"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|n| n["type"] == "cgroup")
-        {
-            c["linux"]["namespaces"]
-                .as_array_mut()
-                .unwrap()
-                .push(json!({"type": "cgroup"}));
+/// The rootless world's user, or skip the test.
+macro_rules! rootless_user_or_skip {
+    () => {
+        match common::rootless::RootlessUser::shared() {
+            Some(u) => u,
+            None => skip_all!("no rootless world here (reason above)"),
         }
+    };
+}
+
+/// Add a cgroup namespace to a config that lacks one (`spec --rootless` has none).
+fn with_cgroupns(c: &mut Value) {
+    let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+    if !ns.iter().any(|n| n["type"] == "cgroup") {
+        ns.push(json!({"type": "cgroup"}));
+    }
+}
+
+/// Rootless hull in a user's delegated subtree (issue #12: "where a delegated cgroup v2 subtree
+/// is writable, use it"), cgroupfs driver, a relative `cgroupsPath` `pod/ctr` (`check` finds
+/// nothing to refuse in it): resolved from
+/// the parent of hull's own cgroup (runc's fs2 rule), so it is the subtree's `top/pod/ctr`,
+/// both made by the user's hull (the user's, by the kernel). Init is born there by clone3
+/// (no fallback), sees itself at the root of its cgroup namespace, and so does an exec'd
+/// process; the limits cgroup2 offers are applied and none is refused (hull enables their
+/// controllers in `top` and `pod`, which the user owns); ps, events --stats, update,
+/// pause/resume (`cgroup.freeze`), kill --all (`cgroup.kill`) work on it; delete removes `pod/ctr`
+/// and `pod` (hull made both) and leaves the subtree as handed out: the same directories,
+/// owners and processes, `cgroup.subtree_control` of `top` gaining only the controllers the
+/// limits asked for (not undone: sibling containers may rely on them).
+fn a_rootless_user_s_delegated_subtree_holds_its_containers() {
+    let user = rootless_user_or_skip!();
+    let deleg = Delegated::hand_out(user, &controllers());
+    let before = deleg.snapshot();
+    let env = user.env();
+    let (res, files) = offered_resources();
+    let mut b = env.bundle(&["sh", "-c", "cat /proc/self/cgroup; echo ready; sleep 1000"]);
+    b.edit(|c| {
+        c["linux"]["cgroupsPath"] = json!("pod/ctr");
+        c["linux"]["resources"] = res.clone();
+        with_cgroupns(c);
     });
     let id = env.id("deleg");
-    // Init keeps create's stdout and stderr: files, not pipes (a pipe would never end).
-    let (out, err) = (env.dir.join("deleg.out"), env.dir.join("deleg.err"));
-    let st = user
-        .cmd_in(hull_bin(), Some(&deleg.shell_procs()))
-        .arg("--root")
-        .arg(&env.root)
-        .args(["create", "--bundle", b.dir.to_str().unwrap(), &id])
-        .stdin(Stdio::null())
-        .stdout(fs::File::create(&out).unwrap())
-        .stderr(fs::File::create(&err).unwrap())
+    // `check` foresees nothing create would refuse.
+    let o = deleg.run(&env, &["check", "--bundle", b.dir.to_str().unwrap()]);
+    assert!(
+        o.status.success(),
+        "check: {}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    let out = deleg.create(&env, &b, &id);
+    let ctr = deleg.top.join("pod/ctr");
+    let state: Value = serde_json::from_slice(&deleg.run(&env, &["state", &id]).stdout).unwrap();
+    let pid = state["pid"].as_i64().unwrap() as i32;
+    assert_eq!(cgroup2_of(pid).unwrap(), Delegated::proc_line(&ctr));
+    assert_eq!(procs(&ctr), vec![pid]);
+    {
+        use std::os::unix::fs::MetadataExt;
+        for d in [deleg.top.join("pod"), ctr.clone()] {
+            assert_eq!(fs::metadata(&d).unwrap().uid(), user.uid, "{}", d.display());
+        }
+    }
+    for (f, want) in &files {
+        assert_eq!(&read(&ctr, f), want, "{f}");
+    }
+    let o = deleg.run(&env, &["start", &id]);
+    assert!(o.status.success(), "start: {}", text(&o.stderr));
+    let seen = wait_for_output(&out, "ready\n");
+    assert!(seen.lines().any(|l| l == "0::/"), "{seen}");
+
+    // exec joins the container's cgroup (clone3 into it, from the shell leaf).
+    // The detached process keeps exec's stdio: files, not pipes (a pipe would never end).
+    let (pidfile, exec_err) = (env.dir.join("exec.pid"), env.dir.join("exec.err"));
+    let st = deleg
+        .hull(
+            &env,
+            &[
+                "exec",
+                "--detach",
+                "--pid-file",
+                pidfile.to_str().unwrap(),
+                &id,
+                "sleep",
+                "1001",
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&exec_err).unwrap())
         .status()
         .unwrap();
     assert!(
         st.success(),
-        "create: {}",
-        fs::read_to_string(&err).unwrap_or_default()
+        "exec: {}",
+        fs::read_to_string(&exec_err).unwrap_or_default()
     );
-    let state: Value = serde_json::from_slice(&hull(&["state", &id]).stdout).unwrap();
-    let pid = state["pid"].as_i64().unwrap() as i32;
-    let ctr = deleg.top.join("ctr");
-    let rel = ctr
-        .strip_prefix("/sys/fs/cgroup")
+    let exec_pid: i32 = fs::read_to_string(&pidfile)
         .unwrap()
-        .display()
-        .to_string();
-    assert_eq!(cgroup2_of(pid).unwrap(), format!("0::/{rel}"));
-    assert_eq!(procs(&ctr), vec![pid]);
-    for (f, want) in &files {
-        assert_eq!(&read(&ctr, f), want, "{f}");
-    }
-    assert!(hull(&["start", &id]).status.success());
-    // With its own cgroup namespace, the container sees itself at the cgroup2 root.
-    let seen = wait_for_output(&out, "0::");
-    assert!(seen.lines().any(|l| l == "0::/"), "{seen}");
-    let ps = hull(&["ps", "--format", "json", &id]);
-    assert_eq!(
-        text(&ps.stdout).trim(),
-        format!("[{pid}]"),
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(cgroup2_of(exec_pid).unwrap(), Delegated::proc_line(&ctr));
+    let o = deleg.run(&env, &["exec", &id, "cat", "/proc/self/cgroup"]);
+    assert!(o.status.success(), "exec: {}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).lines().any(|l| l == "0::/"),
         "{}",
-        text(&ps.stderr)
+        text(&o.stdout)
     );
-    assert!(hull(&["pause", &id]).status.success());
-    assert_eq!(read(&ctr, "cgroup.freeze"), "1");
-    assert!(hull(&["resume", &id]).status.success());
-    assert_eq!(read(&ctr, "cgroup.freeze"), "0");
-    let o = hull(&["kill", "--all", &id, "KILL"]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    wait_gone(&[pid]);
-    let o = hull(&["delete", &id]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    assert!(!ctr.exists(), "{} left", ctr.display());
-    assert!(deleg.top.join("shell").is_dir());
 
-    // An absolute path into the subtree.
-    let mut b = env.bundle(&["true"]);
-    let abs = format!("/{}/abs", deleg.top.file_name().unwrap().to_string_lossy());
-    b.edit(|c| c["linux"]["cgroupsPath"] = json!(abs));
-    let id = env.id("deleg-abs");
-    let o = hull(&["run", "--bundle", b.dir.to_str().unwrap(), &id]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    assert!(!deleg.top.join("abs").exists());
+    let o = deleg.run(&env, &["ps", "--format", "json", &id]);
+    let ps: Vec<i32> = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("ps: {e}: {}", text(&o.stderr)));
+    let mut want = procs(&ctr);
+    want.sort_unstable();
+    let mut ps_sorted = ps.clone();
+    ps_sorted.sort_unstable();
+    assert_eq!(ps_sorted, want);
+    assert!(ps.contains(&pid) && ps.contains(&exec_pid), "{ps:?}");
 
-    // Outside it: no cgroup, and a limit is refused naming the field.
-    if !files.is_empty() {
-        let mut b = env.bundle(&["true"]);
-        let outside = format!("/hull-not-delegated-{}", std::process::id());
-        b.edit(|c| {
-            c["linux"]["cgroupsPath"] = json!(outside);
-            c["linux"]["resources"] = res.clone();
-        });
-        let id = env.id("deleg-out");
-        let o = hull(&["run", "--bundle", b.dir.to_str().unwrap(), &id]);
-        let err = text(&o.stderr);
-        assert_eq!(o.status.code(), Some(1), "{err}");
-        assert!(
-            err.contains("linux.resources.") && err.contains("Delegate=yes"),
-            "{err}"
-        );
-        assert!(!Path::new("/sys/fs/cgroup")
-            .join(outside.trim_start_matches('/'))
-            .exists());
+    // events --stats: runc's JSON from the subtree's files.
+    let o = deleg.run(&env, &["events", "--stats", &id]);
+    assert!(o.status.success(), "events --stats: {}", text(&o.stderr));
+    let ev: Value = serde_json::from_str(text(&o.stdout).trim_end()).unwrap();
+    assert_eq!(ev["type"], "stats");
+    let d = &ev["data"];
+    assert_eq!(d["pids"]["current"], want.len(), "{d}");
+    assert!(d["cpu"]["usage"]["total"].as_u64().unwrap_or(0) > 0, "{d}");
+    if let Ok((size, _)) = hugetlb() {
+        assert!(d["hugetlb"][&size].is_object(), "hugetlb {size}: {d}");
     }
-    let left: Vec<_> = fs::read_dir(&deleg.top)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.file_name())
-        .collect();
-    assert_eq!(left, [std::ffi::OsString::from("shell")]);
+    if offers("pids") {
+        assert_eq!(d["pids"]["limit"], 20, "{d}");
+    }
+    if offers("memory") {
+        assert_eq!(d["memory"]["usage"]["limit"], 64u64 << 20, "{d}");
+    }
+
+    // update: runc's flags where cgroup2 has their controllers, --resources for huge pages.
+    let mut flags: Vec<&str> = vec!["update"];
+    let mut updated: Vec<(String, String)> = Vec::new();
+    if offers("pids") {
+        flags.extend(["--pids-limit", "10"]);
+        updated.push(("pids.max".into(), "10".into()));
+    }
+    if offers("memory") {
+        flags.extend(["--memory", "128m", "--memory-swap", "256m"]);
+        updated.push(("memory.max".into(), (128u64 << 20).to_string()));
+    }
+    if flags.len() > 1 {
+        flags.push(&id);
+        let o = deleg.run(&env, &flags);
+        assert!(o.status.success(), "{flags:?}: {}", text(&o.stderr));
+    }
+    if let Ok((size, bytes)) = hugetlb() {
+        let mut child = deleg
+            .hull(&env, &["update", "--resources", "-", &id])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(
+                json!({"hugepageLimits": [{"pageSize": size, "limit": 4 * bytes}]})
+                    .to_string()
+                    .as_bytes(),
+            )
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        assert!(
+            o.status.success(),
+            "update hugepageLimits: {}",
+            text(&o.stderr)
+        );
+        updated.push((format!("hugetlb.{size}.max"), (4 * bytes).to_string()));
+    }
+    for (f, v) in &updated {
+        assert_eq!(&read(&ctr, f), v, "{f} after update");
+    }
+
+    let o = deleg.run(&env, &["pause", &id]);
+    assert!(o.status.success(), "pause: {}", text(&o.stderr));
+    assert_eq!(read(&ctr, "cgroup.freeze"), "1");
+    assert!(read(&ctr, "cgroup.events").lines().any(|l| l == "frozen 1"));
+    let status = |id: &str| -> String {
+        let s: Value = serde_json::from_slice(&deleg.run(&env, &["state", id]).stdout).unwrap();
+        s["status"].as_str().unwrap_or_default().to_string()
+    };
+    assert_eq!(status(&id), "paused");
+    let o = deleg.run(&env, &["resume", &id]);
+    assert!(o.status.success(), "resume: {}", text(&o.stderr));
+    assert_eq!(read(&ctr, "cgroup.freeze"), "0");
+    assert_eq!(status(&id), "running");
+
+    let o = deleg.run(&env, &["kill", "--all", &id, "KILL"]);
+    assert!(o.status.success(), "kill --all: {}", text(&o.stderr));
+    wait_gone(&[pid, exec_pid]);
+    assert!(procs(&ctr).is_empty());
+    let o = deleg.run(&env, &["delete", &id]);
+    assert!(o.status.success(), "delete: {}", text(&o.stderr));
+    assert!(!deleg.top.join("pod").exists(), "pod left");
+
+    let after = deleg.snapshot();
+    assert_eq!(
+        after.0, before.0,
+        "the subtree's directories, owners and processes"
+    );
+    for ((dir, was), (_, now)) in before.1.iter().zip(&after.1) {
+        let was: BTreeSet<&str> = was.split_whitespace().collect();
+        let now: BTreeSet<&str> = now.split_whitespace().collect();
+        let gained: BTreeSet<&str> = now.difference(&was).copied().collect();
+        assert!(was.is_subset(&now), "{}: {was:?} → {now:?}", dir.display());
+        let asked: BTreeSet<&str> = files
+            .iter()
+            .map(|(f, _)| f.split('.').next().unwrap())
+            .collect();
+        assert!(
+            gained.is_subset(&asked),
+            "{}: gained {gained:?}",
+            dir.display()
+        );
+    }
+    if files.is_empty() {
+        skip_part("limits: cgroup2 offers no controller here");
+    }
 }
 
+/// An absolute `cgroupsPath` into the delegated subtree, under a cgroup the user made itself
+/// (`mine`): init is born in `mine/abs`, the limits land there, and delete removes `abs` (hull
+/// made it) but not `mine` (the user's).
+fn an_absolute_path_into_the_delegated_subtree_is_used_and_the_user_s_own_parent_kept() {
+    let user = rootless_user_or_skip!();
+    let deleg = Delegated::hand_out(user, &controllers());
+    let mine = deleg.top.join("mine");
+    deleg.user_mkdir(user, &mine);
+    let env = user.env();
+    let (res, files) = offered_resources();
+    let dir = mine.join("abs");
+    let mut b = env.bundle(&["sleep", "1000"]);
+    b.edit(|c| {
+        c["linux"]["cgroupsPath"] = json!(dir
+            .strip_prefix("/sys/fs/cgroup")
+            .map(|p| Path::new("/").join(p))
+            .unwrap());
+        c["linux"]["resources"] = res.clone();
+    });
+    let id = env.id("deleg-abs");
+    deleg.create(&env, &b, &id);
+    let state: Value = serde_json::from_slice(&deleg.run(&env, &["state", &id]).stdout).unwrap();
+    let pid = state["pid"].as_i64().unwrap() as i32;
+    assert_eq!(cgroup2_of(pid).unwrap(), Delegated::proc_line(&dir));
+    for (f, want) in &files {
+        assert_eq!(&read(&dir, f), want, "{f}");
+    }
+    let o = deleg.run(&env, &["delete", "--force", &id]);
+    assert!(o.status.success(), "delete --force: {}", text(&o.stderr));
+    wait_gone(&[pid]);
+    assert!(!dir.exists(), "{} left", dir.display());
+    assert!(
+        mine.is_dir(),
+        "the user's own cgroup went with the container"
+    );
+}
+
+/// A `cgroupsPath` outside the delegated subtree (an absolute path the user may not make): with
+/// no limits the container runs without a cgroup — init stays in hull's own (the shell leaf),
+/// `pause` says there is none — and with a limit create is refused naming the field and how to
+/// get a delegated subtree; neither leaves a cgroup or a state dir.
+fn a_path_outside_the_delegated_subtree_goes_without_a_cgroup_or_is_refused() {
+    let user = rootless_user_or_skip!();
+    let deleg = Delegated::hand_out(user, &controllers());
+    let env = user.env();
+    let outside = format!("/hull-not-delegated-{}", std::process::id());
+    let outside_dir = Path::new("/sys/fs/cgroup").join(outside.trim_start_matches('/'));
+    let mut b = env.bundle(&["sleep", "1000"]);
+    b.edit(|c| c["linux"]["cgroupsPath"] = json!(outside));
+    let id = env.id("deleg-out");
+    deleg.create(&env, &b, &id);
+    let state: Value = serde_json::from_slice(&deleg.run(&env, &["state", &id]).stdout).unwrap();
+    let pid = state["pid"].as_i64().unwrap() as i32;
+    assert_eq!(cgroup2_of(pid).unwrap(), Delegated::proc_line(&deleg.shell));
+    assert!(!outside_dir.exists());
+    let o = deleg.run(&env, &["start", &id]);
+    assert!(o.status.success(), "start: {}", text(&o.stderr));
+    let o = deleg.run(&env, &["pause", &id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("no cgroup"), "{}", text(&o.stderr));
+    let o = deleg.run(&env, &["delete", "--force", &id]);
+    assert!(o.status.success(), "delete --force: {}", text(&o.stderr));
+    wait_gone(&[pid]);
+
+    let (res, files) = offered_resources();
+    if files.is_empty() {
+        skip_part("a refused limit: cgroup2 offers no controller here");
+        return;
+    }
+    b.edit(|c| c["linux"]["resources"] = res.clone());
+    let id = env.id("deleg-out");
+    let o = deleg.run(&env, &["create", "--bundle", b.dir.to_str().unwrap(), &id]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("linux.resources.") && err.contains("Delegate=yes"),
+        "{err}"
+    );
+    let o = deleg.run(&env, &["check", "--bundle", b.dir.to_str().unwrap()]);
+    let said = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "check: {said}{}", text(&o.stderr));
+    let refused = err.trim_end().trim_start_matches("hull: ");
+    assert!(said.contains(refused), "check: {said}\ncreate: {err}");
+    assert!(!outside_dir.exists());
+    assert!(!env.root.join(&id).exists(), "{id}'s state dir left");
+}
+
+/// A subtree whose parent does not enable a controller (systemd delegates only the controllers
+/// it manages, never hugetlb): a limit of that controller is refused at create, naming the
+/// field and the controller, and the cgroup hull made for it is gone.
+fn a_limit_whose_controller_is_not_delegated_is_refused_naming_it() {
+    let user = rootless_user_or_skip!();
+    let Ok((size, bytes)) = hugetlb() else {
+        skip_all!("{}", lacking("hugetlb"));
+    };
+    let deleg = Delegated::hand_out(user, &[]);
+    let env = user.env();
+    let mut b = env.bundle(&["true"]);
+    b.edit(|c| {
+        c["linux"]["cgroupsPath"] = json!("ctr");
+        c["linux"]["resources"] = json!({"hugepageLimits": [{"pageSize": size, "limit": bytes}]});
+    });
+    let id = env.id("deleg-nohuge");
+    let o = deleg.run(&env, &["create", "--bundle", b.dir.to_str().unwrap(), &id]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("linux.resources.hugepageLimits")
+            && err.contains("hugetlb")
+            && err.contains("delegat"),
+        "{err}"
+    );
+    assert!(!deleg.top.join("ctr").exists(), "ctr left");
+    // `check` foresees it, in create's words, making nothing.
+    let o = deleg.run(&env, &["check", "--bundle", b.dir.to_str().unwrap()]);
+    let said = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "check: {said}{}", text(&o.stderr));
+    let line = err.trim_end().trim_start_matches("hull: ");
+    assert!(said.contains(line), "check: {said}\ncreate: {err}");
+    assert!(!deleg.top.join("ctr").exists(), "check made ctr");
+    assert!(!env.root.join(&id).exists(), "{id}'s state dir left");
+}
+
+// ---- the end --------------------------------------------------------------------------------
+
+/// Every container id and Env dir of this run has this process's pid in it (common/mod.rs).
 fn nothing_of_this_run_is_left_behind() {
     let tag = format!("-{}-", std::process::id());
     let cg = cgroup_dirs_named(&tag);

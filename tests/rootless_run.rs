@@ -362,6 +362,16 @@ fn limits_without_a_writable_cgroup_are_refused_and_nothing_is_left() {
         "linux.resources.pids.limit: a rootless container can only be limited in a cgroup it may write",
     );
     assert!(text(&o.stderr).contains("Delegate=yes"));
+    let refused = text(&o.stderr)
+        .trim_end()
+        .trim_start_matches("hull: ")
+        .to_string();
+    nothing_left(&env, &id);
+    // `check` foresees it in create's words (no cgroup directory the user may make).
+    let o = env.hull(&["check", "--bundle", b.dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let said = text(&o.stdout);
+    assert!(said.contains(&refused), "check: {said}\nrun: {refused}");
     nothing_left(&env, &id);
     // Zeroed sections (what engines send) ask for nothing: the container runs.
     b.edit(|c| c["linux"]["resources"] = json!({"cpu": {"shares": 0, "quota": 0}, "memory": {}}));
