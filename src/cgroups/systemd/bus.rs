@@ -1,16 +1,17 @@
-//! systemd's manager over D-Bus (rustbus: synchronous, no thread of its own): start a
-//! transient unit and wait for its job, stop and reset one, set properties on one. The system
-//! bus is `$DBUS_SYSTEM_BUS_ADDRESS` (`unix:path=…`) or `/run/dbus/system_bus_socket`. Every
-//! failure names the bus, the unit and what systemd said.
+//! systemd's manager over D-Bus: start a transient unit and wait for its job, stop and reset
+//! one, set properties on one. The system bus is `$DBUS_SYSTEM_BUS_ADDRESS` (`unix:path=…`) or
+//! `/run/dbus/system_bus_socket`. The connection is `conn.rs`'s, the messages rustbus's. Every failure names the bus, the unit
+//! and what systemd said.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use rustbus::connection::Timeout;
 use rustbus::message_builder::MarshalledMessage;
 use rustbus::params::{Array, Base, Container, Param, Variant};
 use rustbus::signature::Type;
-use rustbus::{MessageBuilder, MessageType, RpcConn};
+use rustbus::{MessageBuilder, MessageType};
 
+use super::conn::Conn;
 use super::props::{Property, Value};
 use crate::error::{Error, Result};
 
@@ -23,7 +24,7 @@ const DEFAULT_SYSTEM_BUS: &str = "/run/dbus/system_bus_socket";
 
 /// A connection to systemd's manager.
 pub struct Bus {
-    conn: RpcConn,
+    conn: Conn,
     /// "the system bus at /run/dbus/system_bus_socket" (messages).
     what: String,
     subscribed: bool,
@@ -39,7 +40,8 @@ pub struct Reply {
 }
 
 impl Bus {
-    /// Connect to the system bus.
+    /// Connect to the system bus, as the real uid (what the bus, in hull's user namespace or
+    /// outside any, knows the caller by).
     pub fn system() -> Result<Bus> {
         let path = match std::env::var("DBUS_SYSTEM_BUS_ADDRESS") {
             Ok(a) => unix_path(&a).ok_or_else(|| {
@@ -51,17 +53,20 @@ impl Bus {
             Err(_) => DEFAULT_SYSTEM_BUS.to_string(),
         };
         let what = format!("the system bus at {path}");
+        let hint = "is systemd PID 1 with D-Bus running? without them, omit --systemd-cgroup";
+        Bus::connect(Path::new(&path), nix::unistd::getuid().as_raw(), what, hint)
+    }
+
+    fn connect(path: &Path, uid: u32, what: String, hint: &str) -> Result<Bus> {
         let fail = |e: &dyn std::fmt::Display| {
             Error::invalid(format!(
-                "--systemd-cgroup: cannot talk to systemd over {what}: {e} (is systemd PID 1 with D-Bus running? without them, omit --systemd-cgroup)"
+                "--systemd-cgroup: cannot talk to systemd over {what}: {e} ({hint})"
             ))
         };
-        if !std::path::Path::new(&path).exists() {
+        if !path.exists() {
             return Err(fail(&"no such socket"));
         }
-        let addr = nix026::sys::socket::UnixAddr::new(path.as_str()).map_err(|e| fail(&e))?;
-        let conn =
-            RpcConn::connect_to_path(addr, Timeout::Duration(TIMEOUT)).map_err(|e| fail(&e))?;
+        let conn = Conn::connect(path, uid, Instant::now() + TIMEOUT).map_err(|e| fail(&e))?;
         Ok(Bus {
             conn,
             what,
@@ -96,17 +101,11 @@ impl Bus {
             .push_old_params(args)
             .map_err(|e| Error::Msg(format!("D-Bus {member}: encode: {e}")))?;
         let what = &self.what;
-        let io =
-            |e: rustbus::connection::Error| Error::Msg(format!("D-Bus {member} over {what}: {e}"));
-        let serial = self
-            .conn
-            .send_message(&mut msg)
-            .map_err(io)?
-            .write_all()
-            .map_err(|(_, e)| io(e))?;
+        let io = |e: String| Error::Msg(format!("D-Bus {member} over {what}: {e}"));
+        let serial = self.conn.send(&mut msg).map_err(io)?;
         let reply = self
             .conn
-            .wait_response(serial, Timeout::Duration(TIMEOUT))
+            .reply(serial, Instant::now() + TIMEOUT)
             .map_err(io)?;
         if reply.typ == MessageType::Error {
             let name = reply.dynheader.error_name.clone().unwrap_or_default();
@@ -164,7 +163,7 @@ impl Bus {
             }
             let sig = self
                 .conn
-                .wait_signal(Timeout::Duration(left))
+                .next_signal(Instant::now() + left)
                 .map_err(|e| Error::Msg(format!("waiting for systemd's job for {unit}: {e}")))?;
             if sig.dynheader.member.as_deref() != Some("JobRemoved") {
                 continue;
@@ -244,14 +243,33 @@ impl Bus {
     }
 }
 
-/// The path of a `unix:path=PATH[,…]` address (the first one of a `;` list that is one).
+/// The path of a `unix:path=PATH[,…]` address (the first one of a `;` list that is one), its
+/// `%XX` escapes decoded.
 fn unix_path(addr: &str) -> Option<String> {
     addr.split(';').find_map(|a| {
         let rest = a.strip_prefix("unix:")?;
         rest.split(',')
             .find_map(|kv| kv.strip_prefix("path="))
-            .map(str::to_string)
+            .and_then(unescape)
     })
+}
+
+/// A D-Bus address value's `%XX` escapes decoded.
+fn unescape(v: &str) -> Option<String> {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 fn object_path(reply: &MarshalledMessage) -> Result<String> {
@@ -355,6 +373,11 @@ mod tests {
             Some("/x")
         );
         assert_eq!(unix_path("unix:abstract=/x"), None);
+        assert_eq!(
+            unix_path("unix:path=/run/user/1000/bus%2dx").as_deref(),
+            Some("/run/user/1000/bus-x")
+        );
+        assert_eq!(unix_path("unix:path=/x%2"), None);
     }
 
     #[test]

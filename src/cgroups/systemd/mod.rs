@@ -17,6 +17,7 @@
 
 pub mod annotation;
 mod bus;
+mod conn;
 pub mod props;
 pub mod unit;
 
