@@ -48,6 +48,35 @@ pub fn in_user_namespace() -> bool {
     std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| !is_initial_map(&m))
 }
 
+/// This process's effective uid as its parent user namespace knows it: the euid mapped through
+/// `/proc/self/uid_map` (the euid itself outside any user namespace, or when it is unmapped). A
+/// user's bus outside the namespace knows the caller by this uid (root of podman's rootless
+/// namespace is the user); runc asks `busctl --user status` for the bus's `OwnerUID` instead.
+pub fn host_uid() -> u32 {
+    let euid = euid();
+    std::fs::read_to_string("/proc/self/uid_map")
+        .ok()
+        .and_then(|m| map_id(&m, euid))
+        .unwrap_or(euid)
+}
+
+/// `id` mapped outward through a `uid_map` text (`inside outside count` lines).
+fn map_id(map: &str, id: u32) -> Option<u32> {
+    map.lines().find_map(|l| {
+        let f: Vec<u64> = l
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        let [inside, outside, count] = f[..] else {
+            return None;
+        };
+        let id = u64::from(id);
+        (id >= inside && id - inside < count)
+            .then(|| u32::try_from(outside + id - inside).ok())
+            .flatten()
+    })
+}
+
 fn is_initial_map(text: &str) -> bool {
     let fields: Vec<&str> = text.split_whitespace().collect();
     fields == ["0", "0", "4294967295"]
@@ -184,6 +213,17 @@ mod tests {
         assert!(!is_initial_map("         0       1000          1\n"));
         assert!(!is_initial_map("0 0 4294967295\n1 1 1\n"));
         assert!(!is_initial_map(""));
+    }
+
+    #[test]
+    fn an_id_maps_outward_through_its_line() {
+        let podman = "         0       1000          1\n         1     100000      65536\n";
+        assert_eq!(map_id(podman, 0), Some(1000));
+        assert_eq!(map_id(podman, 1), Some(100000));
+        assert_eq!(map_id(podman, 65536), Some(165535));
+        assert_eq!(map_id(podman, 65537), None);
+        assert_eq!(map_id("0 0 4294967295\n", 4321), Some(4321));
+        assert_eq!(map_id("", 0), None);
     }
 
     fn map(c: u32, h: u32, n: u32) -> LinuxIdMapping {

@@ -514,7 +514,7 @@ fn systemd_driver_commands_work_on_the_scope_and_delete_leaves_nothing() {
     let features: Value = serde_json::from_str(&ok(&["features"])).unwrap();
     assert_eq!(features["linux"]["cgroup"]["systemd"], true, "{features}");
     assert_eq!(
-        features["linux"]["cgroup"]["systemdUser"], false,
+        features["linux"]["cgroup"]["systemdUser"], true,
         "{features}"
     );
     ok(&["start", &id]);

@@ -5,12 +5,16 @@
 //! directory (clone3 CLONE_INTO_CGROUP); on v1 this single-threaded process writes `0` to
 //! `tasks`, which moves one thread and so the whole process without the process-wide lock whose
 //! first `cgroup.procs` write of a while waits for an RCU grace period (about 10 ms here).
+//!
+//! A user may not move a process out of a cgroup that is not its own (a login session's) into
+//! its systemd unit's: the kernel wants write access to the common ancestor. The unit's manager
+//! can ([`JoinDirs::by_manager`]): stage 1 then asks the parent, which asks the manager.
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Component, Path, PathBuf};
 
-use super::{CgroupState, Hierarchy};
+use super::{systemd, CgroupState, Hierarchy};
 use crate::error::{quote, short, Context, Error, Result};
 use crate::sys;
 
@@ -31,6 +35,9 @@ pub struct JoinDirs {
     /// (it has sub-cgroups with controllers: "no internal processes"), join init's own cgroup
     /// (the cgroup2 mount, init's pid).
     fallback: Option<(PathBuf, i32)>,
+    /// A user's systemd unit holding the cgroup2 directory, and the sub-cgroup joined in it:
+    /// its manager places a process the caller may not move itself.
+    manager: Option<(systemd::Unit, String)>,
 }
 
 impl JoinDirs {
@@ -39,6 +46,14 @@ impl JoinDirs {
     pub fn open(state: &CgroupState, subs: &[Option<PathBuf>]) -> Result<JoinDirs> {
         let none = vec![None; state.hierarchies.len()];
         let subs = if subs.is_empty() { &none[..] } else { subs };
+        let manager = state
+            .systemd
+            .as_ref()
+            .filter(|u| u.user_bus.is_some())
+            .map(|u| {
+                let sub = subs.first().cloned().flatten().unwrap_or_default();
+                (u.clone(), sub.to_string_lossy().into_owned())
+            });
         let dirs = state
             .hierarchies
             .iter()
@@ -62,7 +77,25 @@ impl JoinDirs {
         Ok(JoinDirs {
             dirs,
             fallback: None,
+            manager,
         })
+    }
+
+    /// Whether a join that failed with `err` is for the unit's manager to do instead: the
+    /// caller may not move the process (a user's unit, permission refused).
+    pub fn by_manager(&self, err: &Error) -> bool {
+        self.manager.is_some() && matches!(err.errno(), Some(libc::EACCES | libc::EPERM))
+    }
+
+    /// Have the unit's manager move process `pid` (stage 1, asking) into the cgroup.
+    pub fn place_by_manager(&self, pid: i32) -> Result<()> {
+        let Some((unit, sub)) = &self.manager else {
+            return Err(Error::Msg(
+                "internal error: no systemd unit to place the process in".into(),
+            ));
+        };
+        systemd::attach(unit, sub, pid)
+            .with_context(|| format!("have systemd move process {pid} into {}", unit.name))
     }
 
     /// Fall back to the cgroup2 directory of `init_pid` under `unified_root` when the

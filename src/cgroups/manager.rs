@@ -76,12 +76,15 @@ impl Manager {
     }
 
     /// The systemd driver's placement: the unit `cgroups_path` names (`slice:prefix:name`),
-    /// its cgroup under the cgroup2 root, its properties from `res` and `annotations`.
+    /// its cgroup under the cgroup2 root, its properties from `res` and `annotations`. Rootless,
+    /// the unit is the user's manager's (`systemd::user_manager`, asked over its bus now), in
+    /// `user.slice` of it by default.
     pub fn systemd(
         cgroups_path: Option<&Path>,
         id: &str,
         res: &oci_spec::runtime::LinuxResources,
         annotations: &std::collections::HashMap<String, String>,
+        rootless: bool,
     ) -> Result<Manager> {
         let root = Path::new("/sys/fs/cgroup");
         let mode = detect_mode(root);
@@ -92,8 +95,13 @@ impl Manager {
             )));
         }
         let path = cgroups_path.map(|p| p.to_string_lossy().into_owned());
-        let unit = systemd::unit::parse(path.as_deref(), id, "system.slice")?;
         let unit_props = systemd::planned_properties(id, res, annotations)?;
+        let user = systemd::user_manager(rootless)?;
+        let unit = match user {
+            None => systemd::unit::parse(path.as_deref(), id, "system.slice")?,
+            Some(m) => systemd::unit::parse(path.as_deref(), id, "user.slice")?
+                .under_user_manager(m.bus, &m.cgroup),
+        };
         // Another container's unit: refused before anything is recorded, so that no cleanup
         // of this create can stop it or kill its processes.
         let dir = root.join(unit.cgroup.trim_start_matches('/'));
@@ -101,6 +109,9 @@ impl Manager {
             return Err(systemd::exists(&unit));
         }
         Ok(Manager {
+            // A user's unit: device rules stay properties (the host's eBPF filter is not the
+            // user's to attach), as for any rootless cgroup.
+            rootless: unit.user_bus.is_some(),
             state: CgroupState {
                 mode,
                 unified_root: Some(root.to_path_buf()),
@@ -114,7 +125,6 @@ impl Manager {
             },
             unit_props,
             placeholder: None,
-            rootless: false,
             refused: None,
         })
     }

@@ -107,7 +107,7 @@ pub fn undelegated(root: &Path, dir: &Path, controller: &str) -> Option<std::pat
 /// A limit whose controller the caller's subtree was not given (see [`enable_for`]).
 pub fn not_delegated(field: &str, controller: &str, ancestor: &Path, why: &str) -> Error {
     Error::invalid(format!(
-        "{field}: the {controller} controller is not delegated to this cgroup: {} lacks it and only its owner may enable it ({why}); have {controller} delegated to your subtree, or drop the limit",
+        "{field}: the {controller} controller is not delegated to this cgroup: {} lacks it and only its owner may enable it ({why}); have {controller} delegated to your subtree (for a user's systemd: a user@.service drop-in with Delegate=, systemd.resource-control(5)), or drop the limit",
         short(&ancestor.join("cgroup.subtree_control")),
     ))
 }
@@ -221,7 +221,9 @@ fn check_offered(root: &Path, needed: &[(&str, &str)]) -> Result<()> {
     Ok(())
 }
 
-/// Apply every resource on a pure v2 host.
+/// Apply every resource on a pure v2 host. A controller must be enabled down to a cgroup the
+/// caller may write, which [`enable_for`] extends to the container's: in a subtree delegated to a
+/// user (a user's systemd unit included) a controller not delegated is refused naming it.
 pub fn apply(res: &LinuxResources, root: &Path, dir: &Path) -> Result<()> {
     let needed = needed(res);
     check_offered(root, &needed)?;
@@ -562,7 +564,7 @@ mod tests {
             "rdma": {"mlx5_0": {"hcaHandles": 3}},
             "unified": {"memory.high": "2097152"}
         }));
-        apply(&r, t.path(), &dir).unwrap();
+        apply(&r, t.path(), &dir, false).unwrap();
         assert_eq!(read(&dir, "memory.max"), "1048576");
         assert_eq!(
             read(&dir, "memory.swap.max"),
@@ -605,7 +607,7 @@ mod tests {
         }));
         assert!(needed(&r).is_empty(), "{:?}", needed(&r));
         let (t, dir) = tree();
-        apply(&r, t.path(), &dir).unwrap();
+        apply(&r, t.path(), &dir, false).unwrap();
         for f in [
             "memory.max",
             "cpu.weight",
@@ -626,6 +628,7 @@ mod tests {
             ),
             t.path(),
             &dir,
+            false,
         )
         .unwrap();
         assert_eq!(read(&dir, "memory.max"), "max");
@@ -666,7 +669,7 @@ mod tests {
                 "linux.resources.unified.../x",
             ),
         ] {
-            let e = apply(&res(v), t.path(), &dir).unwrap_err().render();
+            let e = apply(&res(v), t.path(), &dir, false).unwrap_err().render();
             assert!(e.starts_with(field), "{e}");
         }
     }
@@ -691,6 +694,7 @@ mod tests {
             &res(serde_json::json!({"pids": {"limit": 5}})),
             t.path(),
             &dir,
+            false,
         )
         .unwrap_err()
         .render();

@@ -72,12 +72,13 @@ pub fn cgroup_manager(
     if !systemd {
         return Ok(cgroups::Manager::new(linux.cgroups_path().as_deref(), id)?.rootless(rootless));
     }
-    if rootless && crate::rootless::euid() != 0 {
-        return Err(Error::invalid(
-            "--systemd-cgroup: a rootless container would need systemd's user bus, which hull does not drive yet; omit the flag",
-        ));
-    }
-    cgroups::Manager::systemd(linux.cgroups_path().as_deref(), id, res, annotations)
+    cgroups::Manager::systemd(
+        linux.cgroups_path().as_deref(),
+        id,
+        res,
+        annotations,
+        rootless,
+    )
 }
 
 impl Container {

@@ -1,4 +1,4 @@
-//! The parent's side of a spawn: answer stage 1 (id maps), take the payload's pid, open a
+//! The parent's side of a spawn: answer stage 1 (its cgroup through systemd, id maps), take the payload's pid, open a
 //! pidfd for it, move a new container's `linux.netDevices` into its network namespace, release
 //! it (`Go`), serve what it asks for on the way (the runtime-namespace
 //! hooks, a seccomp listener's fd) until `Ready`; for a joining process also wait for its execve.
@@ -32,10 +32,15 @@ pub fn run(s: &Spawn, chan: &Channel, stage1: i32) -> Result<Child> {
     }
 }
 
-/// Until stage 1 reports the payload's pid: write the id maps when it asks.
+/// Until stage 1 reports the payload's pid: have systemd place it, write the id maps, when it
+/// asks.
 fn first_contact(s: &Spawn, chan: &Channel, stage1: i32) -> Result<i32> {
     loop {
         match chan.recv()? {
+            Msg::PlaceMe => {
+                s.cgroups.place_by_manager(stage1)?;
+                chan.send(&Msg::Placed)?;
+            }
             Msg::MapIds => {
                 write_id_maps(s, stage1)?;
                 chan.send(&Msg::MapIdsDone)?;

@@ -9,6 +9,8 @@
 //! ─────────────        ───────────────────────────────────────      ──────────────────────────
 //! spawn()
 //!   fork_into ───────▶ join cgroups (v1 `tasks` by itself)
+//!                      [refused, a user's unit: PlaceMe ◀─▶ parent
+//!                       has systemd move it]
 //!                      rlimits, oomScoreAdj, affinity (host privs)
 //!                      setns by path (user first, mount last)
 //!                      [new user ns: MapIds ◀─▶ parent writes maps]

@@ -44,7 +44,13 @@ pub fn run(s: &Spawn, chan: &Channel, born_in_v2: bool) -> Result<Infallible> {
         unsafe { libc::close(fd) };
     }
     // First, while stage 1 still has the host's privileges and cgroup namespace.
-    s.cgroups.join_self(born_in_v2)?;
+    if let Err(e) = s.cgroups.join_self(born_in_v2) {
+        if !s.cgroups.by_manager(&e) {
+            return Err(e);
+        }
+        chan.send(&Msg::PlaceMe)?;
+        chan.expect(&Msg::Placed)?;
+    }
     // Before any user namespace, so raising a limit works as on the host (runc sets them from
     // the parent with prlimit for the same reason).
     attrs::apply_limits(s.process)?;

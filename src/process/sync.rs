@@ -3,6 +3,9 @@
 //! datagram = one message, serde_json encoded):
 //!
 //! ```text
+//! stage1  -> parent   PlaceMe               (the cgroup refused me: have its systemd manager
+//!                                            move me in, `cgroups::join`)
+//! parent  -> stage1   Placed
 //! stage1  -> parent   MapIds                (new user namespace: write uid_map/gid_map for me)
 //! parent  -> stage1   MapIdsDone
 //! stage1  -> parent   InitPid { pid }       (payload cloned with CLONE_PARENT; stage1 exits)
@@ -34,6 +37,10 @@ fn encode(msg: &Msg) -> Result<Vec<u8>> {
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "type")]
 pub enum Msg {
+    /// Stage 1 may not join its cgroup itself: the unit's manager should move it.
+    PlaceMe,
+    /// The manager moved it.
+    Placed,
     /// Stage 1 unshared a user namespace and waits for its id maps.
     MapIds,
     /// The parent wrote the maps.

@@ -1,6 +1,8 @@
 //! systemd's manager over D-Bus: start a transient unit and wait for its job, stop and reset
-//! one, set properties on one. The system bus is `$DBUS_SYSTEM_BUS_ADDRESS` (`unix:path=…`) or
-//! `/run/dbus/system_bus_socket`. The connection is `conn.rs`'s, the messages rustbus's. Every failure names the bus, the unit
+//! one, set properties on one, move a process into one, read a manager property. The system
+//! bus is `$DBUS_SYSTEM_BUS_ADDRESS` (`unix:path=…`) or `/run/dbus/system_bus_socket`; a user's
+//! bus (its `systemd --user`, for rootless containers) is the socket [`super::user`] found.
+//! The connection is `conn.rs`'s, the messages rustbus's. Every failure names the bus, the unit
 //! and what systemd said.
 
 use std::path::Path;
@@ -55,6 +57,14 @@ impl Bus {
         let what = format!("the system bus at {path}");
         let hint = "is systemd PID 1 with D-Bus running? without them, omit --systemd-cgroup";
         Bus::connect(Path::new(&path), nix::unistd::getuid().as_raw(), what, hint)
+    }
+
+    /// Connect to a user's bus at `path` (its `systemd --user`), as `uid`: the caller's uid on
+    /// the host, which is what the bus knows it by (`crate::rootless::host_uid`).
+    pub fn user(path: &Path, uid: u32) -> Result<Bus> {
+        let what = format!("the user bus at {}", path.display());
+        let hint = "is your user manager running? `systemctl --user` must work (log in, or `loginctl enable-linger`); without it, omit --systemd-cgroup";
+        Bus::connect(path, uid, what, hint)
     }
 
     fn connect(path: &Path, uid: u32, what: String, hint: &str) -> Result<Bus> {
@@ -243,9 +253,43 @@ impl Bus {
     }
 }
 
+impl Bus {
+    /// Move process `pid` into the unit `name` (its sub-cgroup `sub`, "" for its own): systemd
+    /// does it with its own rights, which a caller may lack (a user's manager asks the system's
+    /// when the process sits in a cgroup that is not the user's).
+    pub fn attach_process(&mut self, name: &str, sub: &str, pid: u32) -> Result<()> {
+        let pids = array("u", vec![Param::Base(Base::Uint32(pid))]);
+        self.call("AttachProcessesToUnit", &[string(name), string(sub), pids])?
+            .map_err(|r| self.failed("AttachProcessesToUnit", name, &r))?;
+        Ok(())
+    }
+
+    /// A string property of the manager itself (`ControlGroup`: where a user's manager lives).
+    pub fn manager_property(&mut self, name: &str) -> Result<String> {
+        let reply = self
+            .call_at(
+                SYSTEMD,
+                MANAGER_PATH,
+                "org.freedesktop.DBus.Properties",
+                "Get",
+                &[string(MANAGER), string(name)],
+            )?
+            .map_err(|r| self.failed("Get", name, &r))?;
+        let mut p = reply.body.parser();
+        p.get::<rustbus::wire::unmarshal::traits::Variant>()
+            .and_then(|v| v.get::<String>())
+            .map_err(|e| {
+                Error::Msg(format!(
+                    "systemd's {name} over {} is not a string: {e:?}",
+                    self.what
+                ))
+            })
+    }
+}
+
 /// The path of a `unix:path=PATH[,…]` address (the first one of a `;` list that is one), its
 /// `%XX` escapes decoded.
-fn unix_path(addr: &str) -> Option<String> {
+pub(super) fn unix_path(addr: &str) -> Option<String> {
     addr.split(';').find_map(|a| {
         let rest = a.strip_prefix("unix:")?;
         rest.split(',')

@@ -2,7 +2,10 @@
 //! `slice:prefix:name` is the scope `prefix-name.scope` in `slice` (a `name` ending in `.slice`
 //! is a slice of its own, wanting `slice`); an empty path is `system.slice:hull:<id>`. A
 //! scope's cgroup is its slice's path (`a-b.slice` → `/a.slice/a-b.slice`) joined with its
-//! name; a slice's is where systemd puts it, by its own name.
+//! name; a slice's is where systemd puts it, by its own name. A user's manager (rootless
+//! containers) puts them below its own cgroup ([`Unit::under_user_manager`]).
+
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +20,9 @@ pub struct Unit {
     pub slice: String,
     /// Its cgroup, relative to the cgroup2 root (`/system.slice/docker-ID.scope`).
     pub cgroup: String,
+    /// The socket of the user's bus whose manager owns the unit (rootless); none: the system's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_bus: Option<PathBuf>,
 }
 
 impl Unit {
@@ -24,6 +30,14 @@ impl Unit {
     /// processes join its cgroup by themselves).
     pub fn is_slice(&self) -> bool {
         self.name.ends_with(".slice")
+    }
+
+    /// The unit as a user's manager makes it: reached over the bus at `bus`, its cgroup below
+    /// the manager's own `manager_cgroup` (`/user.slice/user-1000.slice/user@1000.service`).
+    pub fn under_user_manager(mut self, bus: PathBuf, manager_cgroup: &str) -> Unit {
+        self.cgroup = format!("{}{}", manager_cgroup.trim_end_matches('/'), self.cgroup);
+        self.user_bus = Some(bus);
+        self
     }
 }
 
@@ -66,6 +80,7 @@ pub fn parse(cgroups_path: Option<&str>, id: &str, default_slice: &str) -> Resul
         name: unit,
         slice: slice.to_string(),
         cgroup,
+        user_bus: None,
     })
 }
 
@@ -197,6 +212,33 @@ mod tests {
         }
         let long = format!("a.slice:p:{}", "n".repeat(300));
         assert!(parse(Some(&long), "c", "system.slice").is_err());
+    }
+
+    #[test]
+    fn a_user_managers_unit_lives_below_the_manager() {
+        let m = "/user.slice/user-1000.slice/user@1000.service";
+        let u = parse(None, "c1", "user.slice")
+            .unwrap()
+            .under_user_manager("/run/user/1000/bus".into(), m);
+        assert_eq!(u.name, "hull-c1.scope");
+        assert_eq!(u.slice, "user.slice");
+        assert_eq!(
+            u.cgroup,
+            "/user.slice/user-1000.slice/user@1000.service/user.slice/hull-c1.scope"
+        );
+        let u = parse(Some("user.slice:libpod:abc"), "x", "user.slice")
+            .unwrap()
+            .under_user_manager("/b".into(), m);
+        assert_eq!(u.cgroup, format!("{m}/user.slice/libpod-abc.scope"));
+        let u = parse(Some("-.slice:p:n"), "x", "user.slice")
+            .unwrap()
+            .under_user_manager("/b".into(), m);
+        assert_eq!(u.cgroup, format!("{m}/p-n.scope"));
+        // Recorded in the state; a system unit's state has no such key.
+        let json = serde_json::to_string(&u).unwrap();
+        assert!(json.contains("\"user_bus\":\"/b\""), "{json}");
+        let sys = parse(None, "c1", "system.slice").unwrap();
+        assert!(!serde_json::to_string(&sys).unwrap().contains("user_bus"));
     }
 
     #[test]
