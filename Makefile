@@ -51,6 +51,13 @@ deps: deps-run
 		echo "make test: installing systemd-container (systemd-nspawn, which boots the systemd test world, tests/common/systemd.rs)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd-container >/dev/null; \
 	fi
+	@missing=; for p in dbus-user-session libpam-systemd; do \
+		if ! dpkg -s $$p >/dev/null 2>&1; then missing="$$missing $$p"; fi; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make test: installing$$missing (a user manager with a bus in the systemd world, tests/common/systemd_user.rs)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 	@missing=; for p in python3-grpcio python3-protobuf protobuf-compiler containernetworking-plugins; do \
 		if ! dpkg -s $$p >/dev/null 2>&1; then missing="$$missing $$p"; fi; \
 	done; \

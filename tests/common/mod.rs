@@ -21,6 +21,8 @@ pub mod keeper;
 pub mod rootless;
 /// A real systemd host (systemd-nspawn, pure cgroup v2) booted once per test binary that uses it.
 pub mod systemd;
+/// An unprivileged user with its own systemd user manager and bus, made inside a systemd world.
+pub mod systemd_user;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
