@@ -190,8 +190,9 @@ fn rootless_run_lands_in_a_scope_of_the_users_manager() {
 /// Every command on a container in the user's scope: the unit as the user's manager shows it
 /// (delegated, in user.slice, its description), unknown to the system manager, its cgroup the
 /// user's; init its only process, placed before it ran; start, exec (moved in by the manager:
-/// the caller's cgroup is root's), ps, pause and resume (cgroup.freeze), events --stats, kill
-/// --all, and delete, which stops the unit: no unit, cgroup, state or process left.
+/// the caller's cgroup is root's), ps, pause and resume (cgroup.freeze), events --stats, update
+/// (the user's manager's TasksMax), kill --all, and delete, which stops the unit: no unit,
+/// cgroup, state or process left.
 #[test]
 fn rootless_commands_work_on_the_users_scope_and_delete_leaves_nothing() {
     let (world, user) = user_world!();
@@ -279,6 +280,25 @@ fn rootless_commands_work_on_the_users_scope_and_delete_leaves_nothing() {
     assert_eq!(world.read(&freeze).trim(), "0");
     let stats: Value = serde_json::from_str(ok(&["events", "--stats", &id]).trim()).unwrap();
     assert_eq!(stats["type"], "stats");
+    // update: the property in the user's manager (SetUnitProperties on the user's bus), then
+    // the file where the user's manager has the pids controller, refused naming it where not.
+    let o = env.hull(&["update", "--pids-limit", "7", &id]);
+    assert_eq!(user.show(&unit, &["TasksMax"])["TasksMax"], "7");
+    let delegated = world.read(&format!(
+        "/sys/fs/cgroup{}/cgroup.controllers",
+        user.manager_cgroup()
+    ));
+    if delegated.split_whitespace().any(|c| c == "pids") {
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let max = world.read(&format!("/sys/fs/cgroup{cgroup}/pids.max"));
+        assert_eq!(max.trim(), "7");
+    } else {
+        assert!(
+            text(&o.stderr).contains("the pids controller"),
+            "{}",
+            text(&o.stderr)
+        );
+    }
     ok(&["kill", "--all", &id, "KILL"]);
     let deadline = Instant::now() + Duration::from_secs(10);
     while env.state(&id)["status"] != "stopped" {
