@@ -420,7 +420,8 @@ fn rootless_limits_apply_as_the_users_controllers_allow() {
     let (code, _, err) = sd_run(&env, &b, &id);
     assert_eq!(code, 1, "{err}");
     assert!(
-        err.contains("the hugetlb controller is not delegated to your user's systemd"),
+        err.contains("the hugetlb controller is not delegated to this cgroup")
+            && err.contains("user@.service drop-in with Delegate="),
         "{err}"
     );
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");

@@ -564,7 +564,7 @@ mod tests {
             "rdma": {"mlx5_0": {"hcaHandles": 3}},
             "unified": {"memory.high": "2097152"}
         }));
-        apply(&r, t.path(), &dir, false).unwrap();
+        apply(&r, t.path(), &dir).unwrap();
         assert_eq!(read(&dir, "memory.max"), "1048576");
         assert_eq!(
             read(&dir, "memory.swap.max"),
@@ -607,7 +607,7 @@ mod tests {
         }));
         assert!(needed(&r).is_empty(), "{:?}", needed(&r));
         let (t, dir) = tree();
-        apply(&r, t.path(), &dir, false).unwrap();
+        apply(&r, t.path(), &dir).unwrap();
         for f in [
             "memory.max",
             "cpu.weight",
@@ -628,7 +628,6 @@ mod tests {
             ),
             t.path(),
             &dir,
-            false,
         )
         .unwrap();
         assert_eq!(read(&dir, "memory.max"), "max");
@@ -669,7 +668,7 @@ mod tests {
                 "linux.resources.unified.../x",
             ),
         ] {
-            let e = apply(&res(v), t.path(), &dir, false).unwrap_err().render();
+            let e = apply(&res(v), t.path(), &dir).unwrap_err().render();
             assert!(e.starts_with(field), "{e}");
         }
     }
@@ -694,7 +693,6 @@ mod tests {
             &res(serde_json::json!({"pids": {"limit": 5}})),
             t.path(),
             &dir,
-            false,
         )
         .unwrap_err()
         .render();
