@@ -154,7 +154,7 @@ tables:
 # every part runs whatever the others did (run.sh fails on a missed target of issue #2), and
 # make bench fails, naming it, when one of them did.
 bench: build bundles
-	@s=0; for b in run rootless cri phases; do ./bench/$$b.sh || { echo "make bench: bench/$$b.sh failed"; s=1; }; done; exit $$s
+	@s=0; for b in run rootless cri systemd phases; do ./bench/$$b.sh || { echo "make bench: bench/$$b.sh failed"; s=1; }; done; exit $$s
 
 # The systemd driver's lifecycle beside runc's, in a systemd world booted for the purpose.
 bench-systemd: build bundles

@@ -5,7 +5,8 @@
 #   1. wall time of `--systemd-cgroup run` of /bin/true (a transient scope made and stopped
 #      over D-Bus each time), hyperfine's mean ± σ
 #   2. wall time of `--systemd-cgroup` create + start + delete -f
-# Each runtime's unit is `system.slice:hbench:<runtime>`. Results go to stdout.
+# Each runtime's unit is `system.slice:hbench:<runtime>`. Results go to stdout and are appended
+# to bench/results.md, with the ratio against issue #16's target (hull at most 0.5x runc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HULL=$PWD/target/release/hull
@@ -95,9 +96,37 @@ for rt in "$HULL" "$(command -v runc || true)"; do
     cycle_cmds+=("$rt --root $st --systemd-cgroup create -b $b hb >/dev/null && $rt --root $st start hb && $rt --root $st delete -f hb")
 done
 echo "== --systemd-cgroup run ($RUNS runs)"
-inw hyperfine -N -w 3 -r "$RUNS" "${run_cmds[@]}" 2>&1 | grep -E "Time|±|Benchmark|faster" || true
+inw hyperfine -N -w 3 -r "$RUNS" --export-json "$work/run.json" "${run_cmds[@]}" 2>&1 | grep -E "Time|±|Benchmark|faster" || true
 echo "== --systemd-cgroup create + start + delete -f ($RUNS runs)"
-inw hyperfine -w 3 -r "$RUNS" -S bash "${cycle_cmds[@]}" 2>&1 | grep -E "Time|±|Benchmark|faster|Error" || true
+inw hyperfine -w 3 -r "$RUNS" -S bash --export-json "$work/cycle.json" "${cycle_cmds[@]}" 2>&1 | grep -E "Time|±|Benchmark|faster|Error" || true
+# Medians, and issue #16's target for this world: hull at most half of runc's (a goal, printed
+# as met or not; the bench fails only when a runtime could not be measured).
+python3 - "$work" <<'PY'
+import json, os, sys
+work = sys.argv[1]
+def load(name):
+    return {os.path.basename(r["command"].split()[0]): r for r in json.load(open(f"{work}/{name}.json"))["results"]}
+run, cyc = load("run"), load("cycle")
+lines = ["", "--systemd-cgroup in a systemd world (pure cgroup v2):", "",
+         "| runtime | run /bin/true (median ms, p10-p90) | create+start+delete -f (median ms, p10-p90) |",
+         "|---|---|---|"]
+def cell(r):
+    t = sorted(r["times"])
+    q = lambda f: t[min(len(t) - 1, int(f * len(t)))] * 1000
+    return f"{r['median'] * 1000:.1f} ({q(0.1):.1f}-{q(0.9):.1f})"
+for n in run:
+    lines.append(f"| {n} | {cell(run[n])} | {cell(cyc[n])} |")
+if "hull" in run and "runc" in run:
+    rr = run["hull"]["median"] / run["runc"]["median"]
+    rc = cyc["hull"]["median"] / cyc["runc"]["median"]
+    ok = lambda x: "met" if x <= 0.5 else "NOT met"
+    lines.append(f"\n--systemd-cgroup hull/runc: run {rr:.2f}x, create+start+delete {rc:.2f}x "
+                 f"(#16's target <= 0.5x: {ok(max(rr, rc))})")
+out = "\n".join(lines)
+print(out)
+with open("bench/results.md", "a") as f:
+    f.write(out + "\n")
+PY
 for n in "${names[@]}"; do
     left=$(inw systemctl list-units --all --no-legend "hbench-$n*" | wc -l)
     [ "$left" = 0 ] || echo "bench-systemd: $n left $left unit(s)"
