@@ -218,6 +218,30 @@ fn net_devices_that_cannot_move_are_named_and_nothing_is_left() {
         );
         assert_no_leftovers(&env, &id);
     }
+    // hull without CAP_NET_ADMIN (dropped from its bounding set, so root's exec does not get
+    // it back): the kernel refuses the move, and the error says what it takes.
+    let mut b = env.bundle(&["true"]);
+    b.edit(|c| c["linux"]["netDevices"] = json!({"a1": {}}));
+    let id = env.id("netdev-eperm");
+    let o = in_a_netns(
+        &env,
+        &format!(
+            "{VETHS}; setpriv --inh-caps=-net_admin --bounding-set=-net_admin -- $hull run --bundle {} {id} || echo failed; ip -o link show a1 | cut -d: -f2",
+            b.dir.display()
+        ),
+    );
+    let err = text(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("linux.netDevices[\"a1\"]: moving a device needs CAP_NET_ADMIN over hull's network namespace and the container's"),
+        "{err}"
+    );
+    assert_eq!(
+        text(&o.stdout).split_whitespace().collect::<Vec<_>>(),
+        ["failed", "a1@a0"],
+        "{err}"
+    );
+    assert_no_leftovers(&env, &id);
     // Without a network namespace of the container's, the devices would be the host's.
     refused(
         &env,
