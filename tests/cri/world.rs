@@ -312,7 +312,7 @@ pub fn cri_dir() -> PathBuf {
 /// CRI's protocol definition (k8s.io/cri-api's runtime/v1/api.proto, Apache-2.0) as the k8s-cri
 /// crate ships it, fetched by cargo from crates.io for tests/cri/proto/Cargo.toml: the
 /// repository keeps no copy. A world copies it into its directory (`proto/api.proto`).
-fn cri_proto() -> std::io::Result<PathBuf> {
+pub fn cri_proto() -> std::io::Result<PathBuf> {
     let manifest = cri_dir().join("proto/Cargo.toml");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let o = Command::new(cargo)
@@ -343,7 +343,7 @@ fn cri_proto() -> std::io::Result<PathBuf> {
 }
 
 /// What this host lacks for a world, if anything.
-fn missing_prerequisite() -> Option<String> {
+pub fn missing_prerequisite() -> Option<String> {
     if !crate::common::is_root() {
         return Some("needs root".into());
     }
@@ -445,7 +445,7 @@ state = "{d}/state"
 
 /// `dir/image.tar`: an OCI image layout with [`IMAGE`] and [`PAUSE_IMAGE`], one layer (a tar of
 /// the test rootfs) and a config each.
-fn oci_images(dir: &Path) -> std::io::Result<()> {
+pub fn oci_images(dir: &Path) -> std::io::Result<()> {
     let blobs = dir.join("layout/blobs/sha256");
     fs::create_dir_all(&blobs)?;
     let run = |c: &mut Command, what: &str| -> std::io::Result<String> {
@@ -562,13 +562,20 @@ pub struct Cri {
 
 impl Cri {
     fn connect(world: &CriWorld) -> Cri {
+        Cri::connect_to(&world.sock, &world.dir)
+    }
+
+    /// A client of the containerd at `sock`; `dir` holds `proto/api.proto` (protoc's module of
+    /// it goes to `dir/client`) and the clients' stderr files (tests/cri_systemd's world is
+    /// not a [`CriWorld`]).
+    pub fn connect_to(sock: &Path, dir: &Path) -> Cri {
         let n = CLIENTS.fetch_add(1, Ordering::SeqCst);
-        let err = world.dir.join(format!("client-{n}.err"));
+        let err = dir.join(format!("client-{n}.err"));
         let mut child = Command::new(PYTHON)
             .arg(cri_dir().join("client.py"))
-            .arg(&world.sock)
-            .arg(world.dir.join("proto"))
-            .arg(world.dir.join("client"))
+            .arg(sock)
+            .arg(dir.join("proto"))
+            .arg(dir.join("client"))
             .env_clear()
             .env("PATH", PATH)
             .env("LANG", "C.UTF-8")
