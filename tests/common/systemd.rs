@@ -11,7 +11,8 @@
 //!
 //! Boot (`systemd-nspawn --keep-unit --register=no --volatile=yes -D / -b`, the environment
 //! `SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1`): the root is a tmpfs with the host's /usr read-only in
-//! it; `--private-network` (a network namespace with only `lo`, no veth); bound in read-only at
+//! it; `--private-network` (a network namespace with only `lo`, no veth); keyctl allowed
+//! (`--system-call-filter=@keyring`: runc makes session keyrings); bound in read-only at
 //! the same paths: a machine-id made for the world at `/etc/machine-id` (without one systemd
 //! takes the volatile /etc for a first boot and runs preset-all, enabling the host's docker,
 //! containerd, postgresql units), a `DefaultTimeoutStopSec=3s` drop-in in
@@ -575,6 +576,9 @@ fn nspawn_argv(name: &str, dir: &Path, scratch: &Path) -> Vec<String> {
         "--link-journal=no",
         "--resolv-conf=off",
         "--timezone=off",
+        // nspawn's seccomp filter refuses keyctl (EPERM): runc makes each container a session
+        // keyring and fails without it (tests/cri_systemd runs runc's handler beside hull's).
+        "--system-call-filter=@keyring bpf",
     ]
     .iter()
     .map(|s| s.to_string())
