@@ -588,3 +588,151 @@ fn pods_reach_each_other_on_the_cni_bridge() {
     client.remove(&[&c]);
     server.remove(&[&s]);
 }
+
+/// A host-network pod (`namespace_options.network = NODE`): its containers are in containerd's
+/// network namespace — the world's own, not the test's — as the container itself reads
+/// /proc/self/ns/net; the sandbox's bundle has no network or UTS namespace (kubelet sends no
+/// hostname: containerd's then stays the node's).
+#[test]
+fn a_host_network_pod_is_in_containerds_network_namespace() {
+    let world = cri_world!();
+    let pod = Pod::run(world, |c| {
+        // What kubelet sends a hostNetwork pod: no hostname (the node's is the pod's).
+        c["linux"]["securityContext"]["namespaceOptions"]["network"] = json!("NODE");
+        c.as_object_mut().unwrap().remove("hostname");
+    });
+    let id = pod.sh(
+        "hostnet",
+        "echo ns=$(readlink /proc/self/ns/net); echo done; exec sleep 1000",
+    );
+    let out = stream(&pod.wait_log("hostnet", "done"), "stdout").join("\n");
+    let containerd = ns_of(world.containerd, "net");
+    let own = ns_of(std::process::id() as i32, "net");
+    assert_ne!(containerd, own, "the world's netns is the test's");
+    assert!(out.contains(&format!("ns=net:[{containerd}]")), "{out}");
+    assert_eq!(ns_of(pod.pid(&id), "net"), containerd);
+    assert_eq!(ns_of(pod.pid(&pod.id), "net"), containerd, "the sandbox's");
+    // The sandbox makes no network (nor UTS) namespace; the container joins the sandbox's.
+    let config = world.bundle_config(&pod.id);
+    let kinds: Vec<&str> = config["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["type"].as_str())
+        .collect();
+    assert!(
+        !kinds.contains(&"network") && !kinds.contains(&"uts"),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        ns_path(&world.bundle_config(&id), "network"),
+        Some(format!("/proc/{}/ns/net", pod.pid(&pod.id)))
+    );
+    pod.remove(&[&id]);
+}
+
+/// `pid = NODE`: a container sees containerd's processes (its pid namespace is containerd's);
+/// `pid = POD`: the containers of a pod share the sandbox's pid namespace, the pause process
+/// is its PID 1 and one container sees the other's process.
+#[test]
+fn host_pid_and_pod_pid_namespaces() {
+    let world = cri_world!();
+    let host = Pod::run(world, |c| {
+        c["linux"]["securityContext"]["namespaceOptions"]["pid"] = json!("NODE");
+    });
+    let id = host.start("hostpid", json!({"command": ["sleep", "1000"]}));
+    let comm = host.exec_ok(&id, &["cat", &format!("/proc/{}/comm", world.containerd)]);
+    assert_eq!(comm, "containerd\n");
+    assert_eq!(
+        ns_of(host.pid(&id), "pid"),
+        ns_of(world.containerd, "pid"),
+        "not containerd's pid namespace"
+    );
+    host.remove(&[&id]);
+
+    let pod = Pod::run(world, |c| {
+        c["linux"]["securityContext"]["namespaceOptions"]["pid"] = json!("POD");
+    });
+    let a = pod.start("a", json!({"command": ["sleep", "1001"]}));
+    let b = pod.start("b", json!({"command": ["sleep", "1002"]}));
+    let sandbox = pod.pid(&pod.id);
+    for id in [&a, &b] {
+        assert_eq!(ns_of(pod.pid(id), "pid"), ns_of(sandbox, "pid"), "{id}");
+    }
+    assert_ne!(ns_of(sandbox, "pid"), ns_of(world.containerd, "pid"));
+    let init = pod.exec_ok(&b, &["cat", "/proc/1/cmdline"]);
+    let pause = fs::read_to_string(format!("/proc/{sandbox}/cmdline")).unwrap();
+    assert_eq!(init, pause, "PID 1 is not the pause process");
+    let ps = pod.exec_ok(
+        &b,
+        &[
+            "sh",
+            "-c",
+            "for p in /proc/[0-9]*; do tr '\\0' ' ' <$p/cmdline; echo; done",
+        ],
+    );
+    assert!(
+        ps.lines().any(|l| l.trim() == "sleep 1001"),
+        "a not seen: {ps}"
+    );
+    pod.remove(&[&a, &b]);
+}
+
+/// A privileged pod and container (`privileged: true` on both): every capability the runtime
+/// has (containerd's bounding set), no seccomp, /sys writable, the host's devices in /dev;
+/// its non-privileged sibling in the same pod keeps the default confinement.
+#[test]
+fn a_privileged_container_has_every_capability_and_the_hosts_devices() {
+    let world = cri_world!();
+    let pod = Pod::run(world, |c| {
+        c["linux"]["securityContext"]["privileged"] = json!(true);
+    });
+    let script = "grep -E '^(Cap|Seccomp)' /proc/self/status; \
+                  grep ' /sys ' /proc/self/mountinfo | cut -d' ' -f5,6; \
+                  echo devs=$(ls /dev | tr '\\n' ' '); echo done; exec sleep 1000";
+    let privileged = pod.start(
+        "privileged",
+        json!({"command": ["sh", "-c", script],
+               "linux": {"securityContext": {"privileged": true}}}),
+    );
+    let plain = pod.start("plain", json!({"command": ["sh", "-c", script]}));
+    let bounding = fs::read_to_string(format!("/proc/{}/status", world.containerd)).unwrap();
+    let all = status_field(&bounding, "CapBnd");
+
+    let out = stream(&pod.wait_log("privileged", "done"), "stdout").join("\n");
+    for set in ["CapEff", "CapPrm", "CapBnd"] {
+        assert_eq!(status_field(&out, set), all, "{set}: {out}");
+    }
+    assert_eq!(status_field(&out, "Seccomp"), "0", "{out}");
+    let sys = out.lines().find(|l| l.starts_with("/sys ")).expect(&out);
+    assert!(
+        sys.split(' ').nth(1).unwrap().split(',').any(|o| o == "rw"),
+        "{sys}"
+    );
+    let devs = out.lines().find_map(|l| l.strip_prefix("devs=")).unwrap();
+    for dev in ["loop-control", "loop0", "kmsg"] {
+        if Path::new("/dev").join(dev).exists() {
+            assert!(devs.split(' ').any(|d| d == dev), "no /dev/{dev}: {devs}");
+        }
+    }
+
+    let out = stream(&pod.wait_log("plain", "done"), "stdout").join("\n");
+    assert_ne!(status_field(&out, "CapEff"), all, "{out}");
+    assert_eq!(
+        u64::from_str_radix(status_field(&out, "CapBnd"), 16).unwrap()
+            & (1 << common::CAP_SYS_ADMIN),
+        0,
+        "CAP_SYS_ADMIN kept: {out}"
+    );
+    let sys = out.lines().find(|l| l.starts_with("/sys ")).expect(&out);
+    assert!(
+        sys.split(' ').nth(1).unwrap().split(',').any(|o| o == "ro"),
+        "{sys}"
+    );
+    let devs = out.lines().find_map(|l| l.strip_prefix("devs=")).unwrap();
+    assert!(
+        !devs.split(' ').any(|d| d == "loop-control" || d == "kmsg"),
+        "{devs}"
+    );
+    pod.remove(&[&privileged, &plain]);
+}
