@@ -736,3 +736,141 @@ fn a_privileged_container_has_every_capability_and_the_hosts_devices() {
     );
     pod.remove(&[&privileged, &plain]);
 }
+
+/// The streaming server's answer to `url` (a CRI Exec's or Attach's): `stream.py` speaks the
+/// WebSocket form of Kubernetes' remotecommand protocol (`v4.channel.k8s.io`) to it from
+/// containerd's network namespace (the server listens on its loopback), sending `plan`.
+fn remotecommand(world: &world::CriWorld, url: &str, plan: serde_json::Value) -> serde_json::Value {
+    use std::io::Write;
+    let mut child = std::process::Command::new("nsenter")
+        .arg(format!("--net=/proc/{}/ns/net", world.containerd))
+        .arg(world::PYTHON)
+        .arg(world::cri_dir().join("stream.py"))
+        .arg(url)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(plan.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "stream.py {url}: {}",
+        common::text(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// CRI Exec without a terminal, streamed: the URL is the streaming server's on containerd's
+/// loopback; stdout and stderr come on their channels, stdin reaches the process, and the
+/// exit code is in the status channel's `NonZeroExitCode` failure (a zero exit: `Success`).
+#[test]
+fn streamed_exec_without_a_terminal() {
+    let world = cri_world!();
+    let pod = Pod::run(world, |_| {});
+    let id = pod.start("target", json!({"command": ["sleep", "1000"]}));
+    let url = pod.cri.call(
+        "Exec",
+        json!({"containerId": id, "cmd": ["sh", "-c",
+               "read line; echo \"got $line in $(hostname)\"; echo to-stderr >&2; exit 7"],
+               "stdin": true, "stdout": true, "stderr": true}),
+    )["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let r = remotecommand(world, &url, json!([["stdin", "hello-stdin\n"]]));
+    assert_eq!(
+        r["stdout"],
+        format!("got hello-stdin in {}\n", pod.name),
+        "{r}"
+    );
+    assert_eq!(r["stderr"], "to-stderr\n", "{r}");
+    assert_eq!(r["status"]["status"], "Failure", "{r}");
+    assert_eq!(r["status"]["reason"], "NonZeroExitCode", "{r}");
+    let causes = r["status"]["details"]["causes"].as_array().expect("causes");
+    assert!(
+        causes
+            .iter()
+            .any(|c| c["reason"] == "ExitCode" && c["message"] == "7"),
+        "{r}"
+    );
+
+    let url = pod.cri.call(
+        "Exec",
+        json!({"containerId": id, "cmd": ["true"], "stdout": true, "stderr": true}),
+    )["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = remotecommand(world, &url, json!([]));
+    assert_eq!(r["status"]["status"], "Success", "{r}");
+    pod.remove(&[&id]);
+}
+
+/// CRI Exec with a terminal, streamed: the process has a terminal (`tty` names a /dev/pts),
+/// sized by the resize channel's message, stdin echoed back through it.
+#[test]
+fn streamed_exec_with_a_terminal_takes_a_resize() {
+    let world = cri_world!();
+    let pod = Pod::run(world, |_| {});
+    let id = pod.start("target", json!({"command": ["sleep", "1000"]}));
+    let url = pod.cri.call(
+        "Exec",
+        json!({"containerId": id, "cmd": ["sh", "-c", "read x; echo \"size $(stty size) on $(tty) after $x\""],
+               "stdin": true, "stdout": true, "tty": true}),
+    )["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = remotecommand(
+        world,
+        &url,
+        json!([["resize", 123, 45], ["wait", 0.3], ["stdin", "go\r"]]),
+    );
+    let out = r["stdout"].as_str().unwrap();
+    assert!(out.contains("size 45 123 on /dev/pts/"), "{r}");
+    assert!(out.contains("after go"), "{r}");
+    assert_eq!(r["status"]["status"], "Success", "{r}");
+    pod.remove(&[&id]);
+}
+
+/// CRI Attach to a container started with stdin and a terminal, streamed: what is typed
+/// reaches its process (`read`), whose answer comes back on the terminal.
+#[test]
+fn streamed_attach_to_a_container_with_a_terminal() {
+    let world = cri_world!();
+    let pod = Pod::run(world, |_| {});
+    let id = pod.start(
+        "attached",
+        json!({"command": ["sh", "-c", "while read x; do echo \"heard $x on $(tty)\"; done"],
+               "stdin": true, "tty": true}),
+    );
+    let url = pod.cri.call(
+        "Attach",
+        json!({"containerId": id, "stdin": true, "stdout": true, "tty": true}),
+    )["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = remotecommand(
+        world,
+        &url,
+        json!([
+            ["wait", 0.2],
+            ["stdin", "hello-attach\r"],
+            ["wait", 0.5],
+            ["stdin", "exit\r"],
+            ["stdin", "\u{4}"]
+        ]),
+    );
+    let out = r["stdout"].as_str().unwrap();
+    assert!(out.contains("heard hello-attach on /dev/pts/"), "{r}");
+    pod.remove(&[&id]);
+}

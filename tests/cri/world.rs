@@ -61,7 +61,7 @@ pub const IMAGE: &str = "localhost/hull-busybox:cri";
 /// The pods' subnet (host-local, on the bridge in the world's network namespace).
 pub const POD_SUBNET: &str = "10.99.0.0/24";
 /// Debian's python3 (python3-grpcio, python3-protobuf), not another python on PATH.
-const PYTHON: &str = "/usr/bin/python3";
+pub const PYTHON: &str = "/usr/bin/python3";
 /// Debian's CNI plugins (containernetworking-plugins).
 const CNI_BIN: &str = "/usr/lib/cni";
 
