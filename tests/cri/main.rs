@@ -874,3 +874,38 @@ fn streamed_attach_to_a_container_with_a_terminal() {
     assert!(out.contains("heard hello-attach on /dev/pts/"), "{r}");
     pod.remove(&[&id]);
 }
+
+/// CRI PortForward, streamed: a port a container listens on in the pod's network namespace
+/// (which the test's own is not), reached through containerd's streaming server (a WebSocket
+/// with the port in the query, as kubelet's server reads it); the data round-trips (the
+/// server in the pod answers what it was sent).
+#[test]
+fn streamed_port_forward_reaches_a_port_in_the_pod() {
+    let world = cri_world!();
+    let pod = Pod::run(world, |_| {});
+    let id = pod.sh(
+        "server",
+        "echo listening; while :; do nc -l -p 8080 -e sh -c 'read x; echo \"pong-$x\"'; done",
+    );
+    pod.wait_log("server", "listening");
+    let url = pod.cri.call(
+        "PortForward",
+        json!({"podSandboxId": pod.id, "port": [8080]}),
+    )["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = remotecommand(
+        world,
+        &format!("{url}?port=8080"),
+        json!([
+            ["wait", 0.2],
+            ["data", "ping-over-cri\n"],
+            ["wait", 0.5],
+            ["close"]
+        ]),
+    );
+    assert_eq!(r["stdout"], "pong-ping-over-cri\n", "{r}");
+    assert_eq!(r["ports"], json!([8080, 8080]), "{r}");
+    pod.remove(&[&id]);
+}

@@ -11,8 +11,6 @@ its loopback). Reads a JSON list of things to send on stdin: ["stdin", TEXT] or
 the same WebSocket with two channels a port (0 data, 1 error), each opened by the server with
 the port number (2 bytes, little-endian): ["data", TEXT] sends on the data channel, ["close"]
 ends the session; stdout is then what came back on the data channel, stderr the error's.
-(Unproven: containerd 1.6.20's server answered a fresh PortForward token with 404 here, not
-yet understood; no test uses this branch.)
 """
 
 import base64
