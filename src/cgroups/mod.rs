@@ -481,7 +481,13 @@ pub fn destroy(state: &CgroupState) -> Result<()> {
     for dir in state.created.iter().rev() {
         let is_leaf = state.hierarchies.iter().any(|h| &h.path == dir);
         if is_leaf {
-            remove_descendants(dir, 0)?;
+            // Most containers made no sub-cgroup: one rmdir does, and the directory is listed
+            // only when it fails (issue #16: a listing per hierarchy was half of delete's calls).
+            match fs::remove_dir(dir) {
+                Ok(()) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(_) => remove_descendants(dir, 0)?,
+            }
         }
         let mut tries = 0;
         loop {
@@ -504,7 +510,12 @@ pub fn destroy(state: &CgroupState) -> Result<()> {
             }
         }
     }
-    for dir in &state.shared_parents {
+    // A shared parent this container made was handled above, with the same rule.
+    for dir in state
+        .shared_parents
+        .iter()
+        .filter(|d| !state.created.contains(d))
+    {
         remove_if_unused(dir);
     }
     Ok(())
