@@ -741,31 +741,7 @@ fn podman_with_the_systemd_cgroup_manager_drives_hull() {
     let env = world.env();
     let dir = env.dir.join("podman");
     fs::create_dir_all(&dir).unwrap();
-    let runtime = dir.join("hull-runtime");
-    fs::write(
-        &runtime,
-        format!(
-            "#!/bin/sh\nexec '{}' --root '{}/hull' \"$@\"\n",
-            hull_bin().display(),
-            dir.display()
-        ),
-    )
-    .unwrap();
-    fs::set_permissions(
-        &runtime,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    fs::write(
-        dir.join("containers.conf"),
-        format!(
-            "[containers]\npids_limit = 0\n[engine]\ncgroup_manager = \"systemd\"\n\
-             events_logger = \"file\"\nruntime = \"hull\"\nruntime_supports_json = [\"hull\"]\n\
-             [engine.runtimes]\nhull = [\"{}\"]\n",
-            runtime.display()
-        ),
-    )
-    .unwrap();
+    common::systemd::podman_conf(&dir);
     let d = dir.display();
     let podman = format!(
         "export CONTAINERS_CONF={d}/containers.conf; \

@@ -670,30 +670,7 @@ fn rootless_podman_with_the_systemd_cgroup_manager_drives_hull() {
     fs::create_dir(&dir).unwrap();
     std::os::unix::fs::chown(&dir, Some(user.uid), Some(user.gid)).unwrap();
     let d = dir.display();
-    let runtime = dir.join("hull-runtime");
-    fs::write(
-        &runtime,
-        format!(
-            "#!/bin/sh\nexec '{}' --root '{d}/hull' \"$@\"\n",
-            hull_bin().display()
-        ),
-    )
-    .unwrap();
-    fs::set_permissions(
-        &runtime,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    fs::write(
-        dir.join("containers.conf"),
-        format!(
-            "[containers]\npids_limit = 0\n[engine]\ncgroup_manager = \"systemd\"\n\
-             events_logger = \"file\"\nruntime = \"hull\"\nruntime_supports_json = [\"hull\"]\n\
-             [engine.runtimes]\nhull = [\"{}\"]\n",
-            runtime.display()
-        ),
-    )
-    .unwrap();
+    common::systemd::podman_conf(&dir);
     world.sh(
         "mkdir -p /etc/containers; [ -e /etc/containers/policy.json ] || \
          echo '{\"default\":[{\"type\":\"insecureAcceptAnything\"}]}' > /etc/containers/policy.json",

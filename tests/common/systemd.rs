@@ -752,3 +752,37 @@ impl Drop for WorldEnv<'_> {
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A podman configuration in `dir` that runs hull under systemd's cgroup manager: a
+/// `hull-runtime` wrapper (hull with its state in `dir/hull`) and `containers.conf` naming it
+/// (`CONTAINERS_CONF`). `pids_limit = 0`: podman's default pids limit needs a pids controller,
+/// which the systemd world lacks. Returns the path of `containers.conf`.
+pub fn podman_conf(dir: &Path) -> PathBuf {
+    let runtime = dir.join("hull-runtime");
+    fs::write(
+        &runtime,
+        format!(
+            "#!/bin/sh\nexec '{}' --root '{}/hull' \"$@\"\n",
+            hull_bin().display(),
+            dir.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(
+        &runtime,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let conf = dir.join("containers.conf");
+    fs::write(
+        &conf,
+        format!(
+            "[containers]\npids_limit = 0\n[engine]\ncgroup_manager = \"systemd\"\n\
+             events_logger = \"file\"\nruntime = \"hull\"\nruntime_supports_json = [\"hull\"]\n\
+             [engine.runtimes]\nhull = [\"{}\"]\n",
+            runtime.display()
+        ),
+    )
+    .unwrap();
+    conf
+}
