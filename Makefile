@@ -6,7 +6,7 @@ ROOTFS := bundles/busybox/rootfs
 DEMO_ROOT ?= /run/hull-demo
 
 .PHONY: all build run test unit lint deps bundles bench size clean tables dupcheck bench-compare bench-systemd fuzz \
-	docs install uninstall deb deps-run
+	docs install uninstall deb deps-run vm-kernel
 
 all: build
 
@@ -65,6 +65,11 @@ deps: deps-run
 		echo "make test: installing$$missing (the CRI client and the pods' network of the Kubernetes tests, tests/cri/)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@if ! dpkg -s qemu-system-x86 >/dev/null 2>&1; then \
+		echo "make test: installing qemu-system-x86 (qemu/KVM, which boots the VM world, tests/common/vm.rs)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 >/dev/null; \
+	fi
+	@$(MAKE) --no-print-directory vm-kernel
 	@if ! dpkg -s uidmap >/dev/null 2>&1; then \
 		echo "make test: installing uidmap (newuidmap and newgidmap, which map a user's subordinate ids, tests/common/rootless.rs)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq uidmap >/dev/null; \
@@ -233,3 +238,19 @@ size: build
 clean:
 	$(CARGO) clean
 	rm -rf $(ROOTFS)
+
+# The kernel of the VM world (tests/common/vm.rs): Debian's linux-image package, downloaded and
+# extracted into $(VM_CACHE), never installed on this host (no initramfs or bootloader hooks),
+# with its uncompressed ELF (PVH entry) beside vmlinuz.
+VM_CACHE := /var/cache/hull-tests/vm
+vm-kernel:
+	@if ! ls $(VM_CACHE)/kernel/boot/vmlinux >/dev/null 2>&1; then \
+		echo "make: fetching Debian's linux-image-amd64 for the VM world (tests/cgroups_v2_vm.rs)"; \
+		mkdir -p $(VM_CACHE) && cd $(VM_CACHE) && rm -rf kernel *.deb && \
+		pkg=$$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)/\1/p' | head -n 1) && \
+		apt-get download -q $$pkg 2>/dev/null && dpkg-deb -x $${pkg}_*.deb kernel && rm -f *.deb && \
+		z=kernel/boot/vmlinuz-*; \
+		off=$$(od -An -v -tx1 $$z | tr -d ' \n' | grep -ob fd377a585a00 | head -n 1 | cut -d: -f1); \
+		tail -c +$$((off / 2 + 1)) $$z | xz -dc >kernel/boot/vmlinux 2>/dev/null; \
+		head -c 4 kernel/boot/vmlinux | grep -q ELF || rm -f kernel/boot/vmlinux; \
+	fi

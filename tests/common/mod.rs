@@ -23,6 +23,8 @@ pub mod rootless;
 pub mod systemd;
 /// An unprivileged user with its own systemd user manager and bus, made inside a systemd world.
 pub mod systemd_user;
+/// A KVM virtual machine booting systemd on pure cgroup v2 with every controller.
+pub mod vm;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
