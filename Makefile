@@ -245,7 +245,7 @@ clean:
 VM_CACHE := /var/cache/hull-tests/vm
 vm-kernel:
 	@if ! ls $(VM_CACHE)/kernel/boot/vmlinux >/dev/null 2>&1; then \
-		echo "make: fetching Debian's linux-image-amd64 for the VM world (tests/cgroups_v2_vm.rs)"; \
+		echo "make: fetching Debian's linux-image-amd64 for the VM world (tests/vm_suites.rs)"; \
 		mkdir -p $(VM_CACHE) && cd $(VM_CACHE) && rm -rf kernel *.deb && \
 		pkg=$$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)/\1/p' | head -n 1) && \
 		apt-get download -q $$pkg 2>/dev/null && dpkg-deb -x $${pkg}_*.deb kernel && rm -f *.deb && \

@@ -55,15 +55,15 @@ fn systemd_is_pid_1_and_the_cgroups_are_pure_v2() {
         .collect();
     assert!(v1.is_empty(), "cgroup v1 mounted in the world: {v1:#?}");
     // systemd manages the whole cgroup2 tree from its root: itself in init.scope, and the
-    // controllers the host's cgroup2 offers are offered in the world too.
+    // controllers the host offers the world's cgroup are offered in the world too.
     assert_eq!(
         cgroup2_line(&world.read("/proc/1/cgroup")),
         "0::/init.scope"
     );
     assert_eq!(world.show1("init.scope", "ControlGroup"), "/init.scope");
     let world_controllers = world.read("/sys/fs/cgroup/cgroup.controllers");
-    let host_root = world.cgroup.parent().unwrap().join("cgroup.controllers");
-    for c in fs::read_to_string(&host_root).unwrap().split_whitespace() {
+    let host_side = world.cgroup.join("cgroup.controllers");
+    for c in fs::read_to_string(&host_side).unwrap().split_whitespace() {
         assert!(
             world_controllers.split_whitespace().any(|w| w == c),
             "host cgroup2 controller {c} missing in the world ({world_controllers:?})"

@@ -7,12 +7,13 @@
 //! The keeper (`vm_keeper.sh`) makes the initramfs (static busybox, the virtio/9p/overlay
 //! modules), starts qemu and kills it when the test process goes. Commands run in the VM by an
 //! agent (a systemd service): [`VmWorld::sh`] writes a script into the world dir (shared
-//! read-write at the same path), names it on a virtio-serial port and reads back its exit
-//! status; stdout and stderr are files beside the script. This module must not know what the
+//! read-write at the same path) and names it on a virtio-serial port; the agent runs it at once
+//! (beside others still running) and writes its exit status, stdout and stderr into files
+//! beside the script. This module must not know what the
 //! tests check.
 #![allow(clippy::disallowed_methods)] // tests may use threads and File::create
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -28,6 +29,10 @@ pub const CACHE: &str = "/var/cache/hull-tests/vm";
 
 static SHARED: OnceLock<Result<VmWorld, Unavailable>> = OnceLock::new();
 static WORLDS: AtomicUsize = AtomicUsize::new(0);
+static COMMANDS: AtomicUsize = AtomicUsize::new(0);
+
+/// How long one command in the VM may take by default.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// How long a boot may take until the agent answers: 60 s, or `HULL_VM_BOOT_TIMEOUT` seconds.
 pub fn boot_timeout() -> Duration {
@@ -62,7 +67,8 @@ pub struct VmWorld {
     pub dir: PathBuf,
     /// From starting the keeper to the agent's first answer.
     pub boot_time: Duration,
-    agent: Mutex<(UnixStream, BufReader<UnixStream>, usize)>,
+    /// The agent's port (write end): one line per command.
+    agent: Mutex<UnixStream>,
     keeper: Keeper,
 }
 
@@ -138,14 +144,10 @@ impl VmWorld {
         }
         let sock = UnixStream::connect(dir.join("agent.sock"))
             .map_err(|e| Unavailable::Failed(format!("connect to the VM's agent: {e}")))?;
-        let reader = BufReader::new(
-            sock.try_clone()
-                .map_err(|e| Unavailable::Failed(format!("dup the agent socket: {e}")))?,
-        );
         let mut w = VmWorld {
             dir,
             boot_time: Duration::ZERO,
-            agent: Mutex::new((sock, reader, 0)),
+            agent: Mutex::new(sock),
             keeper,
         };
         // The first answer: the agent is up.
@@ -160,22 +162,37 @@ impl VmWorld {
         Ok(w)
     }
 
-    /// Run `script` with `/bin/sh` in the VM (as root, in the agent's cgroup): its exit code,
-    /// stdout and stderr.
+    /// Run `script` with `/bin/sh` in the VM (as root, in the agent's cgroup, a session of its
+    /// own): its exit code, stdout and stderr. Panics when it has not ended within
+    /// [`COMMAND_TIMEOUT`].
     pub fn run(&self, script: &str) -> VmOutput {
-        let mut a = self.agent.lock().unwrap_or_else(|e| e.into_inner());
-        a.2 += 1;
-        let id = format!("c{}", a.2);
+        self.run_within(script, COMMAND_TIMEOUT)
+    }
+
+    /// [`Self::run`] with a limit of the caller's. Commands of several threads run at once in
+    /// the VM; each waits for the `ID.rc` file the agent writes when its command has ended. A
+    /// command the VM has not finished within `limit` panics with the agent's starts and the
+    /// console's tail.
+    pub fn run_within(&self, script: &str, limit: Duration) -> VmOutput {
+        let id = format!("c{}", COMMANDS.fetch_add(1, Ordering::Relaxed));
         let base = self.dir.join(&id);
         std::fs::write(base.with_extension("sh"), script).unwrap();
-        writeln!(a.0, "{id}").unwrap();
-        let mut line = String::new();
-        a.1.read_line(&mut line).unwrap();
-        let code = line
-            .trim()
-            .strip_prefix(&format!("{id} "))
-            .and_then(|c| c.parse().ok())
-            .unwrap_or_else(|| panic!("the VM's agent answered {line:?} to {id}"));
+        writeln!(self.agent.lock().unwrap_or_else(|e| e.into_inner()), "{id}").unwrap();
+        let started = Instant::now();
+        let rc_file = base.with_extension("rc");
+        let code = loop {
+            if let Ok(rc) = std::fs::read_to_string(&rc_file) {
+                break rc.trim().parse().unwrap_or(-1);
+            }
+            if started.elapsed() > limit {
+                panic!(
+                    "in the VM, {id} did not end within {limit:?}: {}\nscript: {script}",
+                    self.what_became()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let _ = std::fs::remove_file(&rc_file);
         let take = |ext: &str| {
             let p = base.with_extension(ext);
             let s = std::fs::read_to_string(&p).unwrap_or_default();
@@ -189,6 +206,17 @@ impl VmWorld {
         };
         let _ = std::fs::remove_file(base.with_extension("sh"));
         out
+    }
+
+    /// The agent's starts and the console's last lines, for a command that got no answer.
+    fn what_became(&self) -> String {
+        let starts = std::fs::read_to_string(self.dir.join("agent.log")).unwrap_or_default();
+        let console = std::fs::read_to_string(self.dir.join("console.log")).unwrap_or_default();
+        let tail: Vec<&str> = console.lines().rev().take(10).collect();
+        format!(
+            "the agent's starts (uptime): {:?}; the console's last lines, newest first: {tail:#?}",
+            starts.lines().collect::<Vec<_>>()
+        )
     }
 
     /// Run `script` in the VM; its stdout, trimmed. Panics (with stderr) unless it exits 0.
@@ -205,6 +233,65 @@ impl VmWorld {
     /// The host path of the world's dir, for files the VM should see.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
+    }
+}
+
+/// A test binary of this build beside the running one (`target/<profile>/deps/NAME-<hash>`,
+/// the newest when earlier builds left others): `make test` (`cargo test --all-targets`)
+/// builds every target before any runs; alone, `cargo test --no-run --test NAME` first.
+pub fn test_binary(name: &str) -> Result<PathBuf, String> {
+    let me = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let deps = me.parent().ok_or("the test binary has no directory")?;
+    let prefix = format!("{name}-");
+    let newest = std::fs::read_dir(deps)
+        .map_err(|e| format!("{}: {e}", deps.display()))?
+        .flatten()
+        .filter(|e| {
+            let f = e.file_name();
+            let f = f.to_string_lossy();
+            f.strip_prefix(&prefix)
+                .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .max();
+    newest.map(|(_, p)| p).ok_or_else(|| {
+        format!(
+            "no test binary {name} in {} (cargo test --no-run --test {name})",
+            deps.display()
+        )
+    })
+}
+
+impl VmWorld {
+    /// Run a whole test binary in the VM, with `args`, from the repository, in the environment
+    /// cargo gave this one (PATH with cargo's directory first, HOME, CARGO*, CI, HULL_*,
+    /// RUST_*): its exit code and output (stdout then stderr). Within `limit`.
+    pub fn run_test_binary(&self, bin: &Path, args: &[&str], limit: Duration) -> VmOutput {
+        let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+        let mut script = String::new();
+        for (k, v) in std::env::vars() {
+            let pass = ["PATH", "HOME", "CI", "LANG"].contains(&k.as_str())
+                || ["CARGO", "HULL_", "RUST_"].iter().any(|p| k.starts_with(p));
+            let name_ok = k.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric());
+            if pass && name_ok {
+                script += &format!("export {k}={}\n", quote(&v));
+            }
+        }
+        if let Ok(cargo) = std::env::var("CARGO") {
+            if let Some(dir) = Path::new(&cargo).parent() {
+                script += &format!("export PATH={}:\"$PATH\"\n", quote(&dir.to_string_lossy()));
+            }
+        }
+        script += &format!(
+            "cd {}\nexec {}",
+            quote(env!("CARGO_MANIFEST_DIR")),
+            quote(&bin.to_string_lossy())
+        );
+        for a in args {
+            script += &format!(" {}", quote(a));
+        }
+        script += "\n";
+        self.run_within(&script, limit)
     }
 }
 

@@ -99,8 +99,12 @@ exec switch_root /newroot /lib/systemd/systemd --unit=hull-vm.target --show-stat
 INIT
 chmod +x "$ird/init"
 
-# The agent, in the VM: each line on the port names a script in the world dir; its output goes
-# to files beside it, and the exit status back on the port.
+# The agent, in the VM: each line on the port names a script in the world dir, run at once
+# beside any still running, in a session of its own (a signal to the agent's group cannot reach
+# the agent); its output goes to files beside it, its exit status to ID.rc (written whole, then
+# renamed), which the host waits for. The port reads end of file while the host side is not
+# connected: the agent waits and reads again, it does not exit (systemd's restart would lose a
+# request in flight). Each start is logged in agent.log, for a host that waits in vain.
 cat >"$dir/agent.sh" <<AGENT
 # The port by its name (udev's /dev/virtio-ports/ link may not be made yet).
 port=
@@ -108,11 +112,18 @@ for p in /sys/class/virtio-ports/*; do
 	[ "\$(cat "\$p/name" 2>/dev/null)" = hull.agent ] && port=/dev/\${p##*/}
 done
 [ -n "\$port" ] || exit 1
-exec 3<>\$port
+echo "agent started \$(cat /proc/uptime)" >>$dir/agent.log
+exec 3<\$port
 : >$dir/ready
-while read -r id <&3; do
-	sh "$dir/\$id.sh" >"$dir/\$id.out" 2>"$dir/\$id.err" </dev/null
-	echo "\$id \$?" >&3
+while :; do
+	while read -r id <&3; do
+		case \$id in c[0-9]*) ;; *) continue ;; esac
+		(
+			setsid -w sh "$dir/\$id.sh" >"$dir/\$id.out" 2>"$dir/\$id.err" </dev/null
+			echo \$? >"$dir/\$id.rc.new" && mv "$dir/\$id.rc.new" "$dir/\$id.rc"
+		) &
+	done
+	sleep 0.2
 done
 AGENT
 

@@ -503,14 +503,15 @@ fn resources_are_the_scopes_and_update_changes_them() {
             eprintln!("systemd world offers no memory controller: MemoryMax unchecked");
         }
     };
-    // shares 512 → weight 1 + (512 - 2) * 9999 / 262142 = 20
-    check("20", "500ms", "50000 100000", "67108864");
+    // shares → weight by the quadratic fit of opencontainers/cgroups (runc ≥ 1.3.2, crun ≥
+    // 1.23; src/cgroups/convert.rs): 512 → 59, 1024 → 100.
+    check("59", "500ms", "50000 100000", "67108864");
     pod.cri.call(
         "UpdateContainerResources",
         json!({"containerId": c, "linux": {"cpuShares": 1024, "cpuPeriod": 100000,
                "cpuQuota": 20000, "memoryLimitInBytes": 134217728}}),
     );
-    check("39", "200ms", "20000 100000", "134217728");
+    check("100", "200ms", "20000 100000", "134217728");
     // The container still runs, in its scope.
     assert_eq!(pod.status(&c)["state"], "CONTAINER_RUNNING");
     assert_eq!(w.show1(&unit, "ActiveState"), "active");
