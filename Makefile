@@ -247,7 +247,10 @@ vm-kernel:
 	@if ! ls $(VM_CACHE)/kernel/boot/vmlinux >/dev/null 2>&1; then \
 		echo "make: fetching Debian's linux-image-amd64 for the VM world (tests/vm_suites.rs)"; \
 		mkdir -p $(VM_CACHE) && cd $(VM_CACHE) && rm -rf kernel *.deb && \
-		pkg=$$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)/\1/p' | head -n 1) && \
+		pkg=$$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)/\1/p' | head -n 1); \
+		if [ -z "$$pkg" ]; then apt-get update -qq && \
+			pkg=$$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)/\1/p' | head -n 1); fi; \
+		[ -n "$$pkg" ] && \
 		apt-get download -q $$pkg 2>/dev/null && dpkg-deb -x $${pkg}_*.deb kernel && rm -f *.deb && \
 		z=kernel/boot/vmlinuz-*; \
 		off=$$(od -An -v -tx1 $$z | tr -d ' \n' | grep -ob fd377a585a00 | head -n 1 | cut -d: -f1); \
