@@ -96,6 +96,14 @@ impl VmWorld {
             .arg(format!("{CACHE}/kernel"))
             .arg(&dir)
             .arg(accel())
+            // The repository and cargo's target dir (where test binaries and hull are),
+            // which the VM must show even when they lie in /tmp or /run.
+            .arg(env!("CARGO_MANIFEST_DIR"))
+            .args(
+                std::env::current_exe()
+                    .ok()
+                    .and_then(|e| Some(e.parent()?.parent()?.parent()?.to_path_buf())),
+            )
             .env_clear()
             .env("PATH", PATH)
             .stderr(Stdio::inherit());

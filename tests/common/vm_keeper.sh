@@ -7,15 +7,30 @@
 # runs with PDEATHSIG=KILL, should this keeper itself be killed. stdout: one line for the owner,
 # `qemu PID` (or `error: …`); stderr: what teardown could not do.
 #
-# usage: sh vm_keeper.sh KERNEL_DIR WORLD_DIR [ACCEL]
+# usage: sh vm_keeper.sh KERNEL_DIR WORLD_DIR ACCEL [KEEP…]
 #   KERNEL_DIR  an extracted linux-image .deb (boot/vmlinuz-*, lib/modules/*), make vm-kernel
 #   WORLD_DIR   the world's host directory, shared read-write with the VM at the same path
 #               (the agent's commands and their output; removed at teardown)
+#   KEEP        host directories the VM must show at their own paths even where the VM mounts a
+#               fresh /tmp or /run (the repository and cargo's target dir: a clone in /tmp)
 #   ACCEL       qemu's accelerator: kvm (the default), or tcg (emulation, to check the world
 #               itself on a host without usable KVM: minutes, not seconds)
 set -u
 trap '' HUP INT QUIT TERM PIPE
 kdir=$1 dir=$2 accel=${3:-kvm}
+shift 3 2>/dev/null || shift $#
+# Lines of /init that keep the KEEP dirs lying under /tmp or /run across the fresh mounts
+# there: bound aside from the overlay, then moved back onto the new mount.
+hold= unhold=
+n=0
+for k in "$@"; do
+	case $k in /tmp/* | /run/*) ;; *) continue ;; esac
+	n=$((n + 1))
+	hold="$hold
+mkdir -p /hold$n && mount --bind /newroot$k /hold$n"
+	unhold="$unhold
+mkdir -p /newroot$k && mount --move /hold$n /newroot$k"
+done
 
 fail() {
 	echo "error: $*"
@@ -93,8 +108,10 @@ umount /proc
 mount -t proc proc /newroot/proc
 mount -t sysfs sys /newroot/sys
 mount --move /dev /newroot/dev
+$hold
 mount -t tmpfs -o mode=0755,nosuid,nodev run /newroot/run
 mount -t tmpfs -o mode=1777,nosuid,nodev tmp /newroot/tmp
+$unhold
 exec switch_root /newroot /lib/systemd/systemd --unit=hull-vm.target --show-status=0 --log-target=console
 INIT
 chmod +x "$ird/init"
