@@ -1,7 +1,7 @@
 //! The suites that need a pure cgroup v2 host with every controller, run whole in the VM world
 //! of `tests/common/vm.rs` (a Debian kernel booted by qemu with systemd as PID 1 and
 //! `cgroup_no_v1=all`). This host is hybrid: its cgroup2 offers only hugetlb, so the checks of
-//! tests/cgroups_v2.rs, tests/systemd.rs and tests/cri_systemd that need memory, pids, cpu or io
+//! tests/cgroups_v2.rs, tests/systemd.rs, tests/systemd_user.rs and tests/cri_systemd that need memory, pids, cpu or io
 //! skip or take their refusal paths here. In the VM the same test binaries (this build's, from
 //! target/, which the VM sees at its own path) run with every controller; each test below runs
 //! one of them there and fails when the suite fails, or when a check of it says it was skipped
@@ -122,6 +122,22 @@ fn cri_systemd_pods_run_on_a_host_with_every_controller() {
         "cri_systemd",
         &["--test-threads=2", "--nocapture"],
         &["skipped:", "unchecked", "offers no"],
+        &[],
+    );
+}
+
+/// tests/cri on a pure v2 node: containerd's CRI with the cgroupfs driver (hull's v2 paths:
+/// cpu.weight, cpu.max, memory.max, v2 stats, the OOM event from memory.events), pods on a CNI
+/// bridge in the VM.
+#[test]
+fn cri_suite_passes_on_a_pure_v2_node() {
+    require_root!();
+    let vm = vm_world!();
+    suite(
+        vm,
+        "cri",
+        &["--test-threads=4", "--nocapture"],
+        &["skipped:"],
         &[],
     );
 }

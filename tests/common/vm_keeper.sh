@@ -46,14 +46,18 @@ kver=${vmlinuz##*/vmlinuz-}
 [ -e "$kdir/boot/vmlinux" ] && vmlinuz=$kdir/boot/vmlinux
 mods=$kdir/lib/modules/$kver/kernel
 
-# The initramfs: static busybox, the modules for virtio 9p and overlay, and /init.
+# The initramfs: static busybox, the modules for virtio 9p and overlay, and /init. Also the
+# bridge and veth modules (CNI's bridge plugin), loaded up front: the extracted package has no
+# modules.dep (depmod runs at install) and this host no modprobe, so the kernel could not load
+# them on demand.
 ird=$dir/initramfs
 mkdir -p "$ird/bin" "$ird/m" "$ird/proc" "$ird/sys" "$ird/dev" "$ird/lower" "$ird/upper" "$ird/newroot" ||
 	fail "cannot make $ird"
 cp /bin/busybox "$ird/bin/busybox" || fail "cannot copy /bin/busybox"
 order="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev
 drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/char/virtio_console
-fs/netfs/netfs fs/fscache/fscache net/9p/9pnet net/9p/9pnet_virtio fs/9p/9p fs/overlayfs/overlay"
+fs/netfs/netfs fs/fscache/fscache net/9p/9pnet net/9p/9pnet_virtio fs/9p/9p fs/overlayfs/overlay
+net/llc/llc net/802/stp net/bridge/bridge drivers/net/veth"
 list=
 for m in $order; do
 	[ -e "$mods/$m.ko" ] || continue

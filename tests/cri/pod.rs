@@ -186,8 +186,8 @@ impl<'w> Pod<'w> {
         st["pid"].as_i64().unwrap() as i32
     }
 
-    /// The container's cgroup directory in the v1 hierarchy `controller` (its cgroupsPath in
-    /// the config CRI wrote).
+    /// The container's cgroup directory in the v1 hierarchy `controller`, or in cgroup2 on a
+    /// pure v2 node (its cgroupsPath in the config CRI wrote).
     pub fn cgroup(&self, id: &str, controller: &str) -> PathBuf {
         let path = self.world.bundle_config(id)["linux"]["cgroupsPath"]
             .as_str()
@@ -197,9 +197,13 @@ impl<'w> Pod<'w> {
             path.starts_with(&format!("/{}/{}/", self.world.name, self.name)),
             "{path}"
         );
-        Path::new("/sys/fs/cgroup")
-            .join(controller)
-            .join(path.trim_start_matches('/'))
+        let root = Path::new("/sys/fs/cgroup");
+        let hierarchy = if unified() {
+            root.to_path_buf()
+        } else {
+            root.join(controller)
+        };
+        hierarchy.join(path.trim_start_matches('/'))
     }
 
     /// Leave the pod running (to the world's teardown); its client ends.
@@ -246,6 +250,12 @@ impl Drop for Pod<'_> {
             }
         }
     }
+}
+
+/// Whether this node is pure cgroup v2 (cgroup2 at /sys/fs/cgroup, as the VM world's,
+/// tests/vm_suites.rs), not hybrid or legacy (v1 hierarchies below /sys/fs/cgroup).
+pub fn unified() -> bool {
+    Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
 }
 
 /// Wait (10 s at most: the shims exit after CRI answered) until nothing of containers `ids` is

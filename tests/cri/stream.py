@@ -6,7 +6,8 @@ resize as JSON) and its data.
 
 usage: python3 stream.py URL  (run in containerd's network namespace: the server listens on
 its loopback). Reads a JSON list of things to send on stdin: ["stdin", TEXT] or
-["resize", WIDTH, HEIGHT] or ["wait", SECONDS]; prints {"stdout": ..., "stderr": ...,
+["resize", WIDTH, HEIGHT] or ["wait", SECONDS] or ["until", TEXT] (until stdout holds TEXT,
+30 s at most: a resize sent before the process runs is dropped by the server); prints {"stdout": ..., "stderr": ...,
 "status": {...} or null} once the server closes. A PortForward URL (with `?port=N`) is
 the same WebSocket with two channels a port (0 data, 1 error), each opened by the server with
 the port number (2 bytes, little-endian): ["data", TEXT] sends on the data channel, ["close"]
@@ -102,6 +103,10 @@ def main():
                 sock.sendall(frame(b"\x04" + msg))
             elif step[0] == "wait":
                 time.sleep(step[1])
+            elif step[0] == "until":
+                deadline = time.monotonic() + 30
+                while step[1].encode() not in out["stdout"] and time.monotonic() < deadline:
+                    time.sleep(0.05)
             elif step[0] == "data":
                 sock.sendall(frame(b"\x00" + step[1].encode()))
             elif step[0] == "close":

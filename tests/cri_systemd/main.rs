@@ -543,7 +543,10 @@ fn oom_kill_is_reported_and_stats_come_from_v2() {
     assert!(ws > 0, "{stats}");
     let o = pod.start(
         "oom",
-        json!({"command": ["sh", "-c", "x=a; while :; do x=$x$x; done"],
+        // Two seconds' sleep first: containerd 1.6's shim watches memory.events (inotify) only
+        // once `start` has returned, and an OOM kill before that is reported as `Error` (seen
+        // in the slow emulated VM world; runc's the same).
+        json!({"command": ["sh", "-c", "sleep 2; x=a; while :; do x=$x$x; done"],
                "linux": {"resources": {"memoryLimitInBytes": 16777216}}}),
     );
     wait_until("the OOM container did not exit", || {
