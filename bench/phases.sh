@@ -5,16 +5,23 @@
 # on them: they are goals, not guards).
 #   floor   hyperfine -N of the static busybox's `true`
 #   state   of a created container            kill   SIGKILL of a running `sleep` container
+#   create  of a container running /bin/true (from no container)
 #   start   of a created container (its /bin/true runs and exits)
 #   delete  --force of a created container
 #   seq100  100 create+start+delete in a row  conc20  20 of them at once
+# Interleaved: BENCH_ROUNDS rounds (5), each timing the floor and then every runtime in turn
+# (the order rotated round by round), BENCH_RUNS runs of each command per round (10), so a burst
+# of other load on the machine spoils one round of every column, not a whole column. Each figure
+# is the median of all its runs (p10-p90 beside it); each ratio is the median of the rounds'
+# ratios (each round's medians against the same round's floor or crun), with their range.
 # As bench/run.sh: on a hybrid host (crun refuses it) everything runs in a private mount
 # namespace without /sys/fs/cgroup/unified. Results go to stdout and are appended to
 # bench/results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HULL=$PWD/target/release/hull
-RUNS=${BENCH_RUNS:-40}
+RUNS=${BENCH_RUNS:-10}
+ROUNDS=${BENCH_ROUNDS:-5}
 if [ -z "${BENCH_PRIVATE_V1:-}" ] && command -v crun >/dev/null \
     && mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then
     echo "bench: hybrid cgroups here, which crun refuses: all runtimes run in a private mount namespace without /sys/fs/cgroup/unified (cgroup v1 only)"
@@ -50,51 +57,84 @@ for name, args in (("true", ["/bin/true"]), ("sleep", ["/bin/sleep", "1000"])):
     json.dump(c, open(f"{work}/{name}/config.json", "w"))
 PY
 
-echo "== floor: fork+exec of a static binary (median of $RUNS)"
-hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$work/floor.json" "/bin/busybox true" >/dev/null
-for rt in "${RUNTIMES[@]}"; do
+# hyperfine with its results in the JSON file only: its warnings (outliers, a slow first run)
+# are left out; its output is shown when it fails.
+hf() {
+    local out
+    out=$(hyperfine "$@" 2>&1 >/dev/null) || { echo "$out"; return 1; }
+}
+
+# One runtime's commands for round $2, into $work/r$2-<name>-<column>.json.
+measure() {
+    local rt=$1 k=$2 n st r
     n=$(basename "$rt"); st="$work/state-$n"; r="$rt --root $st"
-    echo "== $n: state, start, delete, kill, 100 sequential, 20 concurrent"
     $r create -b "$work/true" ph >/dev/null
-    hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$work/$n-state.json" "$r state ph" >/dev/null
+    hf -N --warmup 3 --runs "$RUNS" --export-json "$work/r$k-$n-state.json" "$r state ph"
     $r delete -f ph
     # -N: the command runs without a shell (no shell start-up to subtract); the preparation
     # through sh, each beginning from no container.
-    hyperfine -N --warmup 2 --runs "$RUNS" --export-json "$work/$n-start.json" \
+    hf -N --warmup 2 --runs "$RUNS" --export-json "$work/r$k-$n-create.json" \
+        --prepare "sh -c '$r delete -f ph >/dev/null 2>&1; true'" \
+        "$r create -b $work/true ph"
+    hf -N --warmup 2 --runs "$RUNS" --export-json "$work/r$k-$n-start.json" \
         --prepare "sh -c '$r delete -f ph >/dev/null 2>&1; $r create -b $work/true ph >/dev/null'" \
-        "$r start ph" >/dev/null
-    hyperfine -N --warmup 2 --runs "$RUNS" --export-json "$work/$n-delete.json" \
+        "$r start ph"
+    hf -N --warmup 2 --runs "$RUNS" --export-json "$work/r$k-$n-delete.json" \
         --prepare "sh -c '$r delete -f ph >/dev/null 2>&1; $r create -b $work/true ph >/dev/null'" \
-        "$r delete -f ph" >/dev/null
-    hyperfine -N --warmup 2 --runs "$RUNS" --export-json "$work/$n-kill.json" \
+        "$r delete -f ph"
+    hf -N --warmup 2 --runs "$RUNS" --export-json "$work/r$k-$n-kill.json" \
         --prepare "sh -c '$r delete -f ph-sleep >/dev/null 2>&1; $r create -b $work/sleep ph-sleep >/dev/null && $r start ph-sleep'" \
-        "$r kill ph-sleep KILL" >/dev/null
+        "$r kill ph-sleep KILL"
     $r delete -f ph-sleep >/dev/null 2>&1 || true
-    hyperfine --shell sh --runs 3 --export-json "$work/$n-seq100.json" \
-        "for i in \$(seq 100); do $r create -b $work/true ph >/dev/null && $r start ph && $r delete -f ph; done" >/dev/null
-    hyperfine --shell bash --runs 3 --export-json "$work/$n-conc20.json" \
-        "for i in \$(seq 20); do ($r create -b $work/true c\$i >/dev/null && $r start c\$i && $r delete -f c\$i) & done; wait" >/dev/null
+    hf --shell sh --runs 1 --export-json "$work/r$k-$n-seq100.json" \
+        "for i in \$(seq 100); do $r create -b $work/true ph >/dev/null && $r start ph && $r delete -f ph; done"
+    hf --shell bash --runs 1 --export-json "$work/r$k-$n-conc20.json" \
+        "for i in \$(seq 20); do ($r create -b $work/true c\$i >/dev/null && $r start c\$i && $r delete -f c\$i) & done; wait"
+}
+
+for k in $(seq "$ROUNDS"); do
+    echo "== round $k of $ROUNDS: floor (fork+exec of a static binary), then state, create, start, delete, kill, 100 sequential, 20 concurrent of each runtime"
+    hf -N --warmup 5 --runs "$RUNS" --export-json "$work/r$k-floor.json" "/bin/busybox true"
+    # Rotate the order: no runtime always runs first (or right after another's burst).
+    n=${#RUNTIMES[@]}
+    for j in $(seq 0 $((n - 1))); do
+        measure "${RUNTIMES[$(((j + k) % n))]}" "$k"
+    done
 done
 
-python3 - "$work" "${RUNTIMES[@]}" <<'PY'
-import json, os, sys
-work, rts = sys.argv[1], [os.path.basename(r) for r in sys.argv[2:]]
-med = lambda f: json.load(open(f"{work}/{f}.json"))["results"][0]["median"] * 1000
-floor = med("floor")
-cols = ["state", "start", "delete", "kill", "seq100", "conc20"]
-t = {(n, c): med(f"{n}-{c}") for n in rts for c in cols}
-lines = ["", f"Lifecycle commands (median ms; floor = fork+exec of a static binary, {floor:.2f} ms):", "",
-         "| runtime | state | start | delete | kill | 100 sequential | 20 concurrent |", "|---|---|---|---|---|---|---|"]
+python3 - "$work" "$ROUNDS" "${RUNTIMES[@]}" <<'PY'
+import json, os, statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
+rts = [os.path.basename(r) for r in sys.argv[3:]]
+times = lambda f: json.load(open(f"{work}/{f}.json"))["results"][0]["times"]
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p * len(xs)))]
+cols = ["state", "create", "start", "delete", "kill", "seq100", "conc20"]
+# Per round: medians (ms); overall: every run of every round.
+rmed = {(k, n, c): statistics.median(times(f"r{k}-{n}-{c}")) * 1000
+        for k in range(1, rounds + 1) for n in rts for c in cols}
+rfloor = {k: statistics.median(times(f"r{k}-floor")) * 1000 for k in range(1, rounds + 1)}
+allt = {(n, c): [t * 1000 for k in range(1, rounds + 1) for t in times(f"r{k}-{n}-{c}")]
+        for n in rts for c in cols}
+floor_all = [t * 1000 for k in range(1, rounds + 1) for t in times(f"r{k}-floor")]
+floor = statistics.median(floor_all)
+fig = lambda xs: f"{statistics.median(xs):.1f} ({pct(xs, .1):.1f}-{pct(xs, .9):.1f})"
+lines = ["", f"Lifecycle commands, {rounds} interleaved rounds (median ms, p10-p90; floor = fork+exec of a static binary, {floor:.2f} ms):", "",
+         "| runtime | state | create | start | delete | kill | 100 sequential | 20 concurrent |",
+         "|---|---|---|---|---|---|---|---|"]
 for n in rts:
-    lines.append(f"| {n} | " + " | ".join(f"{t[(n, c)]:.1f}" for c in cols) + " |")
+    lines.append(f"| {n} | " + " | ".join(fig(allt[(n, c)]) for c in cols) + " |")
 lines.append("")
+def target(what, ratios, limit):
+    m = statistics.median(ratios)
+    lines.append(f"#16 target: hull {what} <= {limit}: {m:.2f}x (rounds {min(ratios):.2f}-{max(ratios):.2f}) "
+                 f"{'met' if m <= float(limit.split('x')[0]) else 'NOT met'}")
 for c in ["state", "start", "delete", "kill"]:
-    r = t[("hull", c)] / floor
-    lines.append(f"#16 target: hull {c} <= 1.6x floor: {r:.2f}x {'met' if r <= 1.6 else 'NOT met'}")
+    target(c, [rmed[(k, "hull", c)] / rfloor[k] for k in range(1, rounds + 1)], "1.6x floor")
 if "crun" in rts:
-    for c in ["seq100", "conc20"]:
-        r = t[("hull", c)] / t[("crun", c)]
-        lines.append(f"#16 target: hull {c} <= 0.5x crun: {r:.2f}x {'met' if r <= 0.5 else 'NOT met'}")
+    for c, what in [("create", "create"), ("seq100", "create+start+delete (100 in a row)"), ("conc20", "20 concurrent lifecycles")]:
+        target(what, [rmed[(k, "hull", c)] / rmed[(k, "crun", c)] for k in range(1, rounds + 1)], "0.5x crun")
 out = "\n".join(lines)
 print(out)
 with open("bench/results.md", "a") as f:
