@@ -7,7 +7,8 @@
 #   state   of a created container            kill   SIGKILL of a running `sleep` container
 #   create  of a container running /bin/true (from no container)
 #   start   of a created container (its /bin/true runs and exits)
-#   delete  --force of a created container
+#   delete  of a stopped container (its /bin/true has run), as in a lifecycle
+#   delete -f  --force of a created container (the kill and the wait for init's end included)
 #   seq100  100 create+start+delete in a row  conc20  20 of them at once
 # Interleaved: BENCH_ROUNDS rounds (5), each timing the floor and then every runtime in turn
 # (the order rotated round by round), BENCH_RUNS runs of each command per round (10), so a burst
@@ -79,7 +80,13 @@ measure() {
     hf -N --warmup 2 --runs "$RUNS" --export-json "$work/r$k-$n-start.json" \
         --prepare "sh -c '$r delete -f ph >/dev/null 2>&1; $r create -b $work/true ph >/dev/null'" \
         "$r start ph"
+    # delete as a lifecycle (and an engine after every exit) does it: of a stopped container.
     hf -N --warmup 2 --runs "$RUNS" --export-json "$work/r$k-$n-delete.json" \
+        --prepare "sh -c '$r delete -f ph >/dev/null 2>&1; $r create -b $work/true ph >/dev/null && $r start ph && until $r state ph | grep -q stopped; do :; done'" \
+        "$r delete ph"
+    # delete --force of a created container: the kill, and the kernel's teardown of init's
+    # namespaces it waits for, included.
+    hf -N --warmup 2 --runs "$RUNS" --export-json "$work/r$k-$n-deletef.json" \
         --prepare "sh -c '$r delete -f ph >/dev/null 2>&1; $r create -b $work/true ph >/dev/null'" \
         "$r delete -f ph"
     hf -N --warmup 2 --runs "$RUNS" --export-json "$work/r$k-$n-kill.json" \
@@ -93,7 +100,7 @@ measure() {
 }
 
 for k in $(seq "$ROUNDS"); do
-    echo "== round $k of $ROUNDS: floor (fork+exec of a static binary), then state, create, start, delete, kill, 100 sequential, 20 concurrent of each runtime"
+    echo "== round $k of $ROUNDS: floor (fork+exec of a static binary), then state, create, start, delete, delete -f, kill, 100 sequential, 20 concurrent of each runtime"
     hf -N --warmup 5 --runs "$RUNS" --export-json "$work/r$k-floor.json" "/bin/busybox true"
     # Rotate the order: no runtime always runs first (or right after another's burst).
     n=${#RUNTIMES[@]}
@@ -110,7 +117,7 @@ times = lambda f: json.load(open(f"{work}/{f}.json"))["results"][0]["times"]
 def pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(p * len(xs)))]
-cols = ["state", "create", "start", "delete", "kill", "seq100", "conc20"]
+cols = ["state", "create", "start", "delete", "deletef", "kill", "seq100", "conc20"]
 # Per round: medians (ms); overall: every run of every round.
 rmed = {(k, n, c): statistics.median(times(f"r{k}-{n}-{c}")) * 1000
         for k in range(1, rounds + 1) for n in rts for c in cols}
@@ -121,8 +128,8 @@ floor_all = [t * 1000 for k in range(1, rounds + 1) for t in times(f"r{k}-floor"
 floor = statistics.median(floor_all)
 fig = lambda xs: f"{statistics.median(xs):.1f} ({pct(xs, .1):.1f}-{pct(xs, .9):.1f})"
 lines = ["", f"Lifecycle commands, {rounds} interleaved rounds (median ms, p10-p90; floor = fork+exec of a static binary, {floor:.2f} ms):", "",
-         "| runtime | state | create | start | delete | kill | 100 sequential | 20 concurrent |",
-         "|---|---|---|---|---|---|---|---|"]
+         "| runtime | state | create | start | delete | delete -f (created) | kill | 100 sequential | 20 concurrent |",
+         "|---|---|---|---|---|---|---|---|---|"]
 for n in rts:
     lines.append(f"| {n} | " + " | ".join(fig(allt[(n, c)]) for c in cols) + " |")
 lines.append("")

@@ -206,21 +206,38 @@ impl Manager {
         Ok(())
     }
 
+    /// Make `h`'s directory and the parents it lacks: a mkdir first, the parents only when it
+    /// says ENOENT (one call per hierarchy where a walk of stats took five; issue #16).
     fn create_one(&mut self, h: &Hierarchy) -> Result<()> {
-        for dir in missing_dirs(&h.path) {
-            match fs::create_dir(&dir) {
-                Ok(()) => self.state.created.push(dir.clone()),
-                // Made by a concurrent create, which may not have filled its cpuset yet: fall
-                // through (filling an empty cpuset is idempotent).
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => {
-                    return Err(e)
-                        .with_context(|| format!("create cgroup {}", crate::error::short(&dir)))
+        let cpuset = h.controllers.split(',').any(|c| c == "cpuset");
+        self.make(&h.path, cpuset)
+    }
+
+    /// mkdir `dir`, its missing parents first on ENOENT. A v1 cpuset directory found there
+    /// may be a concurrent create's that has not filled its cpus and mems yet: an empty one is
+    /// filled from its parent as a new one is (idempotent; runc fills an empty cpuset so too).
+    fn make(&mut self, dir: &Path, cpuset: bool) -> Result<()> {
+        let context = || format!("create cgroup {}", crate::error::short(dir));
+        match fs::create_dir(dir) {
+            Ok(()) => self.state.created.push(dir.to_path_buf()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let Some(parent) = dir.parent() else {
+                    return Err(e).with_context(context);
+                };
+                self.make(parent, cpuset)?;
+                // Once: a parent removed again meanwhile (another container's delete) is
+                // ENOENT for the caller's retry.
+                match fs::create_dir(dir) {
+                    Ok(()) => self.state.created.push(dir.to_path_buf()),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(e).with_context(context),
                 }
             }
-            if h.controllers.split(',').any(|c| c == "cpuset") {
-                inherit_cpuset(&dir)?;
-            }
+            Err(e) => return Err(e).with_context(context),
+        }
+        if cpuset {
+            inherit_cpuset(dir)?;
         }
         Ok(())
     }
