@@ -10,7 +10,8 @@
 
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{LinuxResources, Spec};
+use crate::oci::Spec;
+use oci_spec::runtime::LinuxResources;
 use serde::Serialize;
 
 use crate::cgroups::Mode;

@@ -14,6 +14,7 @@ pub mod logging;
 pub mod lsm;
 pub mod namespaces;
 pub mod netdev;
+pub mod oci;
 pub mod process;
 pub mod rootfs;
 pub mod rootless;

@@ -8,7 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
+use crate::oci::Spec;
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType};
 
 use crate::error::{quote, Error, Result};
 

@@ -1,14 +1,15 @@
 //! Reading a bundle's config.json: a JSON pre-pass (unknown capability names are dropped with a
-//! warning, since profiles outlive kernels), the oci-spec parse with the failing field's path in
-//! the message, and the checks runtime.md asks of `create` (those that depend on the host's
-//! LSMs are `lsm::check_config`'s, called by [`load`]). Every error names the field, and
+//! warning, since profiles outlive kernels), the parse (`oci::Spec`: oci-spec's types below
+//! its top level and `process`) with the failing field's path in the message, and the checks
+//! runtime.md asks of `create` (those that depend on the host's LSMs are
+//! `lsm::check_config`'s, called by [`load`]). Every error names the field, and
 //! shows the values it quotes shortened (`error::quote`): serde's messages, which echo the
 //! offending value, go through `error::shorten_echoes`.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use oci_spec::runtime::Spec;
+use crate::oci::Spec;
 use serde_json::Value;
 
 use crate::error::{quote, short, shorten_echoes, Context, Error, Result};
@@ -190,7 +191,7 @@ fn long_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
 
 /// Parse an OCI Process JSON (`exec --process`): the same capability pre-pass as config.json,
 /// `user` defaulting to root as Go's decoder leaves it, errors naming the field under `process`.
-pub fn parse_process(text: &str) -> Result<oci_spec::runtime::Process> {
+pub fn parse_process(text: &str) -> Result<crate::oci::Process> {
     let p: Value =
         serde_json::from_str(text).map_err(|e| Error::invalid(format!("malformed JSON: {e}")))?;
     if !p.is_object() {

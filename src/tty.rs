@@ -23,7 +23,7 @@ use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
-use oci_spec::runtime::Process;
+use crate::oci::Process;
 
 use crate::error::{short, Context, Error, Result};
 use crate::sys;

@@ -4,7 +4,8 @@
 //! area's ([`problems`]). Within an area the first problem ends it (a second one there is
 //! often the first one's echo). Every message starts with the field's path.
 
-use oci_spec::runtime::{Linux, LinuxNamespaceType as T, Process, Spec};
+use crate::oci::{Process, Spec};
+use oci_spec::runtime::{Linux, LinuxNamespaceType as T};
 
 use crate::error::{quote, short, Context, Error, Result};
 use crate::fsutil::clean_abs;

@@ -7,7 +7,8 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
-use oci_spec::runtime::{Linux, Process};
+use crate::oci::Process;
+use oci_spec::runtime::Linux;
 
 use crate::error::{short, Context, Result};
 use crate::process::{self, Child};

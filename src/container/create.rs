@@ -255,7 +255,7 @@ pub fn listen_fds() -> u32 {
 /// Socket activation, as runc does: when hull itself was handed sockets ([`listen_fds`]), they
 /// stay open at 3.. for the container process, which gets `LISTEN_FDS=N` and `LISTEN_PID=1`.
 /// Returns N.
-fn socket_activation(spec: &mut oci_spec::runtime::Spec) -> u32 {
+fn socket_activation(spec: &mut crate::oci::Spec) -> u32 {
     let n = listen_fds();
     if n == 0 {
         return 0;

@@ -12,7 +12,8 @@
 use std::path::Path;
 use std::str::FromStr;
 
-use oci_spec::runtime::{Capability, Process};
+use crate::oci::Process;
+use oci_spec::runtime::Capability;
 
 use crate::error::{quote, short, Context, Error, Result};
 use crate::spec;
@@ -61,7 +62,7 @@ impl ProcessFlags {
 pub fn build(
     file: Option<&Path>,
     flags: &ProcessFlags,
-    config: &oci_spec::runtime::Spec,
+    config: &crate::oci::Spec,
 ) -> Result<Process> {
     let base = config
         .process()

@@ -19,7 +19,7 @@ mod mount_label;
 
 use std::path::Path;
 
-use oci_spec::runtime::{Process, Spec};
+use crate::oci::{Process, Spec};
 
 use crate::error::{quote, Error, Result};
 

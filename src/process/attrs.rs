@@ -3,9 +3,10 @@
 //! personality, CPU affinity, the NUMA memory policy and the session keyring (set by init and
 //! by exec'd processes).
 
+use crate::oci::Process;
 use oci_spec::runtime::{
     IOPriorityClass, LinuxMemoryPolicy, LinuxPersonalityDomain, LinuxSchedulerFlag,
-    LinuxSchedulerPolicy, MemoryPolicyFlagType, MemoryPolicyModeType, PosixRlimitType, Process,
+    LinuxSchedulerPolicy, MemoryPolicyFlagType, MemoryPolicyModeType, PosixRlimitType,
 };
 
 use crate::error::{quote, Context, Error, Result};

@@ -5,8 +5,9 @@
 
 use std::str::FromStr;
 
+use crate::oci::Process;
 use caps::{CapSet, Capability, CapsHashSet};
-use oci_spec::runtime::{LinuxCapabilities, Process};
+use oci_spec::runtime::LinuxCapabilities;
 
 use crate::error::{Context, Error, Result};
 

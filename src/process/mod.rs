@@ -54,7 +54,8 @@ use std::convert::Infallible;
 use std::os::fd::{OwnedFd, RawFd};
 use std::path::Path;
 
-use oci_spec::runtime::{LinuxPersonalityDomain, Process, Spec};
+use crate::oci::{Process, Spec};
+use oci_spec::runtime::LinuxPersonalityDomain;
 
 use crate::cgroups::{CgroupState, JoinDirs};
 use crate::error::{Context, Result};

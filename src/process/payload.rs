@@ -163,7 +163,7 @@ pub fn run(s: &Spawn, chan: &Channel) -> Result<Infallible> {
 /// `Ok` with execve's, `Err` with an earlier step's.
 fn finish(
     s: &Spawn,
-    process: &oci_spec::runtime::Process,
+    process: &crate::oci::Process,
     set_nnp: bool,
     exe: &CString,
     argv: &[CString],

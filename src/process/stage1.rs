@@ -131,7 +131,7 @@ pub fn run(s: &Spawn, chan: &Channel, born_in_v2: bool) -> Result<Infallible> {
 }
 
 /// `linux.timeOffsets`, written for the new time namespace before any process is in it.
-fn write_time_offsets(spec: &oci_spec::runtime::Spec) -> Result<()> {
+fn write_time_offsets(spec: &crate::oci::Spec) -> Result<()> {
     let linux = spec.linux().as_ref().expect("validated: linux present");
     let Some(offsets) = linux.time_offsets() else {
         return Ok(());

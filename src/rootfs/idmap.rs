@@ -20,7 +20,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType as T, Spec};
+use crate::oci::Spec;
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType as T};
 use pathrs::Root;
 
 use super::bind::{source_path, BindSource};

@@ -16,8 +16,9 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use crate::oci::Spec;
 use nix::mount::MsFlags;
-use oci_spec::runtime::{Mount, Spec};
+use oci_spec::runtime::Mount;
 use pathrs::{Handle, Root};
 
 use crate::cgroups::CgroupState;
