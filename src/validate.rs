@@ -7,7 +7,7 @@
 use crate::oci::{Process, Spec};
 use oci_spec::runtime::{Linux, LinuxNamespaceType as T};
 
-use crate::error::{quote, short, Context, Error, Result};
+use crate::error::{quote, short, Error, Result};
 use crate::fsutil::clean_abs;
 
 type Area = fn(&Spec) -> Result<()>;
@@ -58,16 +58,8 @@ fn process(spec: &Spec) -> Result<()> {
             quote(process.cwd())
         ));
     }
-    rlimits(process)?;
-    if let Some(aff) = process.exec_cpu_affinity() {
-        if let Some(s) = aff.initial() {
-            crate::sys::cpu::parse_affinity(s).context("process.execCPUAffinity.initial")?;
-        }
-        if let Some(s) = aff.cpu_affinity_final() {
-            crate::sys::cpu::parse_affinity(s).context("process.execCPUAffinity.final")?;
-        }
-    }
-    Ok(())
+    // process.execCPUAffinity's lists are checked as they are read (oci::ExecCPUAffinity).
+    rlimits(process)
 }
 
 fn rlimits(process: &Process) -> Result<()> {
