@@ -911,6 +911,10 @@ fn streamed_attach_to_a_container_with_a_terminal() {
     );
     let out = r["stdout"].as_str().unwrap();
     assert!(out.contains("heard hello-attach on /dev/pts/"), "{r}");
+    // The end of input ends the loop, and the container with it. Removing the pod before
+    // containerd has seen that exit races its shim's shutdown (Kill to a shim going away:
+    // "ttrpc: closed", which kubelet retries), so wait for CRI to say so first.
+    pod.wait_state(&id, "CONTAINER_EXITED");
     pod.remove(&[&id]);
 }
 
