@@ -16,6 +16,23 @@ use std::os::unix::ffi::OsStringExt;
 
 use crate::error::{Context, Error, Result};
 
+/// The command line hull was started with, as `main` received it (`set_args`). std's
+/// `args_os` is empty in a `#![no_main]` binary on musl, which takes it from std's own start.
+static ARGS: std::sync::OnceLock<Vec<std::ffi::OsString>> = std::sync::OnceLock::new();
+
+/// Record the command line (`main` does, before anything else); `args` returns it.
+pub fn set_args(args: Vec<std::ffi::OsString>) {
+    let _ = ARGS.set(args);
+}
+
+/// The command line `set_args` recorded, or std's where it was not called (tests).
+pub fn args() -> Vec<std::ffi::OsString> {
+    match ARGS.get() {
+        Some(a) => a.clone(),
+        None => std::env::args_os().collect(),
+    }
+}
+
 const SEALS: libc::c_int =
     libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
 
@@ -87,7 +104,8 @@ fn bind_read_only(path: &std::path::Path) -> Result<()> {
 fn exec(
     f: impl FnOnce(*const *const libc::c_char, *const *const libc::c_char) -> Result<()>,
 ) -> Result<()> {
-    let args: Vec<CString> = std::env::args_os()
+    let args: Vec<CString> = args()
+        .into_iter()
         .map(|a| CString::new(a.into_vec()).map_err(|_| Error::invalid("argument with a NUL byte")))
         .collect::<Result<_>>()?;
     let env: Vec<CString> = std::env::vars_os()

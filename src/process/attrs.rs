@@ -11,8 +11,14 @@ use oci_spec::runtime::{
 
 use crate::error::{quote, Context, Error, Result};
 
+/// The type glibc's and musl's setrlimit take the resource number as.
+#[cfg(target_env = "gnu")]
+pub type RlimitResource = libc::__rlimit_resource_t;
+#[cfg(not(target_env = "gnu"))]
+pub type RlimitResource = libc::c_int;
+
 /// The kernel's resource number of an rlimit type.
-pub fn rlimit_resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
+pub fn rlimit_resource(t: PosixRlimitType) -> RlimitResource {
     use PosixRlimitType as R;
     match t {
         R::RlimitCpu => libc::RLIMIT_CPU,

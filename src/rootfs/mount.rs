@@ -268,6 +268,10 @@ pub fn setattr_recursive(fd: impl AsFd, set: u64, clr: u64) -> Result<()> {
     crate::sys::mount::setattr(fd, true, set, clr).context("mount_setattr")
 }
 
+/// statvfs's bit for a relatime mount: the kernel's ST_RELATIME, which the libc crate names for
+/// glibc only (musl's statvfs passes the kernel's bits through as well).
+const ST_RELATIME: libc::c_ulong = 0x1000;
+
 /// The per-mount flags the kernel may have locked on `path` (statvfs), as MS_* bits.
 pub fn locked_flags(path: &Path) -> MsFlags {
     let Ok(c) = cpath(path) else {
@@ -289,7 +293,7 @@ pub fn locked_flags(path: &Path) -> MsFlags {
         (libc::ST_NOEXEC, MsFlags::MS_NOEXEC),
         (libc::ST_NOATIME, MsFlags::MS_NOATIME),
         (libc::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-        (libc::ST_RELATIME, MsFlags::MS_RELATIME),
+        (ST_RELATIME, MsFlags::MS_RELATIME),
     ] {
         if st.f_flag & st_bit != 0 {
             f |= ms;

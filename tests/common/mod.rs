@@ -69,8 +69,10 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The runtime under test: this tree's hull, or the binary at `HULL_TEST_RUNTIME` (an absolute
-/// path, e.g. /usr/sbin/runc) when set, to point the same scenarios at another runtime.
+/// The runtime under test: the binary at `HULL_TEST_RUNTIME` (an absolute path) when set —
+/// `make test` sets it to the release binary `make build` makes, the one that ships (static,
+/// musl); /usr/sbin/runc points the same scenarios at another runtime — else cargo's build of
+/// this tree's hull.
 pub fn hull_bin() -> PathBuf {
     match std::env::var_os("HULL_TEST_RUNTIME") {
         Some(other) if !other.is_empty() => PathBuf::from(other),
