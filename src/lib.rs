@@ -52,9 +52,9 @@ fn fds_for_the_container(command: &Command) -> Option<u32> {
 pub fn run(cli: Cli) -> i32 {
     // Before anything opens a file: of what the caller left open, only stdio and the fds it
     // hands to the container go on (a leaked host directory would be a way out of it: `cwd`
-    // /proc/self/fd/N). Kept too: the runtime mount namespace fd of selfexe's re-exec.
+    // /proc/self/fd/N).
     if let Some(n) = cli.command.as_ref().and_then(fds_for_the_container) {
-        sys::fd::close_from(3 + n, hooks::runtime_mntns_fd());
+        sys::fd::close_from(3 + n);
     }
     if cli.version {
         println!(
@@ -129,8 +129,6 @@ pub fn run(cli: Cli) -> i32 {
         command,
         Command::Create(_) | Command::Run(_) | Command::Exec(_)
     ) {
-        // Runtime-namespace hooks must run where hull was started, not in selfexe's namespace.
-        hooks::remember_runtime_mntns();
         if let Err(e) = selfexe::ensure_protected() {
             return fail(&e);
         }

@@ -4,15 +4,18 @@
 //! and, once hull has exited, write the on-disk binary through it. So `create`, `run` and
 //! `exec` — and only they: `state`, `list`, `kill`, `delete` never enter a container and stay
 //! cheap — make sure the executable they run from cannot be written: already on a read-only
-//! mount, or else re-executed through a read-only bind mount of itself in a private mount
-//! namespace (runc 1.2's approach: no copy, about a millisecond), or, where mounting is not
-//! allowed, from a sealed memfd copy (crun's; a few milliseconds for a 3 MB binary). Writes
-//! through /proc/<pid>/exe then fail with EROFS or EPERM, even after hull has exited.
+//! mount, or else re-executed through a read-only bind mount of itself that is attached
+//! nowhere (`open_tree(OPEN_TREE_CLONE)`, `MOUNT_ATTR_RDONLY`, `execveat` of its fd: no mount
+//! namespace to make, no copy; the mount lives as long as a process runs from it), or, where
+//! mounting is not allowed, from a sealed memfd copy (crun's; a few milliseconds for a 3 MB
+//! binary). Writes through /proc/<pid>/exe then fail with EROFS or EPERM, even after hull
+//! has exited.
 
 use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::OpenOptionsExt;
 
 use crate::error::{Context, Error, Result};
 
@@ -58,45 +61,42 @@ pub fn ensure_protected() -> Result<()> {
     if is_protected() {
         return Ok(());
     }
-    let exe_path = std::fs::read_link("/proc/self/exe").context("readlink /proc/self/exe")?;
-    if exe_path.exists() && bind_read_only(&exe_path).is_ok() {
-        return exec(|argv, envp| {
-            let path = CString::new(exe_path.as_os_str().as_encoded_bytes())
-                .map_err(|_| Error::invalid("NUL in path"))?;
-            // SAFETY: execve with NULL-terminated arrays of pointers into live CStrings.
-            unsafe { libc::execve(path.as_ptr(), argv, envp) };
-            Ok(())
-        });
+    if let Ok(tree) = read_only_tree() {
+        return exec(|argv, envp| execveat(&tree, argv, envp));
     }
     memfd_reexec()
 }
 
-/// A private mount namespace in which the binary is bind-mounted read-only over itself.
-fn bind_read_only(path: &std::path::Path) -> Result<()> {
-    use nix::mount::{mount, MsFlags};
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).context("unshare mount namespace")?;
-    // Nothing of ours may propagate back to the host.
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_SLAVE,
-        None::<&str>,
-    )?;
-    mount(
-        Some(path),
-        path,
-        None::<&str>,
-        MsFlags::MS_BIND,
-        None::<&str>,
-    )?;
-    mount(
-        None::<&str>,
-        path,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
-        None::<&str>,
-    )?;
+/// A read-only bind mount of this process's executable, attached nowhere: the fd of a
+/// detached mount whose root is the file. Refused without CAP_SYS_ADMIN over the mount
+/// namespace's owner (rootless).
+fn read_only_tree() -> std::io::Result<OwnedFd> {
+    let exe = File::options()
+        .read(true)
+        .custom_flags(libc::O_PATH)
+        .open("/proc/self/exe")?;
+    let tree = crate::sys::mount::clone_tree(&exe, false)?;
+    crate::sys::mount::setattr(&tree, false, crate::sys::mount::ATTR_RDONLY, 0)?;
+    Ok(tree)
+}
+
+/// execveat(fd, "", argv, envp, AT_EMPTY_PATH): execute the file `fd` refers to.
+fn execveat(
+    fd: &impl AsRawFd,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+) -> Result<()> {
+    // SAFETY: execveat with an fd we hold, an empty C string and NULL-terminated arrays.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            argv,
+            envp,
+            libc::AT_EMPTY_PATH,
+        )
+    };
     Ok(())
 }
 
@@ -160,18 +160,5 @@ fn memfd_reexec() -> Result<()> {
     if unsafe { libc::fcntl(memfd.as_raw_fd(), libc::F_ADD_SEALS, SEALS) } != 0 {
         return Err(std::io::Error::last_os_error()).context("seal the memfd");
     }
-    exec(|argv, envp| {
-        // SAFETY: execveat(fd, "", argv, envp, AT_EMPTY_PATH) with NULL-terminated arrays.
-        unsafe {
-            libc::syscall(
-                libc::SYS_execveat,
-                memfd.as_raw_fd(),
-                c"".as_ptr(),
-                argv,
-                envp,
-                libc::AT_EMPTY_PATH,
-            )
-        };
-        Ok(())
-    })
+    exec(|argv, envp| execveat(&memfd, argv, envp))
 }

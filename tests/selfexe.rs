@@ -81,7 +81,8 @@ fn init_before_execve_does_not_expose_a_writable_hull_binary() {
     );
     assert_eq!(std::fs::read(common::hull_bin()).unwrap(), before);
     // The protection left no mount on the host.
-    assert!(mounts_mentioning("target/debug/hull").is_empty());
+    let bin = hull_bin();
+    assert!(mounts_mentioning(bin.to_str().unwrap()).is_empty());
 }
 
 #[test]
@@ -112,7 +113,8 @@ fn only_commands_that_enter_a_container_re_execute() {
         std::fs::read_link(format!("/proc/{}/exe", ev.id())).unwrap(),
         hull_bin()
     );
-    // `run` enters a container: it runs from the read-only bind in a private mount namespace.
+    // `run` enters a container: it runs from a binary nobody can write, a read-only bind
+    // mount of it or a sealed memfd, and stays in the caller's mount namespace.
     let b2 = env.bundle(&["sleep", "2"]);
     let id2 = env.id("reexec-run");
     let mut run = env
@@ -120,11 +122,17 @@ fn only_commands_that_enter_a_container_re_execute() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let protected = ns(run.id()) != ns(me)
-        || std::fs::read_link(format!("/proc/{}/exe", run.id()))
+    let exe = format!("/proc/{}/exe", run.id());
+    let read_only = nix::sys::statvfs::statvfs(exe.as_str())
+        .unwrap()
+        .flags()
+        .contains(nix::sys::statvfs::FsFlags::ST_RDONLY);
+    let protected = read_only
+        || std::fs::read_link(&exe)
             .unwrap()
             .to_string_lossy()
             .contains("memfd:");
+    let same_ns = ns(run.id()) == ns(me);
     // SAFETY: signalling processes this test started, by pid.
     unsafe {
         libc::kill(ev.id() as i32, libc::SIGKILL);
@@ -133,4 +141,5 @@ fn only_commands_that_enter_a_container_re_execute() {
     let _ = ev.wait();
     let _ = run.wait();
     assert!(protected, "run must re-execute from a protected binary");
+    assert!(same_ns, "run must not need a mount namespace of its own");
 }

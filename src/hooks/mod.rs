@@ -17,13 +17,6 @@
 //! | `poststart` | hull (start, run) | init's byte was read and its execve closed the exec fifo (init's failure there fails start instead) | running / host pid |
 //! | `poststop` | hull (delete, run, a failed create) | cgroups and state dir are gone | stopped / no pid |
 //!
-//! `create`, `run` and `exec` may re-execute hull inside a private mount namespace (selfexe.rs,
-//! a read-only bind of the binary). Hooks of the runtime namespace must not run there (a
-//! `prestart` hook's `ip netns add` would mount where the host never sees it): before that
-//! re-exec [`remember_runtime_mntns`] keeps an fd of the mount namespace hull was started in,
-//! inherited across the exec and named by [`RUNTIME_MNTNS_ENV`], and each such hook `setns`es
-//! back into it (then returns to hull's working directory) before its execve.
-//!
 //! The hooks are copied into `state.json` at create time (runtime.md: "Any updates to
 //! config.json after this step MUST NOT affect the container"), so `start` and `delete` never
 //! re-read the bundle.
@@ -31,7 +24,6 @@
 mod runner;
 
 use std::collections::HashMap;
-use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -197,7 +189,7 @@ pub fn run(
 ) -> Result<()> {
     for (i, h) in kind.list(hooks).iter().enumerate() {
         let name = format!("hooks.{}[{i}]", kind.name());
-        runner::run_one(h, &name, state, default_env, in_runtime_ns(kind))?;
+        runner::run_one(h, &name, state, default_env)?;
     }
     Ok(())
 }
@@ -207,7 +199,7 @@ pub fn run(
 pub fn run_warn(hooks: Option<&Hooks>, kind: Kind, state: &[u8]) {
     for (i, h) in kind.list(hooks).iter().enumerate() {
         let name = format!("hooks.{}[{i}]", kind.name());
-        if let Err(e) = runner::run_one(h, &name, state, None, in_runtime_ns(kind)) {
+        if let Err(e) = runner::run_one(h, &name, state, None) {
             crate::logging::warn(&e.render());
         }
     }
@@ -216,59 +208,6 @@ pub fn run_warn(hooks: Option<&Hooks>, kind: Kind, state: &[u8]) {
 /// Whether any hook of these kinds is configured.
 pub fn any(hooks: Option<&Hooks>, kinds: &[Kind]) -> bool {
     kinds.iter().any(|k| !k.list(hooks).is_empty())
-}
-
-/// Names the inherited fd of the mount namespace hull was started in (see the module doc).
-pub const RUNTIME_MNTNS_ENV: &str = "_HULL_RUNTIME_MNTNS";
-
-/// NS_GET_NSTYPE (linux/nsfs.h): `_IO(0xb7, 0x3)`.
-const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
-
-/// Call before `selfexe` may re-execute hull into a private mount namespace (create, run,
-/// exec). First pass: when a re-exec is coming, open this mount namespace without O_CLOEXEC
-/// and name the fd in the environment the re-exec passes on. Second pass (the fd is named):
-/// check it and make it close-on-exec: from here on only hook children use it, via setns.
-pub fn remember_runtime_mntns() {
-    if let Some(fd) = runtime_mntns_fd() {
-        // SAFETY: fcntl on an fd this process inherited for exactly this purpose.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-        return;
-    }
-    std::env::remove_var(RUNTIME_MNTNS_ENV);
-    if crate::selfexe::is_protected() {
-        return; // no re-exec: hull stays in the namespace it was started in
-    }
-    // SAFETY: open(2) of a constant path; the fd is deliberately inheritable (see above).
-    let fd = unsafe { libc::open(c"/proc/self/ns/mnt".as_ptr(), libc::O_RDONLY) };
-    if fd >= 0 {
-        std::env::set_var(RUNTIME_MNTNS_ENV, fd.to_string());
-    }
-}
-
-/// The remembered fd, if the environment names one that really is a mount namespace.
-pub fn runtime_mntns_fd() -> Option<RawFd> {
-    let fd: RawFd = std::env::var(RUNTIME_MNTNS_ENV).ok()?.parse().ok()?;
-    // SAFETY: ioctl(NS_GET_NSTYPE) on an fd number; a non-nsfs fd just fails.
-    let t = unsafe { libc::ioctl(fd, NS_GET_NSTYPE as _) };
-    (fd > 2 && t == libc::CLONE_NEWNS).then_some(fd)
-}
-
-/// The fd to setns into before a runtime-namespace hook: `None` when hull already is there.
-pub(crate) fn runtime_mntns_to_join() -> Option<RawFd> {
-    let fd = runtime_mntns_fd()?;
-    let ours = std::fs::metadata("/proc/self/ns/mnt").ok()?;
-    // SAFETY: an all-zero stat is valid storage for fstat to fill.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: fstat on an fd number into a struct we own.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        return None;
-    }
-    use std::os::unix::fs::MetadataExt;
-    (st.st_ino != ours.ino() || st.st_dev != ours.dev()).then_some(fd)
-}
-
-fn in_runtime_ns(kind: Kind) -> bool {
-    !matches!(kind, Kind::CreateContainer | Kind::StartContainer)
 }
 
 #[cfg(test)]

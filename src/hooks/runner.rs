@@ -1,6 +1,5 @@
-//! Runs one hook: fork + execve of `path` with exactly `args` and `env` (the child first
-//! `setns`es back into the runtime mount namespace when asked), the state written to its stdin
-//! as it drains, its stdout and stderr captured (kept for the error message, or the debug log),
+//! Runs one hook: fork + execve of `path` with exactly `args` and `env`, the state written to
+//! its stdin as it drains, its stdout and stderr captured (kept for the error message, or the debug log),
 //! and `timeout` enforced with SIGKILL; the hook dies with the process that runs it
 //! (PDEATHSIG), so a killed hull leaves no hook behind. No thread: one poll over a pidfd of the hook, its stdin
 //! and its two output pipes, with the deadline as poll's timeout.
@@ -18,37 +17,20 @@ use crate::sys;
 /// Most of a hook's stdout/stderr kept for the error message.
 const KEEP: usize = 16 * 1024;
 
-/// Run one hook; the error names it (`hooks.createRuntime[0]: /path: …`). `runtime_ns`: run it
-/// in the mount namespace hull was started in (see the module doc).
+/// Run one hook; the error names it (`hooks.createRuntime[0]: /path: …`).
 pub(super) fn run_one(
     h: &Hook,
     name: &str,
     state: &[u8],
     default_env: Option<&[String]>,
-    runtime_ns: bool,
 ) -> Result<()> {
     let path = h.path();
     let what = format!("{name}: {}", short(path));
     crate::logging::debug(&format!("running {what}"));
-    exec_and_wait(h, state, default_env, runtime_ns).with_context(|| what)
+    exec_and_wait(h, state, default_env).with_context(|| what)
 }
 
-fn exec_and_wait(
-    h: &Hook,
-    state: &[u8],
-    default_env: Option<&[String]>,
-    runtime_ns: bool,
-) -> Result<()> {
-    let join = if runtime_ns {
-        super::runtime_mntns_to_join()
-    } else {
-        None
-    };
-    // setns(CLONE_NEWNS) moves the cwd to the namespace's root: the hook gets hull's back.
-    let cwd = std::env::current_dir()
-        .ok()
-        .and_then(|d| CString::new(d.into_os_string().into_encoded_bytes()).ok());
-    let join = join.map(|fd| (fd, cwd));
+fn exec_and_wait(h: &Hook, state: &[u8], default_env: Option<&[String]>) -> Result<()> {
     // Everything the child needs is allocated before the fork.
     let cpath = CString::new(h.path().as_os_str().as_bytes())
         .map_err(|_| Error::invalid("NUL byte in path"))?;
@@ -81,7 +63,6 @@ fn exec_and_wait(
             &envp,
             [in_r.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()],
             exec_w.as_raw_fd(),
-            join.as_ref().map(|(fd, cwd)| (*fd, cwd.as_ref())),
         );
     }
     drop((in_r, out_w, err_w, exec_w));
@@ -140,8 +121,7 @@ fn exec_and_wait(
     Err(Error::Msg(outputs(msg)))
 }
 
-/// The hook child: dies with its parent, back into the runtime mount namespace if asked, stdio
-/// onto the pipes, default signals, no other fd, execve. Never returns.
+/// The hook child: dies with its parent, stdio onto the pipes, default signals, no other fd, execve. Never returns.
 fn child(
     parent: libc::pid_t,
     path: &CString,
@@ -149,9 +129,8 @@ fn child(
     envp: &[*const libc::c_char],
     stdio: [RawFd; 3],
     exec_w: RawFd,
-    join: Option<(RawFd, Option<&CString>)>,
 ) -> ! {
-    // SAFETY: only prctl/getppid/setns/chdir/fcntl/dup2/sigprocmask/signal/close_range/execve/
+    // SAFETY: only prctl/getppid/fcntl/dup2/sigprocmask/signal/close_range/execve/
     // write/_exit on fds and buffers this process owns; the pointer arrays are NULL-terminated
     // and point into live CStrings.
     unsafe {
@@ -161,14 +140,6 @@ fn child(
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
         if libc::getppid() != parent {
             libc::_exit(127);
-        }
-        if let Some((fd, cwd)) = join {
-            if libc::setns(fd, libc::CLONE_NEWNS) != 0 {
-                fail(exec_w);
-            }
-            if let Some(cwd) = cwd {
-                libc::chdir(cwd.as_ptr());
-            }
         }
         // Move the pipe ends above 2 first: one of them may itself be 0, 1 or 2.
         let high: Vec<RawFd> = stdio

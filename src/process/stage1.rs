@@ -32,15 +32,9 @@ pub fn run(s: &Spawn, chan: &Channel, born_in_v2: bool) -> Result<Infallible> {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
     }
-    for fd in s
-        .close_fds
-        .iter()
-        .copied()
-        .chain(crate::hooks::runtime_mntns_fd())
-    {
+    for &fd in &s.close_fds {
         // SAFETY: closing an fd the parent named as not ours to keep (the state-dir lock: a
-        // copy held here would keep the container locked after hull exits; the runtime mount
-        // namespace hooks return to must not reach the container).
+        // copy held here would keep the container locked after hull exits).
         unsafe { libc::close(fd) };
     }
     // First, while stage 1 still has the host's privileges and cgroup namespace.

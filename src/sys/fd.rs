@@ -180,26 +180,11 @@ pub fn cloexec_from(first: u32) {
     };
 }
 
-/// Close every fd from `first` up but `keep` (a descriptor hull itself opened earlier): what a
-/// caller leaked into hull (shells and shims leave fds open without close-on-exec) must not
-/// follow hull into a container.
-pub fn close_from(first: u32, keep: Option<RawFd>) {
-    let close = |from: u32, to: u32| {
-        if from <= to {
-            // SAFETY: close_range(2) on a range of fds this process owns and no longer uses.
-            unsafe { libc::syscall(libc::SYS_close_range, from, to, 0u32) };
-        }
-    };
-    match keep
-        .and_then(|k| u32::try_from(k).ok())
-        .filter(|&k| k >= first)
-    {
-        Some(k) => {
-            close(first, k - 1);
-            close(k.saturating_add(1), u32::MAX);
-        }
-        None => close(first, u32::MAX),
-    }
+/// Close every fd from `first` up: what a caller leaked into hull (shells and shims leave fds
+/// open without close-on-exec) must not follow hull into a container.
+pub fn close_from(first: u32) {
+    // SAFETY: close_range(2) on a range of fds this process owns and no longer uses.
+    unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, 0u32) };
 }
 
 /// Clear ONLCR on the terminal at `fd` (a pty master or slave: they share their termios), so
