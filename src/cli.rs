@@ -11,6 +11,9 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::error::{quote, short};
 
+mod fast;
+pub use fast::parse_fast;
+
 /// runc's exit code for a subcommand it does not know (urfave/cli's "No help topic for …").
 const UNKNOWN_COMMAND_EXIT: i32 = 3;
 
@@ -119,7 +122,7 @@ pub fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
     parse_clap(args)
 }
 
-/// clap's parse alone (what [`parse`] falls back to; the tests compare both).
+/// clap's parse alone (what [`parse`] falls back to; `fast.rs`'s tests compare both).
 pub fn parse_clap(args: &[OsString]) -> Result<Cli, clap::Error> {
     use clap::FromArgMatches;
     let mut cmd = Cli::command();
@@ -128,115 +131,6 @@ pub fn parse_clap(args: &[OsString]) -> Result<Cli, clap::Error> {
         .and_then(|mut m| Cli::from_arg_matches_mut(&mut m).map_err(|e| e.format(&mut cmd)));
     std::mem::forget(cmd);
     parsed
-}
-
-/// The hot commands' command line parsed by hand: `state`, `start`, `kill`, `delete`, which
-/// engines run for every container, with global options before the subcommand. Building
-/// clap's command tree was about half of the instructions of a whole `hull state` (callgrind;
-/// issue #16). Only a plain shape is taken: each global option at most once, as `--opt VALUE`
-/// or `--opt=VALUE` with a non-empty value not starting with `-`, then the subcommand, its own
-/// flags, then its operands, none starting with `-`. Anything else (`--help`, `--`, a global
-/// after the subcommand, a repeated or unknown option, too many operands, a non-UTF-8 word) is
-/// `None`, and clap parses it, so errors and help read as they always did. `tests` in this
-/// file hold both parsers to the same result on the same argv lists.
-pub fn parse_fast(args: &[OsString]) -> Option<Cli> {
-    let mut words = args.iter().skip(1).map(|a| a.to_str());
-    let mut cli = Cli {
-        root: None,
-        log: None,
-        log_format: "text".to_string(),
-        debug: false,
-        systemd_cgroup: false,
-        rootless: None,
-        criu: None,
-        version: false,
-        command: None,
-    };
-    let mut seen_format = false;
-    let sub = loop {
-        let w = words.next()??;
-        if !w.starts_with("--") {
-            break w;
-        }
-        let (name, inline) = match w.split_once('=') {
-            Some((n, v)) => (n, Some(v)),
-            None => (w, None),
-        };
-        let flag = |set: &mut bool| {
-            if *set || inline.is_some() {
-                return None;
-            }
-            *set = true;
-            Some(())
-        };
-        match name {
-            "--debug" => flag(&mut cli.debug)?,
-            "--systemd-cgroup" => flag(&mut cli.systemd_cgroup)?,
-            "--root" | "--log" | "--log-format" => {
-                let v = match inline {
-                    Some(v) => v,
-                    None => words.next()??,
-                };
-                if v.is_empty() || v.starts_with('-') {
-                    return None;
-                }
-                match name {
-                    "--root" if cli.root.is_none() => cli.root = Some(PathBuf::from(v)),
-                    "--log" if cli.log.is_none() => cli.log = Some(PathBuf::from(v)),
-                    "--log-format" if !seen_format => {
-                        seen_format = true;
-                        cli.log_format = v.to_string();
-                    }
-                    _ => return None,
-                }
-            }
-            _ => return None,
-        }
-    };
-    let (flag_short, flag_long) = match sub {
-        "state" | "start" => ("", ""),
-        "kill" => ("-a", "--all"),
-        "delete" => ("-f", "--force"),
-        _ => return None,
-    };
-    let mut flag = false;
-    let mut operands: Vec<String> = Vec::new();
-    for w in words {
-        let w = w?;
-        if w.starts_with('-') {
-            if operands.is_empty()
-                && !flag
-                && !flag_short.is_empty()
-                && (w == flag_short || w == flag_long)
-            {
-                flag = true;
-                continue;
-            }
-            return None;
-        }
-        operands.push(w.to_string());
-    }
-    let mut operands = operands.into_iter();
-    let id = operands.next()?;
-    let command = match sub {
-        "state" | "start" | "delete" if operands.len() > 0 => return None,
-        "state" => Command::State(IdArg { id }),
-        "start" => Command::Start(IdArg { id }),
-        "delete" => Command::Delete(DeleteArgs { force: flag, id }),
-        _ => {
-            let signal = operands.next().unwrap_or_else(|| "SIGTERM".to_string());
-            if operands.len() > 0 {
-                return None;
-            }
-            Command::Kill(KillArgs {
-                all: flag,
-                id,
-                signal,
-            })
-        }
-    };
-    cli.command = Some(command);
-    Some(cli)
 }
 
 /// hull: an OCI container runtime that speaks runc's command line.
@@ -639,113 +533,6 @@ mod tests {
         ] {
             assert_eq!(mistake(args), (want.to_string(), 1), "{args:?}");
         }
-    }
-
-    fn argv(args: &[&str]) -> Vec<OsString> {
-        std::iter::once("hull")
-            .chain(args.iter().copied())
-            .map(OsString::from)
-            .collect()
-    }
-
-    // The hand parser of the hot commands gives what clap gives, or leaves the line to clap.
-    // Fails when parse_fast takes a line clap refuses, reads one differently (a flag, a
-    // default signal, a global's value), or leaves a plain hot line to clap.
-    #[test]
-    fn the_fast_path_parses_hot_commands_as_clap_does() {
-        let taken: &[&[&str]] = &[
-            &["state", "c1"],
-            &["start", "c1"],
-            &["delete", "c1"],
-            &["delete", "-f", "c1"],
-            &["delete", "--force", "c1"],
-            &["kill", "c1"],
-            &["kill", "c1", "KILL"],
-            &["kill", "c1", "9"],
-            &["kill", "-a", "c1", "SIGTERM"],
-            &["kill", "--all", "c1", "RTMIN+3"],
-            &["--root", "/run/x", "state", "c1"],
-            &[
-                "--root=/run/x",
-                "--log",
-                "/tmp/l",
-                "--log-format",
-                "json",
-                "--debug",
-                "kill",
-                "c1",
-            ],
-            &[
-                "--log-format=json",
-                "--systemd-cgroup",
-                "delete",
-                "--force",
-                "c1",
-            ],
-            &["--root", "state", "start", "kill"],
-            &["state", "help"],
-        ];
-        let left: &[&[&str]] = &[
-            &[],
-            &["state"],
-            &["state", "a", "b"],
-            &["start", "-f", "c1"],
-            &["delete", "c1", "-f"],
-            &["delete", "-f", "-f", "c1"],
-            &["delete", "--force=true", "c1"],
-            &["kill", "c1", "-9"],
-            &["kill", "a", "b", "c"],
-            &["kill", "-a", "-a", "c1"],
-            &["state", "--help"],
-            &["state", "-h"],
-            &["--help"],
-            &["help", "state"],
-            &["-v"],
-            &["--version"],
-            &["state", "--", "c1"],
-            &["state", "--root", "/x", "c1"],
-            &["--root", "/a", "--root", "/b", "state", "c1"],
-            &["--debug", "--debug", "state", "c1"],
-            &["--debug=true", "state", "c1"],
-            &["--root", "state"],
-            &["--root", "--debug", "state", "c1"],
-            &["--root=", "state", "c1"],
-            &[
-                "--log-format",
-                "json",
-                "--log-format",
-                "text",
-                "state",
-                "c1",
-            ],
-            &["--rootless", "true", "state", "c1"],
-            &["--criu", "/x", "state", "c1"],
-            &["--bogus", "state", "c1"],
-            &["-x", "state", "c1"],
-            &["ls"],
-            &["list"],
-            &["create", "c1"],
-            &["run", "c1"],
-            &["pause", "c1"],
-            &["State", "c1"],
-            &["sta", "c1"],
-        ];
-        for args in taken.iter().chain(left) {
-            let a = argv(args);
-            let fast = parse_fast(&a).map(|c| format!("{c:?}"));
-            let clap = parse_clap(&a).map(|c| format!("{c:?}")).ok();
-            if let Some(f) = &fast {
-                assert_eq!(Some(f), clap.as_ref(), "{args:?}");
-            }
-            assert_eq!(fast.is_some(), taken.contains(args), "{args:?}: {fast:?}");
-            // What parse gives is what clap gives, either way.
-            assert_eq!(parse(&a).map(|c| format!("{c:?}")).ok(), clap, "{args:?}");
-        }
-        // A word that is not UTF-8 goes to clap.
-        use std::os::unix::ffi::OsStringExt;
-        let mut a = argv(&["state"]);
-        a.push(OsString::from_vec(vec![0x66, 0xff]));
-        assert!(parse_fast(&a).is_none());
     }
 
     // runc 1.1.5 exits 3 for a subcommand it does not know; fails with exit code 1 there.
