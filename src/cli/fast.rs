@@ -4,11 +4,12 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use super::{Cli, Command, CreateArgs, CreateOpts, DeleteArgs, IdArg, KillArgs};
+use super::{Cli, Command, CreateArgs, CreateOpts, DeleteArgs, ExecArgs, IdArg, KillArgs};
 
-/// The hot commands' command line parsed by hand: `state`, `start`, `kill`, `delete` and
-/// `create` (which runs twice: again after selfexe's re-exec), which engines run for every
-/// container, with global options before the subcommand. Building clap's command tree was
+/// The hot commands' command line parsed by hand: `state`, `start`, `kill`, `delete`, and
+/// `create` and `exec` (each runs twice: again after selfexe's re-exec), which engines run for
+/// every container and every exec (Kubernetes' exec probes), with global options before the
+/// subcommand. Building clap's command tree was
 /// about half of the instructions of a whole `hull state` (callgrind; issue #16). Only a plain shape is taken: each global option at most once, as `--opt VALUE`
 /// or `--opt=VALUE` with a non-empty value not starting with `-`, then the subcommand, its own
 /// flags, then its operands, none starting with `-`. Anything else (`--help`, `--`, a global
@@ -69,9 +70,16 @@ pub fn parse_fast(args: &[OsString]) -> Option<Cli> {
             _ => return None,
         }
     };
-    if sub == "create" {
-        cli.command = Some(Command::Create(parse_fast_create(words)?));
-        return Some(cli);
+    match sub {
+        "create" => {
+            cli.command = Some(Command::Create(parse_fast_create(words)?));
+            return Some(cli);
+        }
+        "exec" => {
+            cli.command = Some(Command::Exec(parse_fast_exec(words)?));
+            return Some(cli);
+        }
+        _ => {}
     }
     let (flag_short, flag_long) = match sub {
         "state" | "start" => ("", ""),
@@ -119,20 +127,16 @@ pub fn parse_fast(args: &[OsString]) -> Option<Cli> {
     Some(cli)
 }
 
-/// `create`'s words after the subcommand, in the shapes engines use (containerd's shim,
-/// conmon): each flag at most once, an option as `--opt VALUE`, `--opt=VALUE` (or `-b DIR`)
-/// with a non-empty value not starting with `-`, then the id, last and alone. Anything else is
-/// `None` (clap's).
-fn parse_fast_create<'a>(mut words: impl Iterator<Item = Option<&'a str>>) -> Option<CreateArgs> {
-    let mut opts = CreateOpts {
-        bundle: PathBuf::from("."),
-        console_socket: None,
-        pidfd_socket: None,
-        pid_file: None,
-        no_pivot: false,
-        no_new_keyring: false,
-        preserve_fds: 0,
-    };
+/// The words after `create` or `exec`, in the shapes engines use (containerd's shim, conmon):
+/// each of `known`'s flags (long name, short name, takes a value) at most once, a value as
+/// `--opt VALUE`, `--opt=VALUE` or `-o VALUE`, non-empty and not starting with `-`; then the
+/// id, last and alone. `set` takes each flag by its long name. Anything else is `None`
+/// (clap's: `-o=V`, `-oV`, a repeated or unknown flag, `--help`, `--`, a word after the id).
+fn fast_flags<'a>(
+    mut words: impl Iterator<Item = Option<&'a str>>,
+    known: &[(&str, &str, bool)],
+    mut set: impl FnMut(&str, Option<&'a str>) -> Option<()>,
+) -> Option<String> {
     let mut seen: Vec<&str> = Vec::new();
     let id = loop {
         let w = words.next()??;
@@ -143,53 +147,126 @@ fn parse_fast_create<'a>(mut words: impl Iterator<Item = Option<&'a str>>) -> Op
             Some((n, v)) if n.starts_with("--") => (n, Some(v)),
             _ => (w, None),
         };
-        let name = if name == "-b" { "--bundle" } else { name };
-        if seen.contains(&name) {
+        let &(long, _, takes_value) = known
+            .iter()
+            .find(|(l, short, _)| name == *l || (!short.is_empty() && name == *short))?;
+        if seen.contains(&long) {
             return None;
         }
-        seen.push(name);
-        if matches!(name, "--no-pivot" | "--no-new-keyring") {
-            if inline.is_some() {
-                return None;
-            }
-            match name {
-                "--no-pivot" => opts.no_pivot = true,
-                _ => opts.no_new_keyring = true,
-            }
-            continue;
-        }
-        if !matches!(
-            name,
-            "--bundle" | "--console-socket" | "--pidfd-socket" | "--pid-file" | "--preserve-fds"
-        ) {
-            return None;
-        }
-        let v = match inline {
-            Some(v) => v,
-            None => words.next()??,
+        seen.push(long);
+        let value = match (takes_value, inline) {
+            (false, None) => None,
+            (false, Some(_)) => return None,
+            (true, Some(v)) => Some(v),
+            (true, None) => Some(words.next()??),
         };
-        if v.is_empty() || v.starts_with('-') {
+        if value.is_some_and(|v| v.is_empty() || v.starts_with('-')) {
             return None;
         }
-        match name {
-            "--bundle" => opts.bundle = PathBuf::from(v),
-            "--console-socket" => opts.console_socket = Some(PathBuf::from(v)),
-            "--pidfd-socket" => opts.pidfd_socket = Some(PathBuf::from(v)),
-            "--pid-file" => opts.pid_file = Some(PathBuf::from(v)),
-            _ => {
-                if !v.bytes().all(|b| b.is_ascii_digit()) {
-                    return None;
-                }
-                opts.preserve_fds = v.parse().ok()?;
-            }
-        }
+        set(long, value)?;
     };
     if words.next().is_some() {
         return None;
     }
-    Some(CreateArgs {
-        opts,
-        id: id.to_string(),
+    Some(id.to_string())
+}
+
+/// `--preserve-fds`' value: digits only (clap's parser takes `+1` too: left to it).
+fn fds(v: Option<&str>) -> Option<u32> {
+    let v = v?;
+    if !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse().ok()
+}
+
+/// The options `create` and `exec` share, as [`fast_flags`] takes them.
+const SHARED: [(&str, &str, bool); 4] = [
+    ("--console-socket", "", true),
+    ("--pidfd-socket", "", true),
+    ("--pid-file", "", true),
+    ("--preserve-fds", "", true),
+];
+
+/// Their values: (console socket, pidfd socket, pid file, preserve fds).
+#[derive(Default)]
+struct Shared(Option<PathBuf>, Option<PathBuf>, Option<PathBuf>, u32);
+
+impl Shared {
+    /// Take `name` if it is one of [`SHARED`]: `Some(true)`; `Some(false)` if it is not one,
+    /// `None` for a bad value.
+    fn take(&mut self, name: &str, v: Option<&str>) -> Option<bool> {
+        let path = || v.map(PathBuf::from);
+        match name {
+            "--console-socket" => self.0 = path(),
+            "--pidfd-socket" => self.1 = path(),
+            "--pid-file" => self.2 = path(),
+            "--preserve-fds" => self.3 = fds(v)?,
+            _ => return Some(false),
+        }
+        Some(true)
+    }
+}
+
+/// `create`'s words after the subcommand (see [`fast_flags`]).
+fn parse_fast_create<'a>(words: impl Iterator<Item = Option<&'a str>>) -> Option<CreateArgs> {
+    let (mut shared, mut bundle, mut no_pivot, mut no_new_keyring) =
+        (Shared::default(), PathBuf::from("."), false, false);
+    let mut known = SHARED.to_vec();
+    known.extend([
+        ("--bundle", "-b", true),
+        ("--no-pivot", "", false),
+        ("--no-new-keyring", "", false),
+    ]);
+    let id = fast_flags(words, &known, |name, v| {
+        if !shared.take(name, v)? {
+            match name {
+                "--bundle" => bundle = PathBuf::from(v?),
+                "--no-pivot" => no_pivot = true,
+                _ => no_new_keyring = true,
+            }
+        }
+        Some(())
+    })?;
+    let Shared(console_socket, pidfd_socket, pid_file, preserve_fds) = shared;
+    let opts = CreateOpts {
+        bundle,
+        console_socket,
+        pidfd_socket,
+        pid_file,
+        no_pivot,
+        no_new_keyring,
+        preserve_fds,
+    };
+    Some(CreateArgs { opts, id })
+}
+
+/// `exec`'s words after the subcommand in the form engines use, the process in a file
+/// (`--process`, which containerd's shim and conmon always pass) and nothing after the id (see
+/// [`fast_flags`]). A command line after the id is clap's.
+fn parse_fast_exec<'a>(words: impl Iterator<Item = Option<&'a str>>) -> Option<ExecArgs> {
+    let (mut shared, mut process, mut detach) = (Shared::default(), None, false);
+    let mut known = SHARED.to_vec();
+    known.extend([("--process", "-p", true), ("--detach", "-d", false)]);
+    let id = fast_flags(words, &known, |name, v| {
+        if !shared.take(name, v)? {
+            match name {
+                "--process" => process = Some(PathBuf::from(v?)),
+                _ => detach = true,
+            }
+        }
+        Some(())
+    })?;
+    let Shared(console_socket, pidfd_socket, pid_file, preserve_fds) = shared;
+    Some(ExecArgs {
+        console_socket,
+        pidfd_socket,
+        pid_file,
+        preserve_fds,
+        process: Some(process?),
+        detach,
+        id,
+        ..ExecArgs::default()
     })
 }
 
@@ -272,6 +349,32 @@ mod tests {
             ],
             &["create", "--preserve-fds=0", "c1"],
             &["create", "create"],
+            &[
+                "--root=/run/containerd/runc/default",
+                "--log=/run/containerd/io.containerd.runtime.v2.task/default/c1/log.json",
+                "--log-format=json",
+                "exec",
+                "--process",
+                "/tmp/runc-process1",
+                "--detach",
+                "--pid-file",
+                "/run/b/p.pid",
+                "c1",
+            ],
+            &[
+                "exec",
+                "--pid-file",
+                "/p",
+                "--process",
+                "/f",
+                "-d",
+                "--console-socket=/s",
+                "--preserve-fds",
+                "1",
+                "c1",
+            ],
+            &["exec", "-p", "/f", "c1"],
+            &["exec", "--pidfd-socket", "/s", "--process=/f", "c1"],
         ];
         let left: &[&[&str]] = &[
             &[],
@@ -331,6 +434,18 @@ mod tests {
             &["create", "--help"],
             &["create", "--", "c1"],
             &["create", "--root", "/x", "c1"],
+            &["exec", "c1"],
+            &["exec", "c1", "sh"],
+            &["exec", "-p", "/f", "c1", "sh"],
+            &["exec", "--tty", "-p", "/f", "c1"],
+            &["exec", "-t", "c1", "sh"],
+            &["exec", "-d", "-d", "-p", "/f", "c1"],
+            &["exec", "--detach=true", "-p", "/f", "c1"],
+            &["exec", "-p", "/f", "--process", "/g", "c1"],
+            &["exec", "-p=/f", "c1"],
+            &["exec", "-p", "/f", "--env", "A=1", "c1"],
+            &["exec", "-p", "/f", "--preserve-fds", "-1", "c1"],
+            &["exec", "-p", "/f", "c1", "--", "sh"],
             &["run", "c1"],
             &["pause", "c1"],
             &["State", "c1"],
