@@ -168,11 +168,13 @@ tables:
 
 # hull beside runc and crun as root, then as an unprivileged user (bench/rootless.sh), a pod
 # through containerd's CRI (bench/cri.sh), and each lifecycle command against the floor of a
-# fork+exec with 100 sequential and 20 concurrent lifecycles (bench/phases.sh, issue #16);
-# every part runs whatever the others did (run.sh fails on a missed target of issue #2), and
+# fork+exec with 100 sequential and 20 concurrent lifecycles (bench/phases.sh, issue #16), on
+# cgroup v1 and again on cgroup2 alone (BENCH_CGROUP=v2: a private cgroup2 mount on a hybrid
+# host); every part runs whatever the others did (run.sh fails on a missed target of issue #2), and
 # make bench fails, naming it, when one of them did.
 bench: build bundles
-	@s=0; for b in run rootless cri systemd phases; do ./bench/$$b.sh || { echo "make bench: bench/$$b.sh failed"; s=1; }; done; exit $$s
+	@s=0; for b in run rootless cri systemd phases; do ./bench/$$b.sh || { echo "make bench: bench/$$b.sh failed"; s=1; }; done; \
+	BENCH_CGROUP=v2 ./bench/phases.sh || { echo "make bench: BENCH_CGROUP=v2 bench/phases.sh failed"; s=1; }; exit $$s
 
 # The systemd driver's lifecycle beside runc's, in a systemd world booted for the purpose.
 bench-systemd: build bundles
