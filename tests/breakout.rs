@@ -39,15 +39,26 @@ fn attacker(
     let out = env.dir.join(format!("{id}.out"));
     // The container's stdio must not be a pipe of ours: output() would wait for its end.
     let err = env.dir.join(format!("{id}.err"));
-    let o = hull_at(
-        bin,
-        env,
-        &["run", "-d", "--bundle", b.dir.to_str().unwrap(), &id],
-    )
-    .stdout(fs::File::create(&out).unwrap())
-    .stderr(fs::File::create(&err).unwrap())
-    .output()
-    .unwrap();
+    // ETXTBSY: the copy of hull was just written, and a child another test thread forked
+    // meanwhile may still hold that write fd until its own exec; wait for it, as Go's tests do.
+    let mut tries = 0;
+    let o = loop {
+        let r = hull_at(
+            bin,
+            env,
+            &["run", "-d", "--bundle", b.dir.to_str().unwrap(), &id],
+        )
+        .stdout(fs::File::create(&out).unwrap())
+        .stderr(fs::File::create(&err).unwrap())
+        .output();
+        match r {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            r => break r.unwrap(),
+        }
+    };
     let err = fs::read_to_string(&err).unwrap_or_default();
     assert!(o.status.success(), "run -d {id}: {err}");
     let pid = env.state(&id)["pid"].as_i64().unwrap() as i32;
