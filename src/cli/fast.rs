@@ -4,10 +4,10 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use super::{Cli, Command, CreateArgs, CreateOpts, DeleteArgs, ExecArgs, IdArg, KillArgs};
+use super::{Cli, Command, CreateArgs, CreateOpts, DeleteArgs, ExecArgs, IdArg, KillArgs, RunArgs};
 
 /// The hot commands' command line parsed by hand: `state`, `start`, `kill`, `delete`, and
-/// `create` and `exec` (each runs twice: again after selfexe's re-exec), which engines run for
+/// `create`, `run` and `exec` (each runs twice: again after selfexe's re-exec), which engines run for
 /// every container and every exec (Kubernetes' exec probes), with global options before the
 /// subcommand. Building clap's command tree was
 /// about half of the instructions of a whole `hull state` (callgrind; issue #16). Only a plain shape is taken: each global option at most once, as `--opt VALUE`
@@ -71,8 +71,8 @@ pub fn parse_fast(args: &[OsString]) -> Option<Cli> {
         }
     };
     match sub {
-        "create" => {
-            cli.command = Some(Command::Create(parse_fast_create(words)?));
+        "create" | "run" => {
+            cli.command = Some(parse_fast_create(words, sub == "run")?);
             return Some(cli);
         }
         "exec" => {
@@ -208,22 +208,36 @@ impl Shared {
     }
 }
 
-/// `create`'s words after the subcommand (see [`fast_flags`]).
-fn parse_fast_create<'a>(words: impl Iterator<Item = Option<&'a str>>) -> Option<CreateArgs> {
+/// `create`'s words after the subcommand, or `run`'s (with `run`; see [`fast_flags`]).
+fn parse_fast_create<'a>(
+    words: impl Iterator<Item = Option<&'a str>>,
+    run: bool,
+) -> Option<Command> {
     let (mut shared, mut bundle, mut no_pivot, mut no_new_keyring) =
         (Shared::default(), PathBuf::from("."), false, false);
+    let (mut detach, mut keep, mut no_subreaper) = (false, false, false);
     let mut known = SHARED.to_vec();
     known.extend([
         ("--bundle", "-b", true),
         ("--no-pivot", "", false),
         ("--no-new-keyring", "", false),
     ]);
+    if run {
+        known.extend([
+            ("--detach", "-d", false),
+            ("--keep", "", false),
+            ("--no-subreaper", "", false),
+        ]);
+    }
     let id = fast_flags(words, &known, |name, v| {
         if !shared.take(name, v)? {
             match name {
                 "--bundle" => bundle = PathBuf::from(v?),
                 "--no-pivot" => no_pivot = true,
-                _ => no_new_keyring = true,
+                "--no-new-keyring" => no_new_keyring = true,
+                "--detach" => detach = true,
+                "--keep" => keep = true,
+                _ => no_subreaper = true,
             }
         }
         Some(())
@@ -238,7 +252,17 @@ fn parse_fast_create<'a>(words: impl Iterator<Item = Option<&'a str>>) -> Option
         no_new_keyring,
         preserve_fds,
     };
-    Some(CreateArgs { opts, id })
+    Some(if run {
+        Command::Run(RunArgs {
+            opts,
+            detach,
+            keep,
+            no_subreaper,
+            id,
+        })
+    } else {
+        Command::Create(CreateArgs { opts, id })
+    })
 }
 
 /// `exec`'s words after the subcommand in the form engines use, the process in a file
@@ -375,6 +399,17 @@ mod tests {
             ],
             &["exec", "-p", "/f", "c1"],
             &["exec", "--pidfd-socket", "/s", "--process=/f", "c1"],
+            &["run", "c1"],
+            &["run", "-d", "--bundle", "/b", "--keep", "c1"],
+            &[
+                "run",
+                "--no-subreaper",
+                "--detach",
+                "--pid-file=/p",
+                "-b",
+                "/b",
+                "c1",
+            ],
         ];
         let left: &[&[&str]] = &[
             &[],
@@ -446,7 +481,12 @@ mod tests {
             &["exec", "-p", "/f", "--env", "A=1", "c1"],
             &["exec", "-p", "/f", "--preserve-fds", "-1", "c1"],
             &["exec", "-p", "/f", "c1", "--", "sh"],
-            &["run", "c1"],
+            &["run"],
+            &["run", "c1", "sh"],
+            &["run", "-d", "-d", "c1"],
+            &["run", "--keep=true", "c1"],
+            &["create", "-d", "c1"],
+            &["create", "--keep", "c1"],
             &["pause", "c1"],
             &["State", "c1"],
             &["sta", "c1"],
