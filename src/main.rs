@@ -36,7 +36,8 @@ pub unsafe extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_cha
         .map(|i| unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) })
         .map(|a| std::ffi::OsStr::from_bytes(a.to_bytes()).to_os_string())
         .collect();
-    hull::selfexe::set_args(args.clone());
+    hull::selfexe::set_args(args);
+    let args = hull::selfexe::args();
     // A panic ends the process by _exit(134) after std's message, not by abort(): musl's abort
     // signals the thread id it cached at start-up, which in a child of hull's raw clones
     // (sys::clone) is its parent's, so the parent would die of the child's panic.
@@ -46,11 +47,11 @@ pub unsafe extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_cha
         // SAFETY: _exit ends the process at once; nothing is left to unwind (panic = abort).
         unsafe { libc::_exit(134) }
     }));
-    let cli = match hull::cli::parse(&args) {
+    let cli = match hull::cli::parse(args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {
-                let (line, code) = hull::cli::usage_error(&e, &args);
+                let (line, code) = hull::cli::usage_error(&e, args);
                 eprintln!("hull: {line}");
                 code
             } else {

@@ -14,7 +14,7 @@
 use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStringExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::OpenOptionsExt;
 
 use crate::error::{Context, Error, Result};
@@ -29,11 +29,8 @@ pub fn set_args(args: Vec<std::ffi::OsString>) {
 }
 
 /// The command line `set_args` recorded, or std's where it was not called (tests).
-pub fn args() -> Vec<std::ffi::OsString> {
-    match ARGS.get() {
-        Some(a) => a.clone(),
-        None => std::env::args_os().collect(),
-    }
+pub fn args() -> &'static [std::ffi::OsString] {
+    ARGS.get_or_init(|| std::env::args_os().collect())
 }
 
 const SEALS: libc::c_int =
@@ -105,8 +102,8 @@ fn exec(
     f: impl FnOnce(*const *const libc::c_char, *const *const libc::c_char) -> Result<()>,
 ) -> Result<()> {
     let args: Vec<CString> = args()
-        .into_iter()
-        .map(|a| CString::new(a.into_vec()).map_err(|_| Error::invalid("argument with a NUL byte")))
+        .iter()
+        .map(|a| CString::new(a.as_bytes()).map_err(|_| Error::invalid("argument with a NUL byte")))
         .collect::<Result<_>>()?;
     let env: Vec<CString> = std::env::vars_os()
         .map(|(k, v)| {

@@ -7,15 +7,16 @@ use std::path::PathBuf;
 use super::{Cli, Command, CreateArgs, CreateOpts, DeleteArgs, ExecArgs, IdArg, KillArgs, RunArgs};
 
 /// The hot commands' command line parsed by hand: `state`, `start`, `kill`, `delete`, and
-/// `create`, `run` and `exec` (each runs twice: again after selfexe's re-exec), which engines run for
-/// every container and every exec (Kubernetes' exec probes), with global options before the
-/// subcommand. Building clap's command tree was
-/// about half of the instructions of a whole `hull state` (callgrind; issue #16). Only a plain shape is taken: each global option at most once, as `--opt VALUE`
-/// or `--opt=VALUE` with a non-empty value not starting with `-`, then the subcommand, its own
-/// flags, then its operands, none starting with `-`. Anything else (`--help`, `--`, a global
-/// after the subcommand, a repeated or unknown option, too many operands, a non-UTF-8 word) is
-/// `None`, and clap parses it, so errors and help read as they always did. `tests` in this
-/// file hold both parsers to the same result on the same argv lists.
+/// `create`, `run` and `exec` (each runs twice: again after selfexe's re-exec), which engines
+/// run for every container and every exec (Kubernetes' exec probes), with global options before
+/// the subcommand. Building clap's command tree was about half of the instructions of a whole
+/// `hull state` (callgrind; issue #16). Only a plain shape is taken: each global option at most
+/// once, as `--opt VALUE` or `--opt=VALUE` with a non-empty value not starting with `-`, then
+/// the subcommand, its own flags, then its operands, none starting with `-`. Anything else
+/// (`--help`, `--`, a global after the subcommand, a repeated or unknown option, too many
+/// operands, a non-UTF-8 word) is `None`, and clap parses it, so errors and help read as they
+/// always did. `tests` in this file hold both parsers to the same result on the same argv
+/// lists.
 pub fn parse_fast(args: &[OsString]) -> Option<Cli> {
     let mut words = args.iter().skip(1).map(|a| a.to_str());
     let mut cli = Cli {
@@ -29,47 +30,23 @@ pub fn parse_fast(args: &[OsString]) -> Option<Cli> {
         version: false,
         command: None,
     };
-    let mut seen_format = false;
-    let sub = loop {
-        let w = words.next()??;
-        if !w.starts_with("--") {
-            break w;
-        }
-        let (name, inline) = match w.split_once('=') {
-            Some((n, v)) => (n, Some(v)),
-            None => (w, None),
-        };
-        let flag = |set: &mut bool| {
-            if *set || inline.is_some() {
-                return None;
-            }
-            *set = true;
-            Some(())
-        };
+    let globals = [
+        ("--debug", "", false),
+        ("--systemd-cgroup", "", false),
+        ("--root", "", true),
+        ("--log", "", true),
+        ("--log-format", "", true),
+    ];
+    let sub = flags(&mut words, &globals, |name, v| {
         match name {
-            "--debug" => flag(&mut cli.debug)?,
-            "--systemd-cgroup" => flag(&mut cli.systemd_cgroup)?,
-            "--root" | "--log" | "--log-format" => {
-                let v = match inline {
-                    Some(v) => v,
-                    None => words.next()??,
-                };
-                if v.is_empty() || v.starts_with('-') {
-                    return None;
-                }
-                match name {
-                    "--root" if cli.root.is_none() => cli.root = Some(PathBuf::from(v)),
-                    "--log" if cli.log.is_none() => cli.log = Some(PathBuf::from(v)),
-                    "--log-format" if !seen_format => {
-                        seen_format = true;
-                        cli.log_format = v.to_string();
-                    }
-                    _ => return None,
-                }
-            }
-            _ => return None,
+            "--debug" => cli.debug = true,
+            "--systemd-cgroup" => cli.systemd_cgroup = true,
+            "--root" => cli.root = v.map(PathBuf::from),
+            "--log" => cli.log = v.map(PathBuf::from),
+            _ => cli.log_format = v?.to_string(),
         }
-    };
+        Some(())
+    })?;
     match sub {
         "create" | "run" => {
             cli.command = Some(parse_fast_create(words, sub == "run")?);
@@ -127,21 +104,21 @@ pub fn parse_fast(args: &[OsString]) -> Option<Cli> {
     Some(cli)
 }
 
-/// The words after `create` or `exec`, in the shapes engines use (containerd's shim, conmon):
-/// each of `known`'s flags (long name, short name, takes a value) at most once, a value as
-/// `--opt VALUE`, `--opt=VALUE` or `-o VALUE`, non-empty and not starting with `-`; then the
-/// id, last and alone. `set` takes each flag by its long name. Anything else is `None`
-/// (clap's: `-o=V`, `-oV`, a repeated or unknown flag, `--help`, `--`, a word after the id).
-fn fast_flags<'a>(
-    mut words: impl Iterator<Item = Option<&'a str>>,
+/// Flags up to the first operand, which is returned and left taken from `words`: each of
+/// `known`'s flags (long name, short name, takes a value) at most once, a value as
+/// `--opt VALUE`, `--opt=VALUE` or `-o VALUE`, non-empty and not starting with `-`. `set` takes
+/// each flag by its long name. Anything else is `None` (clap's: `-o=V`, `-oV`, a repeated or
+/// unknown flag, `--help`, `--`).
+fn flags<'a>(
+    words: &mut impl Iterator<Item = Option<&'a str>>,
     known: &[(&str, &str, bool)],
     mut set: impl FnMut(&str, Option<&'a str>) -> Option<()>,
-) -> Option<String> {
+) -> Option<&'a str> {
     let mut seen: Vec<&str> = Vec::new();
-    let id = loop {
+    loop {
         let w = words.next()??;
         if !w.starts_with('-') {
-            break w;
+            return Some(w);
         }
         let (name, inline) = match w.split_once('=') {
             Some((n, v)) if n.starts_with("--") => (n, Some(v)),
@@ -164,11 +141,18 @@ fn fast_flags<'a>(
             return None;
         }
         set(long, value)?;
-    };
-    if words.next().is_some() {
-        return None;
     }
-    Some(id.to_string())
+}
+
+/// The words after `create`, `run` or `exec`, in the shapes engines use (containerd's shim,
+/// conmon): [`flags`], then the id, last and alone (a word after it is clap's).
+fn fast_flags<'a>(
+    mut words: impl Iterator<Item = Option<&'a str>>,
+    known: &[(&str, &str, bool)],
+    set: impl FnMut(&str, Option<&'a str>) -> Option<()>,
+) -> Option<String> {
+    let id = flags(&mut words, known, set)?;
+    words.next().is_none().then(|| id.to_string())
 }
 
 /// `--preserve-fds`' value: digits only (clap's parser takes `+1` too: left to it).
@@ -188,9 +172,14 @@ const SHARED: [(&str, &str, bool); 4] = [
     ("--preserve-fds", "", true),
 ];
 
-/// Their values: (console socket, pidfd socket, pid file, preserve fds).
+/// Their values.
 #[derive(Default)]
-struct Shared(Option<PathBuf>, Option<PathBuf>, Option<PathBuf>, u32);
+struct Shared {
+    console_socket: Option<PathBuf>,
+    pidfd_socket: Option<PathBuf>,
+    pid_file: Option<PathBuf>,
+    preserve_fds: u32,
+}
 
 impl Shared {
     /// Take `name` if it is one of [`SHARED`]: `Some(true)`; `Some(false)` if it is not one,
@@ -198,10 +187,10 @@ impl Shared {
     fn take(&mut self, name: &str, v: Option<&str>) -> Option<bool> {
         let path = || v.map(PathBuf::from);
         match name {
-            "--console-socket" => self.0 = path(),
-            "--pidfd-socket" => self.1 = path(),
-            "--pid-file" => self.2 = path(),
-            "--preserve-fds" => self.3 = fds(v)?,
+            "--console-socket" => self.console_socket = path(),
+            "--pidfd-socket" => self.pidfd_socket = path(),
+            "--pid-file" => self.pid_file = path(),
+            "--preserve-fds" => self.preserve_fds = fds(v)?,
             _ => return Some(false),
         }
         Some(true)
@@ -242,15 +231,14 @@ fn parse_fast_create<'a>(
         }
         Some(())
     })?;
-    let Shared(console_socket, pidfd_socket, pid_file, preserve_fds) = shared;
     let opts = CreateOpts {
         bundle,
-        console_socket,
-        pidfd_socket,
-        pid_file,
+        console_socket: shared.console_socket,
+        pidfd_socket: shared.pidfd_socket,
+        pid_file: shared.pid_file,
         no_pivot,
         no_new_keyring,
-        preserve_fds,
+        preserve_fds: shared.preserve_fds,
     };
     Some(if run {
         Command::Run(RunArgs {
@@ -281,12 +269,11 @@ fn parse_fast_exec<'a>(words: impl Iterator<Item = Option<&'a str>>) -> Option<E
         }
         Some(())
     })?;
-    let Shared(console_socket, pidfd_socket, pid_file, preserve_fds) = shared;
     Some(ExecArgs {
-        console_socket,
-        pidfd_socket,
-        pid_file,
-        preserve_fds,
+        console_socket: shared.console_socket,
+        pidfd_socket: shared.pidfd_socket,
+        pid_file: shared.pid_file,
+        preserve_fds: shared.preserve_fds,
         process: Some(process?),
         detach,
         id,

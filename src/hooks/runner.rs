@@ -1,8 +1,8 @@
 //! Runs one hook: fork + execve of `path` with exactly `args` and `env`, the state written to
-//! its stdin as it drains, its stdout and stderr captured (kept for the error message, or the debug log),
-//! and `timeout` enforced with SIGKILL; the hook dies with the process that runs it
-//! (PDEATHSIG), so a killed hull leaves no hook behind. No thread: one poll over a pidfd of the hook, its stdin
-//! and its two output pipes, with the deadline as poll's timeout.
+//! its stdin as it drains, its stdout and stderr captured (kept for the error message, or the
+//! debug log), and `timeout` enforced with SIGKILL; the hook dies with the process that runs it
+//! (PDEATHSIG), so a killed hull leaves no hook behind. No thread: one poll over a pidfd of the
+//! hook, its stdin and its two output pipes, with the deadline as poll's timeout.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -121,7 +121,8 @@ fn exec_and_wait(h: &Hook, state: &[u8], default_env: Option<&[String]>) -> Resu
     Err(Error::Msg(outputs(msg)))
 }
 
-/// The hook child: dies with its parent, stdio onto the pipes, default signals, no other fd, execve. Never returns.
+/// The hook child: dies with its parent, stdio onto the pipes, default signals, no other fd,
+/// execve. Never returns.
 fn child(
     parent: libc::pid_t,
     path: &CString,
@@ -130,8 +131,8 @@ fn child(
     stdio: [RawFd; 3],
     exec_w: RawFd,
 ) -> ! {
-    // SAFETY: only prctl/getppid/fcntl/dup2/sigprocmask/signal/close_range/execve/
-    // write/_exit on fds and buffers this process owns; the pointer arrays are NULL-terminated
+    // SAFETY: only prctl/getppid/fcntl/dup2/sigprocmask/signal/close_range/execve/write/_exit
+    // on fds and buffers this process owns; the pointer arrays are NULL-terminated
     // and point into live CStrings.
     unsafe {
         // Once its parent is gone nobody enforces the timeout or reads the output: a hull
